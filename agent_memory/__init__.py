@@ -1,0 +1,62 @@
+"""agent-memory: long-term memory for LLM agents, on Qwen3-Embedding and Chroma.
+
+>>> from agent_memory import MemorySystem
+>>> with MemorySystem(path=":memory:") as memory:              # doctest: +SKIP
+...     memory.store_memory("Alice likes coffee", user_id="alice")
+...     memory.search_memory("What does Alice drink?", user_id="alice")
+
+Memories are embedded without an instruction; queries with one
+(``Instruct: {task}\\nQuery:{query}``), which is how Qwen3-Embedding retrieves best.
+"""
+
+from agent_memory._config import DEFAULT_MODEL
+from agent_memory._errors import (
+    AgentMemoryError,
+    ConfigurationError,
+    EmbedderMismatchError,
+    EmbeddingError,
+    InvalidDimensionsError,
+    InvalidFilterError,
+    InvalidMetadataError,
+    InvalidTypeError,
+    MemoryNotFoundError,
+    ModelNotFoundError,
+    StoreError,
+    UnknownTaskError,
+    ValidationError,
+)
+from agent_memory._store import ChromaStore, MemoryStore, Scope
+from agent_memory._system import MemoryStats, MemorySystem
+from agent_memory._tasks import DEFAULT_TASK, TASKS, format_query
+from agent_memory._types import Memory, MetadataValue, SearchHit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_TASK",
+    "TASKS",
+    "AgentMemoryError",
+    "ChromaStore",
+    "ConfigurationError",
+    "EmbedderMismatchError",
+    "EmbeddingError",
+    "InvalidDimensionsError",
+    "InvalidFilterError",
+    "InvalidMetadataError",
+    "InvalidTypeError",
+    "Memory",
+    "MemoryNotFoundError",
+    "MemoryStats",
+    "MemoryStore",
+    "MemorySystem",
+    "MetadataValue",
+    "ModelNotFoundError",
+    "Scope",
+    "SearchHit",
+    "StoreError",
+    "UnknownTaskError",
+    "ValidationError",
+    "__version__",
+    "format_query",
+]

@@ -1,0 +1,36 @@
+"""Defaults and the environment variables that change them (explicit arguments always win)."""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["DEFAULT_BACKEND", "DEFAULT_COLLECTION", "DEFAULT_MODEL", "default_device", "default_model", "default_path"]
+
+DEFAULT_MODEL = "Qwen/Qwen3-Embedding-0.6B"
+DEFAULT_COLLECTION = "memories"
+DEFAULT_BACKEND = "sentence-transformers"
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def default_model() -> str:
+    """``AGENT_MEMORY_MODEL`` (hub id or local path), else Qwen3-Embedding-0.6B."""
+    return _env("AGENT_MEMORY_MODEL") or DEFAULT_MODEL
+
+
+def default_path() -> str:
+    """``AGENT_MEMORY_PATH``, else the per-user data directory (e.g. ``~/.local/share/agent-memory``)."""
+    path = _env("AGENT_MEMORY_PATH")
+    if path:
+        return path
+    from platformdirs import user_data_dir
+
+    return user_data_dir("agent-memory", appauthor=False)
+
+
+def default_device() -> str | None:
+    """``AGENT_MEMORY_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``), else chosen automatically."""
+    return _env("AGENT_MEMORY_DEVICE")

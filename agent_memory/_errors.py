@@ -1,0 +1,94 @@
+"""The exception tree of agent-memory, documented in one place.
+
+::
+
+    AgentMemoryError                      base of everything this library raises on purpose
+    ├── ValidationError (ValueError)      bad input, raised before anything is written
+    │   ├── InvalidTypeError (TypeError)  a value of the wrong type (text that is not a str, ...)
+    │   ├── InvalidMetadataError          metadata Chroma cannot store, or a reserved key
+    │   ├── InvalidFilterError            a ``filters`` expression Chroma does not accept
+    │   ├── UnknownTaskError              a task name that is neither in TASKS nor an instruction
+    │   └── InvalidDimensionsError        a Matryoshka dimension outside 32..model size
+    ├── ConfigurationError (ValueError)   arguments that contradict each other, unknown backend
+    ├── ModelNotFoundError (OSError)      the model is neither a local path nor in the hub cache
+    ├── EmbedderMismatchError             the collection was written by another model/dimension
+    ├── EmbeddingError                    an embedder returned vectors of the wrong shape or NaN
+    ├── MemoryNotFoundError (KeyError)    no memory with that id in the caller's scope
+    └── StoreError                        the vector store failed (Chroma's own error is chained)
+
+Every error raised because of bad input is raised before the store is touched,
+so a failed call leaves the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgentMemoryError",
+    "ConfigurationError",
+    "EmbedderMismatchError",
+    "EmbeddingError",
+    "InvalidDimensionsError",
+    "InvalidFilterError",
+    "InvalidMetadataError",
+    "InvalidTypeError",
+    "MemoryNotFoundError",
+    "ModelNotFoundError",
+    "StoreError",
+    "UnknownTaskError",
+    "ValidationError",
+]
+
+
+class AgentMemoryError(Exception):
+    """Base class of every error agent-memory raises on purpose."""
+
+
+class ValidationError(AgentMemoryError, ValueError):
+    """An argument is invalid; nothing was written."""
+
+
+class InvalidTypeError(ValidationError, TypeError):
+    """An argument has the wrong type (for example text that is not a ``str``)."""
+
+
+class InvalidMetadataError(ValidationError):
+    """Metadata that Chroma cannot store (nested, list, None, NaN) or that uses a reserved key."""
+
+
+class InvalidFilterError(ValidationError):
+    """A ``filters`` expression that is not valid Chroma ``where`` syntax."""
+
+
+class UnknownTaskError(ValidationError):
+    """A task that is neither a key of ``TASKS`` nor an instruction sentence."""
+
+
+class InvalidDimensionsError(ValidationError):
+    """A Matryoshka ``dimensions`` value outside ``32..model size``."""
+
+
+class ConfigurationError(AgentMemoryError, ValueError):
+    """Constructor arguments that cannot be used together, or an unknown backend."""
+
+
+class ModelNotFoundError(AgentMemoryError, OSError):
+    """The embedding model could not be found locally or downloaded."""
+
+
+class EmbedderMismatchError(AgentMemoryError):
+    """The collection holds vectors of another model, dimension or query format."""
+
+
+class EmbeddingError(AgentMemoryError):
+    """An embedder returned vectors of the wrong shape, or non-finite values."""
+
+
+class MemoryNotFoundError(AgentMemoryError, KeyError):
+    """No memory with that id exists in the caller's scope."""
+
+    def __str__(self) -> str:  # KeyError would print the message with quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class StoreError(AgentMemoryError):
+    """The vector store failed; the original exception is chained as ``__cause__``."""

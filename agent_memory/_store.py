@@ -1,0 +1,338 @@
+"""Storage: the :class:`MemoryStore` protocol and its Chroma implementation.
+
+The store never embeds anything (the collection has ``embedding_function=None``);
+it receives vectors from the embedder, and keeps the scope, timestamps and a hash
+of the text in each record's metadata.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from agent_memory._errors import EmbedderMismatchError, InvalidFilterError, StoreError, ValidationError
+from agent_memory._types import Memory
+from agent_memory._validation import RESERVED_KEYS
+from agent_memory.embeddings import Fingerprint
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+__all__ = ["ChromaStore", "MemoryStore", "Scope", "text_hash"]
+
+_PAGE = 1000  # records per get/delete round trip when walking a whole scope
+
+
+def text_hash(text: str) -> str:
+    """Key of exact-duplicate detection: equal texts in one scope are one memory."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose memories a call may see: one user, optionally narrowed to an agent and a session."""
+
+    user_id: str
+    agent_id: str | None = None
+    session_id: str | None = None
+
+    def clauses(self, *, exact: bool = False) -> list[dict[str, Any]]:
+        """Chroma ``where`` clauses; ``exact`` also pins unset agent/session to 'none'."""
+        clauses: list[dict[str, Any]] = [{"user_id": self.user_id}]
+        for key, value in (("agent_id", self.agent_id), ("session_id", self.session_id)):
+            if value is not None or exact:
+                clauses.append({key: value or ""})
+        return clauses
+
+
+def _where(clauses: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    if not clauses:
+        return None
+    return dict(clauses[0]) if len(clauses) == 1 else {"$and": list(clauses)}
+
+
+def _scoped_where(scope: Scope | None, filters: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """The scope always applies; caller filters can only narrow it further."""
+    clauses = scope.clauses() if scope else []
+    return _where([*clauses, filters] if filters else clauses)
+
+
+class MemoryStore(Protocol):
+    """What :class:`~agent_memory.MemorySystem` needs from a vector store.
+
+    Every read and delete takes a :class:`Scope`, so no call can reach another
+    user's records. Vectors are unit-norm float32 rows; scores are cosine
+    similarities, higher is better.
+    """
+
+    @property
+    def fingerprint(self) -> Fingerprint | None: ...
+
+    def check_fingerprint(self, fingerprint: Fingerprint) -> None: ...
+
+    def add(self, memories: Sequence[Memory], vectors: NDArray[np.float32]) -> None: ...
+
+    def update(self, memory: Memory, vector: NDArray[np.float32] | None) -> None: ...
+
+    def get(self, ids: Sequence[str], scope: Scope) -> list[Memory]: ...
+
+    def find_texts(self, texts: Sequence[str], scope: Scope) -> dict[str, Memory]: ...
+
+    def list(
+        self, scope: Scope, *, filters: Mapping[str, Any] | None, limit: int | None, offset: int
+    ) -> list[Memory]: ...
+
+    def query(
+        self, vector: NDArray[np.float32], scope: Scope, *, filters: Mapping[str, Any] | None, top_k: int
+    ) -> list[tuple[Memory, float]]: ...
+
+    def delete(self, ids: Sequence[str], scope: Scope) -> int: ...
+
+    def delete_scope(self, scope: Scope) -> int: ...
+
+    def count(self, scope: Scope | None = None) -> int: ...
+
+    def user_counts(self) -> Counter[str]: ...
+
+    def close(self) -> None: ...
+
+
+def _record_metadata(memory: Memory) -> dict[str, Any]:
+    assert memory.created_at is not None and memory.updated_at is not None
+    return {
+        **memory.metadata,
+        "user_id": memory.user_id,
+        "agent_id": memory.agent_id or "",
+        "session_id": memory.session_id or "",
+        "created_at": memory.created_at.isoformat(),
+        "updated_at": memory.updated_at.isoformat(),
+        "text_sha": text_hash(memory.text),
+    }
+
+
+def _memory(record_id: str, document: str | None, metadata: Mapping[str, Any] | None) -> Memory:
+    meta = dict(metadata or {})
+    return Memory(
+        id=record_id,
+        text=document or "",
+        user_id=str(meta.get("user_id", "")),
+        agent_id=meta.get("agent_id") or None,
+        session_id=meta.get("session_id") or None,
+        metadata={k: v for k, v in meta.items() if k not in RESERVED_KEYS},
+        created_at=datetime.fromisoformat(meta["created_at"]) if meta.get("created_at") else None,
+        updated_at=datetime.fromisoformat(meta["updated_at"]) if meta.get("updated_at") else None,
+    )
+
+
+def _memories(result: Mapping[str, Any]) -> list[Memory]:
+    docs = result.get("documents") or [None] * len(result["ids"])
+    metas = result.get("metadatas") or [None] * len(result["ids"])
+    return [_memory(i, d, m) for i, d, m in zip(result["ids"], docs, metas)]
+
+
+_SIMILARITY = {
+    "cosine": lambda d: 1.0 - d,  # Chroma's cosine distance is 1 - cos
+    "ip": lambda d: 1.0 - d,  # 1 - dot, which is the cosine for unit vectors
+    "l2": lambda d: 1.0 - d / 2.0,  # squared L2 of unit vectors is 2 - 2 cos
+}
+
+
+@contextlib.contextmanager
+def _chroma_errors(action: str) -> Iterator[None]:
+    from chromadb.errors import ChromaError
+
+    try:
+        yield
+    except ChromaError as exc:
+        raise StoreError(f"Chroma failed to {action}: {exc}") from exc
+
+
+class ChromaStore:
+    """A :class:`MemoryStore` over one Chroma collection (cosine space, no embedding function)."""
+
+    def __init__(self, client: ClientAPI, collection: str, *, on_close: Any = None) -> None:
+        from chromadb.errors import InvalidArgumentError
+
+        self._client = client
+        self._on_close = on_close
+        try:
+            self._collection: Collection = client.get_or_create_collection(
+                collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            )
+        except (InvalidArgumentError, ValueError) as exc:
+            raise ValidationError(f"invalid collection name {collection!r}: {exc}") from None
+        space = (self._collection.configuration.get("hnsw") or {}).get("space") or "cosine"
+        self._similarity = _SIMILARITY.get(space, _SIMILARITY["cosine"])
+        self._batch = client.get_max_batch_size()
+        self._fingerprint_checked: Fingerprint | None = None
+
+    @classmethod
+    def open(cls, path: str, collection: str) -> ChromaStore:
+        """An embedded Chroma at ``path``; ``":memory:"`` is a private in-memory database."""
+        import chromadb
+        from chromadb.config import Settings
+
+        settings = Settings(anonymized_telemetry=False)
+        if path != ":memory:":
+            with _chroma_errors(f"open {path}"):
+                return cls(chromadb.PersistentClient(path=path, settings=settings), collection)
+        # Chroma shares one in-memory system per process; a private database keeps stores apart.
+        admin = chromadb.AdminClient(settings)
+        database = f"agent_memory_{uuid.uuid4().hex}"
+        admin.create_database(database)
+        client = chromadb.EphemeralClient(settings=settings, database=database)
+        return cls(client, collection, on_close=lambda: admin.delete_database(database))
+
+    @property
+    def collection_name(self) -> str:
+        return self._collection.name
+
+    @property
+    def fingerprint(self) -> Fingerprint | None:
+        """The fingerprint of the embedder that wrote this collection; ``None`` while it is unused."""
+        return Fingerprint.from_metadata(self._collection.metadata)
+
+    def check_fingerprint(self, fingerprint: Fingerprint) -> None:
+        """Record the embedder's fingerprint on first use; refuse a different one later."""
+        if self._fingerprint_checked == fingerprint:
+            return
+        metadata = dict(self._collection.metadata or {})
+        stored = self.fingerprint
+        if stored is None:
+            with _chroma_errors("record the embedder fingerprint"):
+                self._collection.modify(metadata={**metadata, **fingerprint.to_metadata()})
+        elif stored != fingerprint:
+            raise EmbedderMismatchError(
+                f"collection {self._collection.name!r} holds vectors of {stored}, but the embedder is "
+                f"{fingerprint}; open it with the same model and dimensions, or use another collection"
+            )
+        self._fingerprint_checked = fingerprint
+
+    def add(self, memories: Sequence[Memory], vectors: NDArray[np.float32]) -> None:
+        for start in range(0, len(memories), self._batch):
+            chunk = memories[start : start + self._batch]
+            with _chroma_errors("add memories"):
+                self._collection.add(
+                    ids=[m.id for m in chunk],
+                    embeddings=vectors[start : start + self._batch],
+                    documents=[m.text for m in chunk],
+                    metadatas=[_record_metadata(m) for m in chunk],
+                )
+
+    def update(self, memory: Memory, vector: NDArray[np.float32] | None) -> None:
+        with _chroma_errors("update a memory"):
+            old = self._collection.get(ids=[memory.id], include=["metadatas"])["metadatas"] or [{}]
+            metadata: dict[str, Any] = {k: None for k in old[0] or {} if k not in RESERVED_KEYS}
+            metadata.update(_record_metadata(memory))  # Chroma merges metadata; None removes a dropped key
+            self._collection.update(
+                ids=[memory.id],
+                documents=[memory.text],
+                metadatas=[metadata],
+                embeddings=None if vector is None else vector.reshape(1, -1),
+            )
+
+    def get(self, ids: Sequence[str], scope: Scope) -> list[Memory]:
+        with _chroma_errors("get memories"):
+            found = _memories(self._collection.get(ids=list(ids), where=_scoped_where(scope)))
+        by_id = {m.id: m for m in found}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def find_texts(self, texts: Sequence[str], scope: Scope) -> dict[str, Memory]:
+        """Existing memories with exactly these texts in exactly this scope, by text."""
+        found: dict[str, Memory] = {}
+        hashes = sorted({text_hash(t) for t in texts})
+        for start in range(0, len(hashes), _PAGE):
+            where = _where([*scope.clauses(exact=True), {"text_sha": {"$in": hashes[start : start + _PAGE]}}])
+            with _chroma_errors("look up duplicates"):
+                found.update((m.text, m) for m in _memories(self._collection.get(where=where)))
+        return found
+
+    def list(
+        self, scope: Scope, *, filters: Mapping[str, Any] | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[Memory]:
+        with _chroma_errors("list memories"), _filter_errors(filters):
+            result = self._collection.get(where=_scoped_where(scope, filters), limit=limit, offset=offset)
+        return _memories(result)
+
+    def query(
+        self, vector: NDArray[np.float32], scope: Scope, *, filters: Mapping[str, Any] | None = None, top_k: int = 5
+    ) -> list[tuple[Memory, float]]:
+        with _chroma_errors("search memories"), _filter_errors(filters):
+            result = self._collection.query(
+                query_embeddings=vector.reshape(1, -1),
+                n_results=top_k,
+                where=_scoped_where(scope, filters),
+                include=["documents", "metadatas", "distances"],
+            )
+        memories = _memories({k: (v[0] if v else v) for k, v in result.items() if k != "included"})
+        distances = (result.get("distances") or [[]])[0]
+        hits = [(m, float(self._similarity(d))) for m, d in zip(memories, distances)]
+        return sorted(hits, key=lambda hit: hit[1], reverse=True)
+
+    def delete(self, ids: Sequence[str], scope: Scope) -> int:
+        owned = [m.id for m in self.get(ids, scope)]  # never delete what the scope does not own
+        if owned:
+            with _chroma_errors("delete memories"):
+                self._collection.delete(ids=owned)
+        return len(owned)
+
+    def delete_scope(self, scope: Scope) -> int:
+        deleted = 0
+        where = _scoped_where(scope)
+        while True:
+            with _chroma_errors("delete memories"):
+                ids = self._collection.get(where=where, limit=_PAGE, include=[])["ids"]
+                if not ids:
+                    return deleted
+                self._collection.delete(ids=ids)
+            deleted += len(ids)
+
+    def count(self, scope: Scope | None = None) -> int:
+        if scope is None:
+            return self._collection.count()
+        total, offset = 0, 0
+        where = _scoped_where(scope)
+        while True:
+            with _chroma_errors("count memories"):
+                page = len(self._collection.get(where=where, limit=_PAGE, offset=offset, include=[])["ids"])
+            total, offset = total + page, offset + _PAGE
+            if page < _PAGE:
+                return total
+
+    def user_counts(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        offset = 0
+        while True:
+            with _chroma_errors("read memories"):
+                metas = self._collection.get(limit=_PAGE, offset=offset, include=["metadatas"])["metadatas"] or []
+            counts.update(str((m or {}).get("user_id", "")) for m in metas)
+            offset += _PAGE
+            if len(metas) < _PAGE:
+                return counts
+
+    def close(self) -> None:
+        self._client.close()
+        if self._on_close is not None:
+            self._on_close()
+            self._on_close = None
+
+
+@contextlib.contextmanager
+def _filter_errors(filters: Mapping[str, Any] | None) -> Iterator[None]:
+    """Chroma reports bad ``where`` syntax as ValueError at query time."""
+    try:
+        yield
+    except ValueError as exc:
+        if filters is None:
+            raise
+        raise InvalidFilterError(f"invalid filters {dict(filters)!r}: {exc}") from None

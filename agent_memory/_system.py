@@ -1,0 +1,363 @@
+"""``MemorySystem``: the one entry point, tying an embedder to a store."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from types import TracebackType
+from typing import Any
+from uuid import uuid4
+
+from agent_memory import _config
+from agent_memory._errors import ConfigurationError, InvalidTypeError, MemoryNotFoundError, ValidationError
+from agent_memory._store import ChromaStore, MemoryStore, Scope
+from agent_memory._tasks import resolve_task
+from agent_memory._types import Memory, MetadataValue, SearchHit
+from agent_memory._validation import (
+    check_filters,
+    check_id,
+    check_metadata,
+    check_optional_scope,
+    check_positive,
+    check_text,
+    check_texts,
+    check_user_id,
+)
+from agent_memory.embeddings import Embedder, SentenceTransformerEmbedder
+from agent_memory.embeddings._base import check_vectors
+
+__all__ = ["MemoryStats", "MemorySystem"]
+
+_CHUNK = 256  # memories embedded and written per round in store_memories
+_PROGRESS_FROM = 1000  # inputs at least this large get a progress bar by default
+
+
+@dataclass(frozen=True)
+class MemoryStats:
+    """What a store holds: totals, per-user counts, and the embedder that wrote it."""
+
+    total: int
+    users: dict[str, int]
+    collection: str
+    path: str
+    model: str | None
+    dimension: int | None
+
+
+def _make_embedder(
+    backend: str | None, model: str | None, dimensions: int | None, device: str | None
+) -> SentenceTransformerEmbedder:
+    backend = backend or _config.DEFAULT_BACKEND
+    if backend != "sentence-transformers":
+        raise ConfigurationError(f"unknown backend {backend!r}; available: 'sentence-transformers'")
+    return SentenceTransformerEmbedder(
+        model or _config.default_model(), dimensions=dimensions, device=device or _config.default_device()
+    )
+
+
+def _check_min_score(min_score: object) -> float | None:
+    if min_score is None:
+        return None
+    if isinstance(min_score, bool) or not isinstance(min_score, (int, float)):
+        raise InvalidTypeError(f"min_score must be a number, got {type(min_score).__name__}")
+    if not math.isfinite(min_score):
+        raise ValidationError(f"min_score must be finite, got {min_score}")
+    return float(min_score)
+
+
+def _chunks(total: int, progress: bool | None) -> Iterator[range]:
+    """Index ranges of ``_CHUNK`` inputs, ticking a progress bar after each one is stored."""
+    bar = None
+    if progress or (progress is None and total >= _PROGRESS_FROM):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, desc="storing memories", unit="memory")
+    for start in range(0, total, _CHUNK):
+        chunk = range(start, min(start + _CHUNK, total))
+        yield chunk
+        if bar is not None:
+            bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class MemorySystem:
+    """Long-term memory for an agent: store facts about users, find them again by meaning.
+
+    Memories are embedded **without** an instruction; queries **with** the task
+    instruction (``Instruct: {task}\\nQuery:{query}``), which is how Qwen3-Embedding
+    retrieves best. Every call takes a ``user_id`` and only ever sees that user's
+    memories; ``agent_id`` and ``session_id`` narrow the scope further.
+
+    Args:
+        model: hub id or local path of the embedding model (default: ``AGENT_MEMORY_MODEL``,
+            else ``Qwen/Qwen3-Embedding-0.6B``). Loaded on first use, once per process.
+        path: Chroma data directory (default: ``AGENT_MEMORY_PATH``, else the per-user data
+            directory); ``":memory:"`` for a private in-memory store.
+        collection: Chroma collection name.
+        dimensions: Matryoshka output size (32..model size): vectors are cut and re-normalised.
+        device: ``cpu``, ``cuda``, ``mps``... (default: ``AGENT_MEMORY_DEVICE``, else automatic).
+        task: default search task: a key of ``TASKS`` or an instruction sentence.
+        backend: how the model runs; ``"sentence-transformers"``.
+        embedder: any :class:`~agent_memory.embeddings.Embedder`, instead of model/backend options.
+        store: any :class:`~agent_memory.MemoryStore`, instead of path/collection.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        path: str | None = None,
+        collection: str = _config.DEFAULT_COLLECTION,
+        dimensions: int | None = None,
+        device: str | None = None,
+        task: str | None = None,
+        backend: str | None = None,
+        embedder: Embedder | None = None,
+        store: MemoryStore | None = None,
+    ) -> None:
+        self.task = resolve_task(task)
+        if embedder is not None and any(v is not None for v in (model, dimensions, device, backend)):
+            raise ConfigurationError("pass either embedder= or model/dimensions/device/backend, not both")
+        if embedder is not None and not isinstance(embedder, Embedder):
+            raise ConfigurationError(f"embedder {embedder!r} does not implement the Embedder protocol")
+        self.embedder: Embedder = embedder or _make_embedder(backend, model, dimensions, device)
+        if store is not None and path is not None:
+            raise ConfigurationError("pass either store= or path=, not both")
+        self.path = str(path or _config.default_path()) if store is None else "<custom store>"
+        self.store: MemoryStore = store or ChromaStore.open(self.path, collection)
+        self.collection = collection
+
+    def __repr__(self) -> str:
+        return f"MemorySystem(embedder={self.embedder!r}, path={self.path!r}, collection={self.collection!r})"
+
+    def __enter__(self) -> MemorySystem:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the store (the model stays loaded for other systems in this process)."""
+        self.store.close()
+
+    # -- writing -------------------------------------------------------------------------
+
+    def store_memory(
+        self,
+        text: str,
+        *,
+        user_id: str,
+        metadata: Mapping[str, MetadataValue] | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+    ) -> Memory:
+        """Store one memory and return it; the exact same text in the same scope returns the existing one."""
+        check_text(text)
+        return self.store_memories(
+            [text], user_id=user_id, metadatas=[metadata], agent_id=agent_id, session_id=session_id
+        )[0]
+
+    def store_memories(
+        self,
+        texts: Sequence[str],
+        *,
+        user_id: str,
+        metadatas: Sequence[Mapping[str, MetadataValue] | None] | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        progress: bool | None = None,
+    ) -> list[Memory]:
+        """Store many memories in batches; returns one :class:`Memory` per input, in order.
+
+        All input is validated before anything is written. Texts already stored in
+        this exact scope (and repeats within ``texts``) are not stored again: their
+        position gets the existing memory. ``progress`` shows a progress bar
+        (default: for 1,000 texts or more).
+        """
+        texts = check_texts(texts)
+        scope = self._scope(user_id, agent_id, session_id)
+        metas = self._check_metadatas(metadatas, len(texts))
+        if not texts:
+            return []
+        self.store.check_fingerprint(self.embedder.fingerprint)
+        by_text: dict[str, Memory] = {}
+        for chunk in _chunks(len(texts), progress):
+            by_text.update(self.store.find_texts([texts[i] for i in chunk if texts[i] not in by_text], scope))
+            self._add_new(texts, metas, chunk, scope, by_text)
+        return [by_text[t] for t in texts]
+
+    def _add_new(
+        self,
+        texts: list[str],
+        metas: list[dict[str, MetadataValue]],
+        chunk: range,
+        scope: Scope,
+        by_text: dict[str, Memory],
+    ) -> None:
+        now = _now()
+        new: list[Memory] = []
+        for i in chunk:
+            if texts[i] not in by_text:
+                memory = Memory(
+                    uuid4().hex, texts[i], scope.user_id, scope.agent_id, scope.session_id, metas[i], now, now
+                )
+                by_text[texts[i]] = memory
+                new.append(memory)
+        if new:
+            self.store.add(new, self._embed_documents([m.text for m in new]))
+
+    def update_memory(
+        self,
+        memory_id: str,
+        *,
+        user_id: str,
+        text: str | None = None,
+        metadata: Mapping[str, MetadataValue] | None = None,
+    ) -> Memory:
+        """Change a memory's text (re-embedding it) and/or replace its metadata; returns the new version.
+
+        Raises :class:`MemoryNotFoundError` when the id does not exist for this user.
+        """
+        memory_id, scope = check_id(memory_id), self._scope(user_id)
+        new_text = None if text is None else check_text(text)
+        new_meta = None if metadata is None else check_metadata(metadata)
+        current = self.get_memory(memory_id, user_id=scope.user_id)
+        if current is None:
+            raise MemoryNotFoundError(f"no memory {memory_id!r} for user {scope.user_id!r}")
+        if new_text is None and new_meta is None:
+            return current
+        updated = replace(
+            current,
+            text=current.text if new_text is None else new_text,
+            metadata=current.metadata if new_meta is None else new_meta,
+            updated_at=_now(),
+        )
+        vector = None
+        if new_text is not None and new_text != current.text:
+            self.store.check_fingerprint(self.embedder.fingerprint)
+            vector = self._embed_documents([new_text])[0]
+        self.store.update(updated, vector)
+        return updated
+
+    def delete_memory(self, memory_id: str, *, user_id: str) -> bool:
+        """Delete one memory; ``False`` when the user has no memory with that id."""
+        return self.store.delete([check_id(memory_id)], self._scope(user_id)) > 0
+
+    def delete_all_memories(
+        self, *, user_id: str, agent_id: str | None = None, session_id: str | None = None
+    ) -> int:
+        """Delete every memory of the user (narrowed by agent/session if given); returns how many."""
+        return self.store.delete_scope(self._scope(user_id, agent_id, session_id))
+
+    # -- reading -------------------------------------------------------------------------
+
+    def search_memory(
+        self,
+        query: str,
+        *,
+        user_id: str,
+        top_k: int = 5,
+        task: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        min_score: float | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+    ) -> list[SearchHit]:
+        """The user's memories most relevant to ``query``, best first, scored by cosine similarity.
+
+        The query is embedded with the task instruction (``task``, else the
+        system's default task); ``filters`` (Chroma ``where`` syntax) narrow the
+        user's memories and can never widen them; ``min_score`` drops weaker hits.
+        """
+        check_text(query, "query")
+        scope = self._scope(user_id, agent_id, session_id)
+        top_k = check_positive(top_k, "top_k")
+        instruction = self.task if task is None else resolve_task(task)
+        where, threshold = check_filters(filters), _check_min_score(min_score)
+        self.store.check_fingerprint(self.embedder.fingerprint)
+        vector = self._embed_queries([query], instruction)[0]
+        hits = [SearchHit(m, s) for m, s in self.store.query(vector, scope, filters=where, top_k=top_k)]
+        return [h for h in hits if threshold is None or h.score >= threshold]
+
+    def get_memory(self, memory_id: str, *, user_id: str) -> Memory | None:
+        """The memory with this id, or ``None`` if the user has none with it."""
+        found = self.store.get([check_id(memory_id)], self._scope(user_id))
+        return found[0] if found else None
+
+    def list_memories(
+        self,
+        *,
+        user_id: str,
+        limit: int | None = None,
+        offset: int = 0,
+        filters: Mapping[str, Any] | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+    ) -> list[Memory]:
+        """The user's memories in the order they were stored, a page at a time if ``limit`` is set."""
+        scope = self._scope(user_id, agent_id, session_id)
+        limit = None if limit is None else check_positive(limit, "limit")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ValidationError(f"offset must be an int of at least 0, got {offset!r}")
+        return self.store.list(scope, filters=check_filters(filters), limit=limit, offset=offset)
+
+    def iter_memories(self, *, user_id: str, page_size: int = 1000) -> Iterator[Memory]:
+        """Every memory of the user, fetched a page at a time (for export and bulk work)."""
+        offset = 0
+        while page := self.list_memories(user_id=user_id, limit=page_size, offset=offset):
+            yield from page
+            offset += len(page)
+
+    def count(self, *, user_id: str | None = None) -> int:
+        """How many memories the user has; every user's together when ``user_id`` is None."""
+        return self.store.count(None if user_id is None else self._scope(user_id))
+
+    def stats(self) -> MemoryStats:
+        """Totals and per-user counts, with the fingerprint recorded in the store."""
+        users = dict(sorted(self.store.user_counts().items()))
+        fingerprint = self.store.fingerprint
+        return MemoryStats(
+            total=sum(users.values()),
+            users=users,
+            collection=self.collection,
+            path=self.path,
+            model=fingerprint.model if fingerprint else None,
+            dimension=fingerprint.dimension if fingerprint else None,
+        )
+
+    # -- helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    def _scope(user_id: object, agent_id: object = None, session_id: object = None) -> Scope:
+        return Scope(
+            check_user_id(user_id),
+            check_optional_scope(agent_id, "agent_id"),
+            check_optional_scope(session_id, "session_id"),
+        )
+
+    @staticmethod
+    def _check_metadatas(metadatas: object, count: int) -> list[dict[str, MetadataValue]]:
+        if metadatas is None:
+            return [{} for _ in range(count)]
+        if isinstance(metadatas, (str, bytes, Mapping)) or not isinstance(metadatas, Sequence):
+            raise InvalidTypeError(f"metadatas must be a list of dicts, got {type(metadatas).__name__}")
+        if len(metadatas) != count:
+            raise ValidationError(f"got {len(metadatas)} metadatas for {count} texts")
+        return [check_metadata(m) for m in metadatas]
+
+    def _embed_documents(self, texts: list[str]) -> Any:
+        vectors = self.embedder.embed_documents(texts)
+        return check_vectors(vectors, len(texts), self.embedder.dimension, "embedder.embed_documents")
+
+    def _embed_queries(self, queries: list[str], task: str) -> Any:
+        vectors = self.embedder.embed_queries(queries, task)
+        return check_vectors(vectors, len(queries), self.embedder.dimension, "embedder.embed_queries")

@@ -1,0 +1,60 @@
+"""The typed results of the public API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Union
+
+__all__ = ["Memory", "MetadataValue", "SearchHit"]
+
+MetadataValue = Union[str, int, float, bool]
+"""What a metadata value can be: Chroma stores flat scalars only."""
+
+
+@dataclass(frozen=True)
+class Memory:
+    """One stored memory: a short text about a user, with its scope and metadata.
+
+    ``metadata`` holds only the caller's own keys; the scope (``user_id``,
+    ``agent_id``, ``session_id``) and the timestamps (UTC) are fields of their own.
+    """
+
+    id: str
+    text: str
+    user_id: str
+    agent_id: str | None = None
+    session_id: str | None = None
+    metadata: dict[str, MetadataValue] = field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict (timestamps as ISO 8601 strings)."""
+        return {
+            "id": self.id,
+            "text": self.text,
+            "user_id": self.user_id,
+            "agent_id": self.agent_id,
+            "session_id": self.session_id,
+            "metadata": dict(self.metadata),
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A search result: the memory and its cosine similarity to the query (higher is better)."""
+
+    memory: Memory
+    score: float
+
+    @property
+    def text(self) -> str:
+        """The memory's text."""
+        return self.memory.text
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict: the memory's fields plus ``score``."""
+        return {**self.memory.to_dict(), "score": self.score}

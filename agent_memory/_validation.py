@@ -1,0 +1,112 @@
+"""Checks on caller input, all raised before anything is written."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from agent_memory._errors import InvalidFilterError, InvalidMetadataError, InvalidTypeError, ValidationError
+from agent_memory._types import MetadataValue
+
+__all__ = [
+    "RESERVED_KEYS",
+    "check_filters",
+    "check_id",
+    "check_metadata",
+    "check_optional_scope",
+    "check_positive",
+    "check_text",
+    "check_texts",
+    "check_user_id",
+]
+
+RESERVED_KEYS = frozenset({"user_id", "agent_id", "session_id", "created_at", "updated_at", "text_sha"})
+"""Metadata keys the library stores itself; callers may filter on them but not set them."""
+
+
+def check_text(text: object, name: str = "text") -> str:
+    """A memory text or query: a ``str`` with something besides whitespace."""
+    if not isinstance(text, str):
+        raise InvalidTypeError(f"{name} must be a str, got {type(text).__name__}")
+    if not text.strip():
+        raise ValidationError(f"{name} must not be empty or whitespace")
+    return text
+
+
+def check_texts(texts: object) -> list[str]:
+    """A sequence of memory texts (a lone ``str`` is refused: it would be split into letters)."""
+    if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
+        raise InvalidTypeError(f"texts must be a list of str, got {type(texts).__name__}")
+    return [check_text(t, f"texts[{i}]") for i, t in enumerate(texts)]
+
+
+def _check_scope_value(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidTypeError(f"{name} must be a str, got {type(value).__name__}")
+    if not value.strip():
+        raise ValidationError(f"{name} must not be empty")
+    return value
+
+
+def check_user_id(user_id: object) -> str:
+    """``user_id`` is required on every call: a non-empty ``str``."""
+    return _check_scope_value(user_id, "user_id")
+
+
+def check_optional_scope(value: object, name: str) -> str | None:
+    """``agent_id`` / ``session_id``: ``None`` or a non-empty ``str``."""
+    return None if value is None else _check_scope_value(value, name)
+
+
+def check_id(memory_id: object) -> str:
+    """A memory id: a non-empty ``str``."""
+    return _check_scope_value(memory_id, "memory_id")
+
+
+def check_positive(value: object, name: str) -> int:
+    """An int of at least 1 (``top_k``, ``limit``)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidTypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValidationError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _check_metadata_value(key: str, value: object) -> MetadataValue:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidMetadataError(f"metadata[{key!r}] must be a finite number, got {value}")
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    kind = "None" if value is None else type(value).__name__
+    raise InvalidMetadataError(f"metadata[{key!r}] must be a str, int, float or bool, got {kind}")
+
+
+def check_metadata(metadata: object) -> dict[str, MetadataValue]:
+    """Flat scalar metadata with caller-owned keys; ``None`` is an empty dict."""
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise InvalidMetadataError(f"metadata must be a dict, got {type(metadata).__name__}")
+    checked: dict[str, MetadataValue] = {}
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not key or key.startswith(("$", "#")):
+            raise InvalidMetadataError(f"metadata keys must be non-empty str not starting with $ or #, got {key!r}")
+        if key in RESERVED_KEYS:
+            raise InvalidMetadataError(f"metadata key {key!r} is reserved; pass scopes as arguments")
+        checked[key] = _check_metadata_value(key, value)
+    return checked
+
+
+def check_filters(filters: object) -> dict[str, object] | None:
+    """A Chroma ``where`` expression, checked with Chroma's own validator."""
+    if filters is None:
+        return None
+    if not isinstance(filters, Mapping) or not filters:
+        raise InvalidFilterError(f"filters must be a non-empty dict in Chroma's where syntax, got {filters!r}")
+    from chromadb.api.types import validate_where
+
+    try:
+        validate_where(dict(filters))  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise InvalidFilterError(f"invalid filters {dict(filters)!r}: {exc}") from None
+    return dict(filters)

@@ -1,0 +1,33 @@
+"""Embedding layer: the :class:`Embedder` protocol and its backends.
+
+Every backend returns unit-norm float32 rows, embeds documents without an
+instruction and queries with one (for instruction-aware models such as
+Qwen3-Embedding), and applies Matryoshka ``dimensions`` by cutting and
+re-normalising. Any object with the same four members works as an embedder.
+"""
+
+from agent_memory.embeddings._base import (
+    MIN_DIMENSIONS,
+    BaseEmbedder,
+    Embedder,
+    Fingerprint,
+    normalize_rows,
+    truncate_and_normalize,
+)
+from agent_memory.embeddings._sentence_transformers import (
+    DEFAULT_MAX_LENGTH,
+    SentenceTransformerEmbedder,
+    TextTruncatedWarning,
+)
+
+__all__ = [
+    "DEFAULT_MAX_LENGTH",
+    "MIN_DIMENSIONS",
+    "BaseEmbedder",
+    "Embedder",
+    "Fingerprint",
+    "SentenceTransformerEmbedder",
+    "TextTruncatedWarning",
+    "normalize_rows",
+    "truncate_and_normalize",
+]

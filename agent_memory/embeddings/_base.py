@@ -1,0 +1,188 @@
+"""The embedder protocol and the mechanics every backend shares.
+
+A backend implements :meth:`BaseEmbedder._encode` (raw vectors at the model's
+full size, in input order) and :attr:`BaseEmbedder.native_dimension`; the base
+class does the rest the same way for every backend: the query instruction,
+Matryoshka truncation with re-normalisation, and output validation.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from agent_memory._errors import EmbeddingError, InvalidDimensionsError, InvalidTypeError
+from agent_memory._tasks import format_query, resolve_task
+
+__all__ = [
+    "MIN_DIMENSIONS",
+    "BaseEmbedder",
+    "Embedder",
+    "Fingerprint",
+    "check_vectors",
+    "normalize_rows",
+    "truncate_and_normalize",
+    "validate_dimensions",
+]
+
+MIN_DIMENSIONS = 32
+"""Smallest Matryoshka size Qwen3-Embedding is trained for."""
+
+INSTRUCT_FORMAT = "Instruct: {task}\nQuery:{query}"
+PLAIN_FORMAT = "{query}"
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What makes stored vectors comparable: model, output size and query format.
+
+    Two embedders with equal fingerprints produce vectors that can share a
+    collection. The store records it and refuses to mix in vectors of another.
+    """
+
+    model: str
+    dimension: int
+    query_format: str
+
+    def to_metadata(self) -> dict[str, str | int]:
+        """Flat form stored in the Chroma collection's metadata."""
+        return {"am_model": self.model, "am_dimension": self.dimension, "am_query_format": self.query_format}
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, object] | None) -> Fingerprint | None:
+        """Read a fingerprint back from collection metadata; ``None`` when absent."""
+        if not metadata or "am_model" not in metadata:
+            return None
+        return cls(
+            model=str(metadata["am_model"]),
+            dimension=int(str(metadata["am_dimension"])),
+            query_format=str(metadata["am_query_format"]),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.model} ({self.dimension} dims, queries as {self.query_format!r})"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What :class:`~agent_memory.MemorySystem` needs from an embedding model.
+
+    Both methods return float32 arrays of shape ``(len(texts), dimension)`` with
+    unit-norm rows, in input order. Documents are embedded as they are; queries
+    with the task instruction when the model is instruction-aware.
+    """
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def fingerprint(self) -> Fingerprint: ...
+
+    def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]: ...
+
+    def embed_queries(self, queries: Sequence[str], task: str | None = None) -> NDArray[np.float32]: ...
+
+
+def normalize_rows(vectors: NDArray[np.floating]) -> NDArray[np.float32]:
+    """L2-normalise each row; all-zero rows stay zero instead of becoming NaN."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, np.finfo(np.float32).tiny)
+
+
+def truncate_and_normalize(vectors: NDArray[np.floating], dimensions: int | None) -> NDArray[np.float32]:
+    """Matryoshka truncation: keep the first ``dimensions`` values, then re-normalise.
+
+    Re-normalising matters: the cut vector of a unit vector is shorter than one,
+    and cosine scores computed as dot products would shrink with it.
+    """
+    if dimensions is not None:
+        vectors = vectors[:, :dimensions]
+    return normalize_rows(vectors)
+
+
+def validate_dimensions(dimensions: object, native: int | None = None) -> int | None:
+    """Check a Matryoshka size: ``None``, or an int in ``32..native``."""
+    if dimensions is None:
+        return None
+    if isinstance(dimensions, bool) or not isinstance(dimensions, int):
+        raise InvalidTypeError(f"dimensions must be an int, got {type(dimensions).__name__}")
+    upper = native if native is not None else math.inf
+    if not MIN_DIMENSIONS <= dimensions <= upper:
+        limit = f"{MIN_DIMENSIONS}..{native}" if native is not None else f"at least {MIN_DIMENSIONS}"
+        raise InvalidDimensionsError(f"dimensions must be {limit}, got {dimensions}")
+    return dimensions
+
+
+def check_vectors(vectors: object, count: int, dimension: int, source: str) -> NDArray[np.float32]:
+    """Check an embedder's output before it reaches the store: shape, dtype, finiteness."""
+    array = np.asarray(vectors, dtype=np.float32)
+    if array.shape != (count, dimension):
+        raise EmbeddingError(f"{source} returned shape {array.shape}, expected ({count}, {dimension})")
+    if not np.isfinite(array).all():
+        raise EmbeddingError(f"{source} returned NaN or infinite values")
+    return array
+
+
+class BaseEmbedder(ABC):
+    """Shared logic of the built-in backends; subclasses only run the model.
+
+    ``instruction_aware`` says whether queries get the ``Instruct: ...`` prefix.
+    Subclasses resolve it (for example from the model's name) before the first
+    query is embedded.
+    """
+
+    def __init__(self, *, model: str, dimensions: int | None) -> None:
+        self.model = model
+        self._dimensions = validate_dimensions(dimensions)
+
+    @property
+    @abstractmethod
+    def native_dimension(self) -> int:
+        """The model's full output size (may load the model)."""
+
+    @property
+    @abstractmethod
+    def instruction_aware(self) -> bool:
+        """Whether queries are formatted with the task instruction (may load the model)."""
+
+    @abstractmethod
+    def _encode(self, texts: list[str]) -> NDArray[np.float32]:
+        """Run the model on already formatted texts; full-size rows in input order."""
+
+    @property
+    def dimension(self) -> int:
+        """Size of the returned vectors: ``dimensions`` when set, else the model's size."""
+        return validate_dimensions(self._dimensions, self.native_dimension) or self.native_dimension
+
+    @property
+    def fingerprint(self) -> Fingerprint:
+        query_format = INSTRUCT_FORMAT if self.instruction_aware else PLAIN_FORMAT
+        return Fingerprint(model=self.model, dimension=self.dimension, query_format=query_format)
+
+    def format_query(self, query: str, task: str | None = None) -> str:
+        """The text the model sees for ``query``: instruction-prefixed when instruction-aware."""
+        instruction = resolve_task(task)  # validated even where it is not used
+        return format_query(query, instruction) if self.instruction_aware else query
+
+    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Embed texts exactly as given (no instruction added); unit-norm float32 rows."""
+        dimension = self.dimension
+        if not texts:
+            return np.zeros((0, dimension), dtype=np.float32)
+        raw = check_vectors(self._encode(list(texts)), len(texts), self.native_dimension, type(self).__name__)
+        return truncate_and_normalize(raw, dimension)
+
+    def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Embed stored texts: never with an instruction."""
+        return self.encode(texts)
+
+    def embed_queries(self, queries: Sequence[str], task: str | None = None) -> NDArray[np.float32]:
+        """Embed search queries: with the task instruction when the model is instruction-aware."""
+        return self.encode([self.format_query(q, task) for q in queries])

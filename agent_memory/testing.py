@@ -1,0 +1,185 @@
+"""Test helpers that ship with the library.
+
+Two things every test suite of an agent-memory integration needs, offline and fast:
+
+* :func:`build_tiny_qwen3_embedding` writes a tiny, randomly initialised
+  Qwen3-Embedding model to disk in the layout of the real hub repositories
+  (``config.json`` naming ``Qwen3ForCausalLM``, a byte-level BPE ``tokenizer.json``
+  that appends ``<|endoftext|>``, left padding, and the sentence-transformers
+  files with last-token pooling and the Qwen3 query prompt). It loads through
+  every code path a real Qwen3-Embedding model does, in well under a second.
+* :class:`HashEmbedder`, a deterministic embedder with no model at all, for
+  benchmarks and tests of the storage layer where the model is not the subject.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from agent_memory._tasks import format_query
+from agent_memory.embeddings._base import Fingerprint, normalize_rows
+
+__all__ = ["HashEmbedder", "build_tiny_qwen3_embedding"]
+
+_EOS = "<|endoftext|>"
+_SPECIAL_TOKENS = [_EOS, "<|im_start|>", "<|im_end|>"]
+_CORPUS = [
+    "Alice likes coffee and reads in the morning.",
+    "Bob is allergic to peanuts and prefers tea.",
+    "Instruct: Given a user query, retrieve relevant memories\nQuery:What does Alice drink?",
+    "The weather is lovely today. It's so sunny outside! He drove to the stadium.",
+    "用户 Alice 喜欢喝咖啡。Bob 对花生过敏。今天天气很好。",
+    "Given a web search query, retrieve relevant passages that answer the query.",
+    "def retrieve(query): return [m for m in memories if query in m]",
+]
+
+
+def _train_tokenizer(vocab_size: int):  # type: ignore[no-untyped-def]
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=_SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    eos_id = tokenizer.token_to_id(_EOS)
+    # Like the real Qwen3-Embedding tokenizer: every sequence ends with <|endoftext|>,
+    # the token whose hidden state last-token pooling reads.
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"$A:0 {_EOS}:0",
+        pair=f"$A:0 {_EOS}:0 $B:1 {_EOS}:1",
+        special_tokens=[(_EOS, eos_id)],
+    )
+    return tokenizer
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _write_sentence_transformers_files(path: Path, hidden_size: int, max_length: int) -> None:
+    _write_json(
+        path / "modules.json",
+        [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+        ],
+    )
+    (path / "1_Pooling").mkdir(exist_ok=True)
+    (path / "2_Normalize").mkdir(exist_ok=True)
+    _write_json(
+        path / "1_Pooling" / "config.json",
+        {
+            "word_embedding_dimension": hidden_size,
+            "pooling_mode_cls_token": False,
+            "pooling_mode_mean_tokens": False,
+            "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False,
+            "pooling_mode_weightedmean_tokens": False,
+            "pooling_mode_lasttoken": True,
+            "include_prompt": True,
+        },
+    )
+    _write_json(path / "sentence_bert_config.json", {"max_seq_length": max_length, "do_lower_case": False})
+    query_prompt = format_query("", "Given a web search query, retrieve relevant passages that answer the query")
+    _write_json(
+        path / "config_sentence_transformers.json",
+        {
+            "prompts": {"query": query_prompt, "document": ""},
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+        },
+    )
+
+
+def build_tiny_qwen3_embedding(
+    path: str | Path, *, seed: int = 0, vocab_size: int = 512, max_length: int = 8192
+) -> Path:
+    """Write a tiny random Qwen3-Embedding model to ``path`` and return the path.
+
+    The shapes are small (hidden 64, 2 layers, 4 heads, 2 KV heads, head_dim 32,
+    intermediate 128) but the architecture, tokenizer behaviour and file layout
+    are those of ``Qwen/Qwen3-Embedding-*``. ``head_dim`` is 32 because vLLM's
+    CPU attention kernels reject 16.
+    """
+    import torch
+    from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3Model
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=_train_tokenizer(vocab_size),
+        eos_token=_EOS,
+        pad_token=_EOS,
+        padding_side="left",
+        model_max_length=32768,
+    )
+    tokenizer.save_pretrained(path)
+    config = Qwen3Config(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=32,
+        intermediate_size=128,
+        max_position_embeddings=32768,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    torch.manual_seed(seed)
+    Qwen3Model(config).save_pretrained(path)
+    config_file = path / "config.json"
+    saved = json.loads(config_file.read_text(encoding="utf-8"))
+    saved["architectures"] = ["Qwen3ForCausalLM"]  # as in the real hub repositories
+    _write_json(config_file, saved)
+    _write_sentence_transformers_files(path, config.hidden_size, max_length)
+    return path
+
+
+class HashEmbedder:
+    """A deterministic, model-free :class:`~agent_memory.embeddings.Embedder`.
+
+    Each text maps to a pseudo-random unit vector seeded by its SHA-256, so equal
+    texts get equal vectors and different texts nearly orthogonal ones. Queries
+    are formatted with the task instruction first, like a Qwen3 model, so a query
+    never equals the document with the same text. Costs microseconds per text:
+    use it where the model is not what is being tested or measured.
+    """
+
+    def __init__(self, dimension: int = 64, *, model: str = "hash-embedder") -> None:
+        self._dimension = dimension
+        self._fingerprint = Fingerprint(model=model, dimension=dimension, query_format="instruct")
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def fingerprint(self) -> Fingerprint:
+        return self._fingerprint
+
+    def _vector(self, text: str) -> NDArray[np.float32]:
+        seed = int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:8], "little")
+        return np.random.default_rng(seed).standard_normal(self._dimension, dtype=np.float32)
+
+    def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        return normalize_rows(np.stack([self._vector(t) for t in texts]))
+
+    def embed_queries(self, queries: Sequence[str], task: str | None = None) -> NDArray[np.float32]:
+        return self.embed_documents([format_query(q, task) for q in queries])
