@@ -49,6 +49,8 @@ def resolve_model(model: str, name: str | None = None) -> ModelRef:
     path = Path(model).expanduser()
     if path.is_dir():
         resolved = path.resolve()
+        if not any((resolved / f).is_file() for f in ("config.json", "modules.json")):
+            raise model_not_found(model, reason="that directory has no config.json or modules.json")
         snapshot = _HUB_CACHE_SNAPSHOT.search(str(resolved))
         default_name = f"{snapshot['org']}/{snapshot['name']}" if snapshot else str(resolved)
         return ModelRef(load_from=str(resolved), name=name or default_name, local=True)

@@ -1,0 +1,7 @@
+"""``python -m agent_memory``: the same as the ``agent-memory`` command."""
+
+import sys
+
+from agent_memory._cli import main
+
+sys.exit(main())

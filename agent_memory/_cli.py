@@ -1,0 +1,318 @@
+"""The ``agent-memory`` command: add, search, list, delete, forget, import, export, stats, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any, TextIO
+
+from agent_memory._errors import AgentMemoryError, ValidationError
+from agent_memory._system import MemorySystem
+from agent_memory._types import Memory, SearchHit
+
+__all__ = ["main"]
+
+DEMO_MEMORIES = {
+    "alice": [
+        "Alice likes coffee",
+        "Alice is allergic to peanuts",
+        "Alice's daughter is called Emma",
+        "Alice works as a nurse on night shifts",
+        "用户 Alice 喜欢喝咖啡",
+    ],
+    "bob": [
+        "Bob prefers green tea to coffee",
+        "Bob is training for the Berlin marathon",
+        "Bob has a cat named Miso",
+    ],
+}
+DEMO_SEARCHES = [
+    ("alice", "What does Alice drink in the morning?"),
+    ("alice", "Which foods should Alice avoid?"),
+    ("alice", "Alice 喝什么？"),
+    ("bob", "What sport does Bob do?"),
+    ("bob", "What does Alice drink?"),
+]
+
+
+def _parse_metadata(pairs: Sequence[str] | None) -> dict[str, Any] | None:
+    """``key=value`` pairs; values that parse as JSON numbers or booleans keep that type."""
+    if not pairs:
+        return None
+    metadata: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            raise ValidationError(f"--meta takes key=value, got {pair!r}")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        metadata[key] = value if isinstance(value, (int, float, bool)) else raw
+    return metadata
+
+
+def _parse_json(text: str | None, what: str) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValidationError(f"{what} is not valid JSON: {exc}") from None
+
+
+def _print_hits(hits: Sequence[SearchHit], as_json: bool, out: TextIO) -> None:
+    if as_json:
+        for hit in hits:
+            print(json.dumps(hit.to_dict(), ensure_ascii=False), file=out)
+        return
+    if not hits:
+        print("  (no memories found)", file=out)
+    for rank, hit in enumerate(hits, 1):
+        print(f"  {rank}. {hit.score:.3f}  {hit.text}  [{hit.memory.id}]", file=out)
+
+
+def _print_memories(memories: Sequence[Memory], as_json: bool, out: TextIO) -> None:
+    for m in memories:
+        if as_json:
+            print(json.dumps(m.to_dict(), ensure_ascii=False), file=out)
+        else:
+            created = m.created_at.strftime("%Y-%m-%d %H:%M") if m.created_at else "?"
+            print(f"{m.id}  {created}  {m.text}", file=out)
+
+
+def _system(args: argparse.Namespace, *, path: str | None = None) -> MemorySystem:
+    return MemorySystem(
+        args.model,
+        path=path or args.path,
+        collection=args.collection,
+        dimensions=args.dimensions,
+        device=args.device,
+    )
+
+
+def _cmd_add(args: argparse.Namespace, out: TextIO) -> int:
+    with _system(args) as memory:
+        m = memory.store_memory(
+            args.text,
+            user_id=args.user,
+            metadata=_parse_metadata(args.meta),
+            agent_id=args.agent,
+            session_id=args.session,
+        )
+    _print_memories([m], args.json, out)
+    return 0
+
+
+def _cmd_search(args: argparse.Namespace, out: TextIO) -> int:
+    with _system(args) as memory:
+        hits = memory.search_memory(
+            args.query,
+            user_id=args.user,
+            top_k=args.top_k,
+            task=args.task,
+            filters=_parse_json(args.filter, "--filter"),
+            min_score=args.min_score,
+            agent_id=args.agent,
+            session_id=args.session,
+        )
+    _print_hits(hits, args.json, out)
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
+    with _system(args) as memory:
+        memories = memory.list_memories(
+            user_id=args.user, limit=args.limit, offset=args.offset, agent_id=args.agent, session_id=args.session
+        )
+    _print_memories(memories, args.json, out)
+    return 0
+
+
+def _cmd_delete(args: argparse.Namespace, out: TextIO) -> int:
+    with _system(args) as memory:
+        deleted = memory.delete_memory(args.id, user_id=args.user)
+    print(f"deleted {args.id}" if deleted else f"no memory {args.id} for user {args.user}", file=out)
+    return 0 if deleted else 1
+
+
+def _cmd_forget(args: argparse.Namespace, out: TextIO) -> int:
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise ValidationError("forget deletes every memory of the user: pass --yes to confirm")
+        if input(f"Delete every memory of {args.user!r}? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("nothing deleted", file=out)
+            return 1
+    with _system(args) as memory:
+        count = memory.delete_all_memories(user_id=args.user)
+    print(f"deleted {count} memories of {args.user}", file=out)
+    return 0
+
+
+def _read_jsonl(lines: Iterator[str], default_user: str | None) -> list[dict[str, Any]]:
+    """Parse and check every line first, so a bad file writes nothing."""
+    records, errors = [], []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            errors.append(f"line {number}: not JSON ({exc})")
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            errors.append(f"line {number}: expected an object with a 'text' string")
+            continue
+        record.setdefault("user_id", default_user)
+        if default_user is not None:
+            record["user_id"] = default_user
+        if not isinstance(record["user_id"], str) or not record["user_id"]:
+            errors.append(f"line {number}: no user_id (add one, or pass --user)")
+            continue
+        records.append(record)
+    if errors:
+        raise ValidationError("nothing imported; fix these lines:\n  " + "\n  ".join(errors[:20]))
+    return records
+
+
+def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
+    with (sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")) as handle:
+        records = _read_jsonl(iter(handle), args.user)
+    groups: dict[tuple[str, str | None, str | None], list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault((r["user_id"], r.get("agent_id"), r.get("session_id")), []).append(r)
+    with _system(args) as memory:
+        for (user, agent, session), group in groups.items():  # validate every group before writing any
+            memory._scope(user, agent, session)
+            memory._check_metadatas([r.get("metadata") for r in group], len(group))
+        stored = sum(
+            len(
+                memory.store_memories(
+                    [r["text"] for r in group],
+                    user_id=user,
+                    agent_id=agent,
+                    session_id=session,
+                    metadatas=[r.get("metadata") for r in group],
+                    progress=len(records) >= 100 or None,
+                )
+            )
+            for (user, agent, session), group in groups.items()
+        )
+    print(f"imported {stored} memories ({len(groups)} scope(s))", file=sys.stderr)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    with _system(args) as memory:
+        users = [args.user] if args.user else list(memory.stats().users)
+        for user in users:
+            _print_memories(list(memory.iter_memories(user_id=user)), True, out)
+    return 0
+
+
+def _cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
+    with _system(args) as memory:
+        stats = memory.stats()
+    if args.json:
+        print(json.dumps(stats.__dict__, ensure_ascii=False), file=out)
+        return 0
+    print(f"store:      {stats.path} (collection {stats.collection})", file=out)
+    print(f"model:      {stats.model or '(not yet used)'}" + (f", {stats.dimension} dims" if stats.dimension else ""), file=out)
+    print(f"memories:   {stats.total} from {len(stats.users)} user(s)", file=out)
+    for user, count in stats.users.items():
+        print(f"  {user}: {count}", file=out)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    with _system(args, path=args.path or ":memory:") as memory:
+        print(f"agent-memory demo with {memory.embedder!r}\n", file=out)
+        for user, texts in DEMO_MEMORIES.items():
+            memory.store_memories(texts, user_id=user)
+            print(f"stored {len(texts)} memories for {user}: " + "; ".join(texts), file=out)
+        for user, query in DEMO_SEARCHES:
+            print(f"\n[{user}] {query}", file=out)
+            _print_hits(memory.search_memory(query, user_id=user, top_k=3), False, out)
+        leaked = [h for h in memory.search_memory("coffee", user_id="bob", top_k=10) if h.memory.user_id != "bob"]
+        print(f"\nisolation: bob's search for 'coffee' returned {len(leaked)} of alice's memories", file=out)
+        print(f"memories stored: alice {memory.count(user_id='alice')}, bob {memory.count(user_id='bob')}", file=out)
+    return 0 if not leaked else 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--model", help="hub id or local path (default: $AGENT_MEMORY_MODEL or Qwen3-Embedding-0.6B)")
+    common.add_argument("--path", help="Chroma data directory (default: $AGENT_MEMORY_PATH or the user data dir)")
+    common.add_argument("--collection", default="memories", help="Chroma collection (default: memories)")
+    common.add_argument("--dimensions", type=int, help="Matryoshka output size (32..model size)")
+    common.add_argument("--device", help="cpu, cuda, mps (default: $AGENT_MEMORY_DEVICE or automatic)")
+    common.add_argument("--json", action="store_true", help="print JSON lines")
+    scoped = argparse.ArgumentParser(add_help=False)
+    scoped.add_argument("--agent", help="narrow to one agent")
+    scoped.add_argument("--session", help="narrow to one session")
+
+    parser = argparse.ArgumentParser(prog="agent-memory", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str, *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, parents=[common, *parents])
+
+    p = command("add", "store a memory for a user", scoped)
+    p.add_argument("text")
+    p.add_argument("--user", required=True)
+    p.add_argument("--meta", action="append", metavar="KEY=VALUE", help="metadata (repeatable)")
+    p = command("search", "search a user's memories", scoped)
+    p.add_argument("query")
+    p.add_argument("--user", required=True)
+    p.add_argument("-k", "--top-k", type=int, default=5)
+    p.add_argument("--task", help="TASKS key or instruction sentence (default: memory)")
+    p.add_argument("--min-score", type=float)
+    p.add_argument("--filter", help='Chroma where filter as JSON, e.g. \'{"source": "chat"}\'')
+    p = command("list", "list a user's memories", scoped)
+    p.add_argument("--user", required=True)
+    p.add_argument("--limit", type=int)
+    p.add_argument("--offset", type=int, default=0)
+    p = command("delete", "delete one memory")
+    p.add_argument("id")
+    p.add_argument("--user", required=True)
+    p = command("forget", "delete every memory of a user")
+    p.add_argument("--user", required=True)
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p = command("import", "store memories from a JSONL file ({'text', 'user_id', 'metadata', ...} per line)")
+    p.add_argument("file", help="path, or - for standard input")
+    p.add_argument("--user", help="store every line for this user")
+    p = command("export", "write memories as JSONL to standard output")
+    p.add_argument("--user", help="only this user (default: every user)")
+    command("stats", "what the store holds")
+    command("demo", "store and search example memories for two users (in memory unless --path)")
+    return parser
+
+
+_COMMANDS = {
+    "add": _cmd_add,
+    "search": _cmd_search,
+    "list": _cmd_list,
+    "delete": _cmd_delete,
+    "forget": _cmd_forget,
+    "import": _cmd_import,
+    "export": _cmd_export,
+    "stats": _cmd_stats,
+    "demo": _cmd_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 1 failed, 2 usage)."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no load-time noise in a terminal
+    args = _parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args, out or sys.stdout)
+    except AgentMemoryError as exc:
+        print(f"agent-memory: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValidationError) else 1
+    except OSError as exc:  # an unreadable import file, say
+        print(f"agent-memory: error: {exc}", file=sys.stderr)
+        return 1

