@@ -234,12 +234,12 @@ class ChromaStore:
             old = self._collection.get(ids=[memory.id], include=["metadatas"])["metadatas"] or [{}]
             metadata: dict[str, Any] = {k: None for k in old[0] or {} if k not in RESERVED_KEYS}
             metadata.update(_record_metadata(memory))  # Chroma merges metadata; None removes a dropped key
-            self._collection.update(
-                ids=[memory.id],
-                documents=[memory.text],
-                metadatas=[metadata],
-                embeddings=None if vector is None else vector.reshape(1, -1),
-            )
+            if vector is None:  # same text: Chroma would try to re-embed a document passed without a vector
+                self._collection.update(ids=[memory.id], metadatas=[metadata])
+            else:
+                self._collection.update(
+                    ids=[memory.id], documents=[memory.text], metadatas=[metadata], embeddings=vector.reshape(1, -1)
+                )
 
     def get(self, ids: Sequence[str], scope: Scope) -> list[Memory]:
         with _chroma_errors("get memories"):
