@@ -46,13 +46,15 @@ class Scope:
     agent_id: str | None = None
     session_id: str | None = None
 
-    def clauses(self, *, exact: bool = False) -> list[dict[str, Any]]:
-        """Chroma ``where`` clauses; ``exact`` also pins unset agent/session to 'none'."""
+    def clauses(self) -> list[dict[str, Any]]:
+        """Chroma ``where`` clauses: the user, and the agent and session where they are set."""
         clauses: list[dict[str, Any]] = [{"user_id": self.user_id}]
-        for key, value in (("agent_id", self.agent_id), ("session_id", self.session_id)):
-            if value is not None or exact:
-                clauses.append({key: value or ""})
+        clauses += [{key: value} for key, value in (("agent_id", self.agent_id), ("session_id", self.session_id)) if value]
         return clauses
+
+    def holds_exactly(self, memory: Memory) -> bool:
+        """Whether ``memory`` was stored in exactly this scope (not a wider or narrower one)."""
+        return (memory.user_id, memory.agent_id, memory.session_id) == (self.user_id, self.agent_id, self.session_id)
 
 
 def _where(clauses: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
@@ -108,20 +110,25 @@ class MemoryStore(Protocol):
 
 
 def _record_metadata(memory: Memory) -> dict[str, Any]:
-    assert memory.created_at is not None and memory.updated_at is not None
-    return {
+    """The caller's metadata plus ours. Unset scopes and an ``updated_at`` equal to
+    ``created_at`` are left out: every metadata key is a row Chroma writes and indexes."""
+    assert memory.created_at is not None
+    record: dict[str, Any] = {
         **memory.metadata,
         "user_id": memory.user_id,
-        "agent_id": memory.agent_id or "",
-        "session_id": memory.session_id or "",
         "created_at": memory.created_at.isoformat(),
-        "updated_at": memory.updated_at.isoformat(),
         "text_sha": text_hash(memory.text),
     }
+    optional = {"agent_id": memory.agent_id, "session_id": memory.session_id}
+    if memory.updated_at is not None and memory.updated_at != memory.created_at:
+        optional["updated_at"] = memory.updated_at.isoformat()
+    record.update((k, v) for k, v in optional.items() if v is not None)
+    return record
 
 
 def _memory(record_id: str, document: str | None, metadata: Mapping[str, Any] | None) -> Memory:
     meta = dict(metadata or {})
+    created = datetime.fromisoformat(meta["created_at"]) if meta.get("created_at") else None
     return Memory(
         id=record_id,
         text=document or "",
@@ -129,8 +136,8 @@ def _memory(record_id: str, document: str | None, metadata: Mapping[str, Any] | 
         agent_id=meta.get("agent_id") or None,
         session_id=meta.get("session_id") or None,
         metadata={k: v for k, v in meta.items() if k not in RESERVED_KEYS},
-        created_at=datetime.fromisoformat(meta["created_at"]) if meta.get("created_at") else None,
-        updated_at=datetime.fromisoformat(meta["updated_at"]) if meta.get("updated_at") else None,
+        created_at=created,
+        updated_at=datetime.fromisoformat(meta["updated_at"]) if meta.get("updated_at") else created,
     )
 
 
@@ -232,7 +239,7 @@ class ChromaStore:
     def update(self, memory: Memory, vector: NDArray[np.float32] | None) -> None:
         with _chroma_errors("update a memory"):
             old = self._collection.get(ids=[memory.id], include=["metadatas"])["metadatas"] or [{}]
-            metadata: dict[str, Any] = {k: None for k in old[0] or {} if k not in RESERVED_KEYS}
+            metadata: dict[str, Any] = {k: None for k in old[0] or {} if k not in ("user_id", "created_at")}
             metadata.update(_record_metadata(memory))  # Chroma merges metadata; None removes a dropped key
             if vector is None:  # same text: Chroma would try to re-embed a document passed without a vector
                 self._collection.update(ids=[memory.id], metadatas=[metadata])
@@ -252,9 +259,10 @@ class ChromaStore:
         found: dict[str, Memory] = {}
         hashes = sorted({text_hash(t) for t in texts})
         for start in range(0, len(hashes), _PAGE):
-            where = _where([*scope.clauses(exact=True), {"text_sha": {"$in": hashes[start : start + _PAGE]}}])
+            where = _where([{"user_id": scope.user_id}, {"text_sha": {"$in": hashes[start : start + _PAGE]}}])
             with _chroma_errors("look up duplicates"):
-                found.update((m.text, m) for m in _memories(self._collection.get(where=where)))
+                matches = _memories(self._collection.get(where=where))
+            found.update((m.text, m) for m in matches if scope.holds_exactly(m))
         return found
 
     def list(

@@ -30,7 +30,7 @@ from agent_memory.embeddings._base import check_vectors
 
 __all__ = ["MemoryStats", "MemorySystem"]
 
-_CHUNK = 256  # memories embedded and written per round in store_memories
+_CHUNK = 1000  # memories embedded and written per round in store_memories
 _PROGRESS_FROM = 1000  # inputs at least this large get a progress bar by default
 
 
