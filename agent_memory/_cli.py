@@ -179,7 +179,7 @@ def _read_jsonl(lines: Iterator[str], default_user: str | None) -> list[dict[str
 
 
 def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
-    with (sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")) as handle:
+    with sys.stdin if args.file == "-" else open(args.file, encoding="utf-8") as handle:
         records = _read_jsonl(iter(handle), args.user)
     groups: dict[tuple[str, str | None, str | None], list[dict[str, Any]]] = {}
     for r in records:
@@ -220,7 +220,10 @@ def _cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
         print(json.dumps(stats.__dict__, ensure_ascii=False), file=out)
         return 0
     print(f"store:      {stats.path} (collection {stats.collection})", file=out)
-    print(f"model:      {stats.model or '(not yet used)'}" + (f", {stats.dimension} dims" if stats.dimension else ""), file=out)
+    print(
+        f"model:      {stats.model or '(not yet used)'}" + (f", {stats.dimension} dims" if stats.dimension else ""),
+        file=out,
+    )
     print(f"memories:   {stats.total} from {len(stats.users)} user(s)", file=out)
     for user, count in stats.users.items():
         print(f"  {user}: {count}", file=out)

@@ -49,7 +49,9 @@ class Scope:
     def clauses(self) -> list[dict[str, Any]]:
         """Chroma ``where`` clauses: the user, and the agent and session where they are set."""
         clauses: list[dict[str, Any]] = [{"user_id": self.user_id}]
-        clauses += [{key: value} for key, value in (("agent_id", self.agent_id), ("session_id", self.session_id)) if value]
+        clauses += [
+            {key: value} for key, value in (("agent_id", self.agent_id), ("session_id", self.session_id)) if value
+        ]
         return clauses
 
     def holds_exactly(self, memory: Memory) -> bool:
@@ -90,7 +92,7 @@ class MemoryStore(Protocol):
 
     def find_texts(self, texts: Sequence[str], scope: Scope) -> dict[str, Memory]: ...
 
-    def list(
+    def list_memories(
         self, scope: Scope, *, filters: Mapping[str, Any] | None, limit: int | None, offset: int
     ) -> list[Memory]: ...
 
@@ -144,14 +146,14 @@ def _memory(record_id: str, document: str | None, metadata: Mapping[str, Any] | 
 def _memories(result: Mapping[str, Any]) -> list[Memory]:
     docs = result.get("documents") or [None] * len(result["ids"])
     metas = result.get("metadatas") or [None] * len(result["ids"])
-    return [_memory(i, d, m) for i, d, m in zip(result["ids"], docs, metas)]
+    return [_memory(i, d, m) for i, d, m in zip(result["ids"], docs, metas, strict=True)]
 
 
-_SIMILARITY = {
-    "cosine": lambda d: 1.0 - d,  # Chroma's cosine distance is 1 - cos
-    "ip": lambda d: 1.0 - d,  # 1 - dot, which is the cosine for unit vectors
-    "l2": lambda d: 1.0 - d / 2.0,  # squared L2 of unit vectors is 2 - 2 cos
-}
+def _similarity(space: str, distance: float) -> float:
+    """Cosine similarity from the distance of the collection's space (all vectors are unit-norm)."""
+    if space == "l2":
+        return 1.0 - distance / 2.0  # squared L2 of unit vectors is 2 - 2 cos
+    return 1.0 - distance  # cosine: 1 - cos; ip: 1 - dot, the cosine for unit vectors
 
 
 @contextlib.contextmanager
@@ -178,8 +180,7 @@ class ChromaStore:
             )
         except (InvalidArgumentError, ValueError) as exc:
             raise ValidationError(f"invalid collection name {collection!r}: {exc}") from None
-        space = (self._collection.configuration.get("hnsw") or {}).get("space") or "cosine"
-        self._similarity = _SIMILARITY.get(space, _SIMILARITY["cosine"])
+        self._space = str((self._collection.configuration.get("hnsw") or {}).get("space") or "cosine")
         self._batch = client.get_max_batch_size()
         self._fingerprint_checked: Fingerprint | None = None
 
@@ -265,7 +266,7 @@ class ChromaStore:
             found.update((m.text, m) for m in matches if scope.holds_exactly(m))
         return found
 
-    def list(
+    def list_memories(
         self, scope: Scope, *, filters: Mapping[str, Any] | None = None, limit: int | None = None, offset: int = 0
     ) -> list[Memory]:
         with _chroma_errors("list memories"), _filter_errors(filters):
@@ -282,9 +283,10 @@ class ChromaStore:
                 where=_scoped_where(scope, filters),
                 include=["documents", "metadatas", "distances"],
             )
-        memories = _memories({k: (v[0] if v else v) for k, v in result.items() if k != "included"})
-        distances = (result.get("distances") or [[]])[0]
-        hits = [(m, float(self._similarity(d))) for m, d in zip(memories, distances)]
+        columns: Mapping[str, Any] = result  # one query embedding: every column is a list of one list
+        first = {key: (columns.get(key) or [None])[0] for key in ("ids", "documents", "metadatas", "distances")}
+        memories = _memories(first)
+        hits = [(m, _similarity(self._space, d)) for m, d in zip(memories, first["distances"] or [], strict=True)]
         return sorted(hits, key=lambda hit: hit[1], reverse=True)
 
     def delete(self, ids: Sequence[str], scope: Scope) -> int:
@@ -329,7 +331,7 @@ class ChromaStore:
                 return counts
 
     def close(self) -> None:
-        self._client.close()
+        self._client.close()  # type: ignore[attr-defined]  # in chromadb's Client, not its ClientAPI stub
         if self._on_close is not None:
             self._on_close()
             self._on_close = None

@@ -252,9 +252,7 @@ class MemorySystem:
         """Delete one memory; ``False`` when the user has no memory with that id."""
         return self.store.delete([check_id(memory_id)], self._scope(user_id)) > 0
 
-    def delete_all_memories(
-        self, *, user_id: str, agent_id: str | None = None, session_id: str | None = None
-    ) -> int:
+    def delete_all_memories(self, *, user_id: str, agent_id: str | None = None, session_id: str | None = None) -> int:
         """Delete every memory of the user (narrowed by agent/session if given); returns how many."""
         return self.store.delete_scope(self._scope(user_id, agent_id, session_id))
 
@@ -308,7 +306,7 @@ class MemorySystem:
         limit = None if limit is None else check_positive(limit, "limit")
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise ValidationError(f"offset must be an int of at least 0, got {offset!r}")
-        return self.store.list(scope, filters=check_filters(filters), limit=limit, offset=offset)
+        return self.store.list_memories(scope, filters=check_filters(filters), limit=limit, offset=offset)
 
     def iter_memories(self, *, user_id: str, page_size: int = 1000) -> Iterator[Memory]:
         """Every memory of the user, fetched a page at a time (for export and bulk work)."""

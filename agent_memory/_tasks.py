@@ -48,9 +48,7 @@ def resolve_task(task: str | None) -> str:
     stripped = task.strip()
     if not stripped or not _WHITESPACE.search(stripped):
         known = ", ".join(sorted(TASKS))
-        raise UnknownTaskError(
-            f"unknown task {task!r}: use one of {known}, or write the instruction as a sentence"
-        )
+        raise UnknownTaskError(f"unknown task {task!r}: use one of {known}, or write the instruction as a sentence")
     return task
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Union
 
 __all__ = ["Memory", "MetadataValue", "SearchHit"]
 
-MetadataValue = Union[str, int, float, bool]
+MetadataValue = str | int | float | bool
 """What a metadata value can be: Chroma stores flat scalars only."""
 
 

@@ -106,7 +106,7 @@ def check_filters(filters: object) -> dict[str, object] | None:
     from chromadb.api.types import validate_where
 
     try:
-        validate_where(dict(filters))  # type: ignore[arg-type]
+        validate_where(dict(filters))
     except ValueError as exc:
         raise InvalidFilterError(f"invalid filters {dict(filters)!r}: {exc}") from None
     return dict(filters)

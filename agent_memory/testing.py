@@ -119,7 +119,7 @@ def build_tiny_qwen3_embedding(
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    tokenizer = PreTrainedTokenizerFast(
+    tokenizer = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=_train_tokenizer(vocab_size),
         eos_token=_EOS,
         pad_token=_EOS,

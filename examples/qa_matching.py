@@ -31,5 +31,5 @@ print("       " + "  ".join(f"A{j}".rjust(6) for j in range(len(answers))))
 for i, row in enumerate(scores):
     print(f"Q{i}     " + "  ".join(f"{s:6.3f}" for s in row))
 print()
-for question, row in zip(questions, scores):
+for question, row in zip(questions, scores, strict=True):
     print(f"{question}\n  -> {answers[int(np.argmax(row))]}  ({row.max():.3f})")

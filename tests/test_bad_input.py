@@ -32,15 +32,39 @@ BAD_CALLS: dict[str, tuple[Call, type[Exception]]] = {
     "None user_id": (lambda m: m.store_memory("coffee", user_id=None), InvalidTypeError),
     "empty agent_id": (lambda m: m.store_memory("coffee", user_id="alice", agent_id=""), ValidationError),
     "non-string session_id": (lambda m: m.store_memory("coffee", user_id="alice", session_id=3), InvalidTypeError),
-    "nested metadata": (lambda m: m.store_memory("coffee", user_id="alice", metadata={"a": {"b": 1}}), InvalidMetadataError),
-    "list metadata": (lambda m: m.store_memory("coffee", user_id="alice", metadata={"a": [1, 2]}), InvalidMetadataError),
-    "None metadata value": (lambda m: m.store_memory("coffee", user_id="alice", metadata={"a": None}), InvalidMetadataError),
-    "NaN metadata value": (lambda m: m.store_memory("coffee", user_id="alice", metadata={"a": float("nan")}), InvalidMetadataError),
-    "non-string metadata key": (lambda m: m.store_memory("coffee", user_id="alice", metadata={1: "x"}), InvalidMetadataError),
-    "reserved metadata key": (lambda m: m.store_memory("coffee", user_id="alice", metadata={"user_id": "bob"}), InvalidMetadataError),
-    "operator metadata key": (lambda m: m.store_memory("coffee", user_id="alice", metadata={"$and": "x"}), InvalidMetadataError),
+    "nested metadata": (
+        lambda m: m.store_memory("coffee", user_id="alice", metadata={"a": {"b": 1}}),
+        InvalidMetadataError,
+    ),
+    "list metadata": (
+        lambda m: m.store_memory("coffee", user_id="alice", metadata={"a": [1, 2]}),
+        InvalidMetadataError,
+    ),
+    "None metadata value": (
+        lambda m: m.store_memory("coffee", user_id="alice", metadata={"a": None}),
+        InvalidMetadataError,
+    ),
+    "NaN metadata value": (
+        lambda m: m.store_memory("coffee", user_id="alice", metadata={"a": float("nan")}),
+        InvalidMetadataError,
+    ),
+    "non-string metadata key": (
+        lambda m: m.store_memory("coffee", user_id="alice", metadata={1: "x"}),
+        InvalidMetadataError,
+    ),
+    "reserved metadata key": (
+        lambda m: m.store_memory("coffee", user_id="alice", metadata={"user_id": "bob"}),
+        InvalidMetadataError,
+    ),
+    "operator metadata key": (
+        lambda m: m.store_memory("coffee", user_id="alice", metadata={"$and": "x"}),
+        InvalidMetadataError,
+    ),
     "metadata not a dict": (lambda m: m.store_memory("coffee", user_id="alice", metadata=["a"]), InvalidMetadataError),
-    "metadatas of wrong length": (lambda m: m.store_memories(["a b", "c d"], user_id="alice", metadatas=[{}]), ValidationError),
+    "metadatas of wrong length": (
+        lambda m: m.store_memories(["a b", "c d"], user_id="alice", metadatas=[{}]),
+        ValidationError,
+    ),
     "one bad metadata in a batch": (
         lambda m: m.store_memories(["a b", "c d"], user_id="alice", metadatas=[{}, {"x": None}]),
         InvalidMetadataError,
@@ -76,7 +100,9 @@ def _first_id(memory: MemorySystem) -> str:
 
 
 def _snapshot(memory: MemorySystem) -> list[object]:
-    return sorted((m.id, m.text, m.updated_at, tuple(sorted(m.metadata.items()))) for m in memory.list_memories(user_id="alice"))  # type: ignore[misc]
+    return sorted(
+        (m.id, m.text, m.updated_at, tuple(sorted(m.metadata.items()))) for m in memory.list_memories(user_id="alice")
+    )  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("case", list(BAD_CALLS))

@@ -43,15 +43,30 @@ def test_demo_through_the_entry_point(minilm: str) -> None:
 
 def test_add_search_list_export_import_forget_through_the_entry_point(minilm: str, tmp_path: Path) -> None:
     db = str(tmp_path / "db")
-    added = _cli("add", "Alice likes coffee", "--user", "alice", "--meta", "source=chat", "--meta", "turn=2",
-                 "--path", db, "--json", model=minilm)
+    added = _cli(
+        "add",
+        "Alice likes coffee",
+        "--user",
+        "alice",
+        "--meta",
+        "source=chat",
+        "--meta",
+        "turn=2",
+        "--path",
+        db,
+        "--json",
+        model=minilm,
+    )
     assert added.returncode == 0, added.stderr
     memory = json.loads(added.stdout)
     assert memory["metadata"] == {"source": "chat", "turn": 2}
-    lines = "\n".join(json.dumps(r) for r in [
-        {"text": "Alice has a dog named Rex", "user_id": "alice"},
-        {"text": "Bob prefers tea", "user_id": "bob", "metadata": {"source": "import"}},
-    ])
+    lines = "\n".join(
+        json.dumps(r)
+        for r in [
+            {"text": "Alice has a dog named Rex", "user_id": "alice"},
+            {"text": "Bob prefers tea", "user_id": "bob", "metadata": {"source": "import"}},
+        ]
+    )
     imported = _cli("import", "-", "--path", db, model=minilm, stdin=lines)
     assert imported.returncode == 0, imported.stderr
     assert "imported 2 memories" in imported.stderr
@@ -81,8 +96,9 @@ def test_in_process_commands(minilm: str, tmp_path: Path, monkeypatch: pytest.Mo
     assert _main("delete", memory_id, "--user", "alice", "--path", db) == (0, f"deleted {memory_id}\n")
 
 
-def test_errors_are_messages_not_tracebacks(minilm: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_errors_are_messages_not_tracebacks(
+    minilm: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("AGENT_MEMORY_MODEL", minilm)
     db = str(tmp_path / "db")
     assert _main("add", "   ", "--user", "alice", "--path", db)[0] == 2
@@ -96,14 +112,16 @@ def test_errors_are_messages_not_tracebacks(minilm: str, tmp_path: Path, monkeyp
     assert _main("forget", "--user", "alice", "--path", db)[0] == 2  # no --yes and no terminal to ask
 
 
-def test_import_validates_every_line_before_writing(minilm: str, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_validates_every_line_before_writing(
+    minilm: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("AGENT_MEMORY_MODEL", minilm)
     db = str(tmp_path / "db")
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"text": "good line", "user_id": "alice"}\nnot json\n{"user_id": "alice"}\n'
-                   '{"text": "no user"}\n{"text": "bad meta", "user_id": "a", "metadata": {"x": [1]}}\n')
+    bad.write_text(
+        '{"text": "good line", "user_id": "alice"}\nnot json\n{"user_id": "alice"}\n'
+        '{"text": "no user"}\n{"text": "bad meta", "user_id": "a", "metadata": {"x": [1]}}\n'
+    )
     assert _main("import", str(bad), "--path", db)[0] == 2
     err = capsys.readouterr().err
     assert "line 2" in err and "line 3" in err and "line 4" in err

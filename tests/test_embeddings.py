@@ -77,13 +77,18 @@ def test_queries_match_the_model_card_with_instruction(tiny_qwen3: str) -> None:
 
 def test_documents_match_the_model_card_without_instruction(tiny_qwen3: str) -> None:
     embedder = SentenceTransformerEmbedder(tiny_qwen3)
-    np.testing.assert_allclose(embedder.embed_documents(DOCUMENTS), reference_embeddings(tiny_qwen3, DOCUMENTS), atol=1e-5)
+    np.testing.assert_allclose(
+        embedder.embed_documents(DOCUMENTS), reference_embeddings(tiny_qwen3, DOCUMENTS), atol=1e-5
+    )
 
 
 def test_query_and_document_embeddings_differ(tiny_qwen3: str) -> None:
     embedder = SentenceTransformerEmbedder(tiny_qwen3)
     assert embedder.instruction_aware
-    query, document = embedder.embed_queries(["Alice likes coffee"])[0], embedder.embed_documents(["Alice likes coffee"])[0]
+    query, document = (
+        embedder.embed_queries(["Alice likes coffee"])[0],
+        embedder.embed_documents(["Alice likes coffee"])[0],
+    )
     assert not np.allclose(query, document, atol=1e-3)
 
 
@@ -116,7 +121,7 @@ def test_dimensions_below_32_are_rejected_at_construction(tiny_qwen3: str, dimen
 
 def test_dimensions_above_the_model_size_are_rejected_before_embedding(tiny_qwen3: str) -> None:
     embedder = SentenceTransformerEmbedder(tiny_qwen3, dimensions=65)
-    with pytest.raises(InvalidDimensionsError, match="32..64"):
+    with pytest.raises(InvalidDimensionsError, match=r"32\.\.64"):
         embedder.embed_documents(["x"])
 
 
@@ -181,7 +186,7 @@ def test_uncached_hub_model_offline_is_a_clear_error() -> None:
 
 def test_a_directory_without_a_model_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("not a model")
-    with pytest.raises(ModelNotFoundError, match="no config.json"):
+    with pytest.raises(ModelNotFoundError, match=r"no config\.json"):
         SentenceTransformerEmbedder(str(tmp_path))
 
 

@@ -109,7 +109,10 @@ def test_agent_and_session_scopes_narrow(hashed: MemorySystem) -> None:
     hashed.store_memory("planner fact", user_id="alice", agent_id="planner")
     hashed.store_memory("session fact", user_id="alice", agent_id="planner", session_id="s1")
     assert hashed.count(user_id="alice") == 3
-    assert {m.text for m in hashed.list_memories(user_id="alice", agent_id="planner")} == {"planner fact", "session fact"}
+    assert {m.text for m in hashed.list_memories(user_id="alice", agent_id="planner")} == {
+        "planner fact",
+        "session fact",
+    }
     assert [m.text for m in hashed.list_memories(user_id="alice", session_id="s1")] == ["session fact"]
     hits = hashed.search_memory("fact", user_id="alice", agent_id="planner", session_id="s1", top_k=5)
     assert [h.text for h in hits] == ["session fact"]
@@ -169,9 +172,10 @@ def test_update_text_re_embeds(filled: MemorySystem) -> None:
     assert filled.get_memory(coffee.id, user_id="alice") == updated
     top = filled.search_memory("What tea does Alice drink?", user_id="alice", top_k=1)[0]
     assert top.memory.id == coffee.id
-    direct = filled.embedder.embed_queries(["What tea does Alice drink?"])[0] @ filled.embedder.embed_documents(
-        [updated.text]
-    )[0]
+    direct = (
+        filled.embedder.embed_queries(["What tea does Alice drink?"])[0]
+        @ filled.embedder.embed_documents([updated.text])[0]
+    )
     assert top.score == pytest.approx(float(direct), abs=1e-4)
 
 

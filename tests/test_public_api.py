@@ -16,6 +16,7 @@ PUBLIC_MODULES = ["agent_memory", "agent_memory.embeddings", "agent_memory.testi
 @pytest.mark.parametrize("name", PUBLIC_MODULES)
 def test_all_matches_public_names(name: str) -> None:
     module = importlib.import_module(name)
+
     def defined_here(value: object) -> bool:  # in the module itself or one of its private _modules
         origin = getattr(value, "__module__", None) or ""
         return origin == name or origin.startswith(f"{name}._")

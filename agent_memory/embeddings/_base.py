@@ -93,7 +93,8 @@ def normalize_rows(vectors: NDArray[np.floating]) -> NDArray[np.float32]:
     """L2-normalise each row; all-zero rows stay zero instead of becoming NaN."""
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, np.finfo(np.float32).tiny)
+    normalized: NDArray[np.float32] = vectors / np.maximum(norms, np.finfo(np.float32).tiny)
+    return normalized
 
 
 def truncate_and_normalize(vectors: NDArray[np.floating], dimensions: int | None) -> NDArray[np.float32]:

@@ -142,7 +142,7 @@ class SentenceTransformerEmbedder(BaseEmbedder):
         return self._instruction_aware
 
     def _warn_if_truncated(self, model: SentenceTransformer, texts: list[str]) -> None:
-        limit = model.max_seq_length
+        limit = model.max_seq_length or self.max_length
         # A token covers at least one byte, so only texts with more bytes than the limit can be too long.
         candidates = [t for t in texts if len(t.encode("utf-8", "surrogatepass")) + 8 > limit]
         if not candidates:
