@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -12,6 +13,7 @@ from typing import Any, TextIO
 from agent_memory._errors import AgentMemoryError, ValidationError
 from agent_memory._system import MemorySystem
 from agent_memory._types import Memory, SearchHit
+from agent_memory._validation import check_metadata, check_optional_scope, check_text, check_user_id
 
 __all__ = ["main"]
 
@@ -152,27 +154,32 @@ def _cmd_forget(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _check_record(record: object, default_user: str | None) -> dict[str, Any]:
+    """One import line as the keyword arguments of a store, or a ValidationError saying what is wrong."""
+    if not isinstance(record, dict):
+        raise ValidationError("expected a JSON object")
+    user = default_user if default_user is not None else record.get("user_id")
+    if user is None:
+        raise ValidationError("no user_id (add one, or pass --user)")
+    return {
+        "text": check_text(record.get("text")),
+        "user_id": check_user_id(user),
+        "agent_id": check_optional_scope(record.get("agent_id"), "agent_id"),
+        "session_id": check_optional_scope(record.get("session_id"), "session_id"),
+        "metadata": check_metadata(record.get("metadata")),
+    }
+
+
 def _read_jsonl(lines: Iterator[str], default_user: str | None) -> list[dict[str, Any]]:
-    """Parse and check every line first, so a bad file writes nothing."""
+    """Parse and check every line first, so that a file with a bad line writes nothing."""
     records, errors = [], []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except ValueError as exc:
-            errors.append(f"line {number}: not JSON ({exc})")
-            continue
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            errors.append(f"line {number}: expected an object with a 'text' string")
-            continue
-        record.setdefault("user_id", default_user)
-        if default_user is not None:
-            record["user_id"] = default_user
-        if not isinstance(record["user_id"], str) or not record["user_id"]:
-            errors.append(f"line {number}: no user_id (add one, or pass --user)")
-            continue
-        records.append(record)
+            records.append(_check_record(json.loads(line), default_user))
+        except ValueError as exc:  # JSON errors and ValidationErrors alike
+            errors.append(f"line {number}: {exc}")
     if errors:
         raise ValidationError("nothing imported; fix these lines:\n  " + "\n  ".join(errors[:20]))
     return records
@@ -183,11 +190,8 @@ def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
         records = _read_jsonl(iter(handle), args.user)
     groups: dict[tuple[str, str | None, str | None], list[dict[str, Any]]] = {}
     for r in records:
-        groups.setdefault((r["user_id"], r.get("agent_id"), r.get("session_id")), []).append(r)
+        groups.setdefault((r["user_id"], r["agent_id"], r["session_id"]), []).append(r)
     with _system(args) as memory:
-        for (user, agent, session), group in groups.items():  # validate every group before writing any
-            memory._scope(user, agent, session)
-            memory._check_metadatas([r.get("metadata") for r in group], len(group))
         stored = sum(
             len(
                 memory.store_memories(
@@ -195,7 +199,7 @@ def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
                     user_id=user,
                     agent_id=agent,
                     session_id=session,
-                    metadatas=[r.get("metadata") for r in group],
+                    metadatas=[r["metadata"] for r in group],
                     progress=len(records) >= 100 or None,
                 )
             )
@@ -217,7 +221,7 @@ def _cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     with _system(args) as memory:
         stats = memory.stats()
     if args.json:
-        print(json.dumps(stats.__dict__, ensure_ascii=False), file=out)
+        print(json.dumps(dataclasses.asdict(stats), ensure_ascii=False), file=out)
         return 0
     print(f"store:      {stats.path} (collection {stats.collection})", file=out)
     print(

@@ -124,7 +124,8 @@ def test_import_validates_every_line_before_writing(
     )
     assert _main("import", str(bad), "--path", db)[0] == 2
     err = capsys.readouterr().err
-    assert "line 2" in err and "line 3" in err and "line 4" in err
+    assert "line 2" in err and "line 3: text must be a str" in err and "line 4: no user_id" in err
+    assert "line 5: metadata['x']" in err and "\n  line 1:" not in err
     assert _main("import", str(bad), "--path", db, "--user", "alice")[0] == 2
     assert _main("stats", "--path", db, "--json")[1].count('"total": 0') == 1
     good = tmp_path / "good.jsonl"
