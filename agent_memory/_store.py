@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agent_memory._errors import EmbedderMismatchError, InvalidFilterError, StoreError, ValidationError
+from agent_memory._ids import id_time
 from agent_memory._types import Memory
 from agent_memory._validation import RESERVED_KEYS
 from agent_memory.embeddings import Fingerprint
@@ -112,16 +113,13 @@ class MemoryStore(Protocol):
 
 
 def _record_metadata(memory: Memory) -> dict[str, Any]:
-    """The caller's metadata plus ours. Unset scopes and an ``updated_at`` equal to
-    ``created_at`` are left out: every metadata key is a row Chroma writes and indexes."""
-    assert memory.created_at is not None
-    record: dict[str, Any] = {
-        **memory.metadata,
-        "user_id": memory.user_id,
-        "created_at": memory.created_at.isoformat(),
-        "text_sha": text_hash(memory.text),
-    }
+    """The caller's metadata plus ours. What can be derived is left out (unset scopes, a
+    ``created_at`` that the id carries, an ``updated_at`` equal to ``created_at``):
+    every metadata key is a row Chroma writes and indexes."""
+    record: dict[str, Any] = {**memory.metadata, "user_id": memory.user_id, "text_sha": text_hash(memory.text)}
     optional = {"agent_id": memory.agent_id, "session_id": memory.session_id}
+    if memory.created_at is not None and memory.created_at != id_time(memory.id):
+        optional["created_at"] = memory.created_at.isoformat()
     if memory.updated_at is not None and memory.updated_at != memory.created_at:
         optional["updated_at"] = memory.updated_at.isoformat()
     record.update((k, v) for k, v in optional.items() if v is not None)
@@ -130,7 +128,7 @@ def _record_metadata(memory: Memory) -> dict[str, Any]:
 
 def _memory(record_id: str, document: str | None, metadata: Mapping[str, Any] | None) -> Memory:
     meta = dict(metadata or {})
-    created = datetime.fromisoformat(meta["created_at"]) if meta.get("created_at") else None
+    created = datetime.fromisoformat(meta["created_at"]) if meta.get("created_at") else id_time(record_id)
     return Memory(
         id=record_id,
         text=document or "",

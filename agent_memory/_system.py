@@ -5,13 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
-from uuid import uuid4
 
 from agent_memory import _config
 from agent_memory._errors import ConfigurationError, InvalidTypeError, MemoryNotFoundError, ValidationError
+from agent_memory._ids import new_id, now_ms
 from agent_memory._store import ChromaStore, MemoryStore, Scope
 from agent_memory._tasks import resolve_task
 from agent_memory._types import Memory, MetadataValue, SearchHit
@@ -81,10 +80,6 @@ def _chunks(total: int, progress: bool | None) -> Iterator[range]:
             bar.update(len(chunk))
     if bar is not None:
         bar.close()
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class MemorySystem:
@@ -203,12 +198,12 @@ class MemorySystem:
         scope: Scope,
         by_text: dict[str, Memory],
     ) -> None:
-        now = _now()
+        now = now_ms()
         new: list[Memory] = []
         for i in chunk:
             if texts[i] not in by_text:
                 memory = Memory(
-                    uuid4().hex, texts[i], scope.user_id, scope.agent_id, scope.session_id, metas[i], now, now
+                    new_id(now), texts[i], scope.user_id, scope.agent_id, scope.session_id, metas[i], now, now
                 )
                 by_text[texts[i]] = memory
                 new.append(memory)
@@ -239,7 +234,7 @@ class MemorySystem:
             current,
             text=current.text if new_text is None else new_text,
             metadata=current.metadata if new_meta is None else new_meta,
-            updated_at=_now(),
+            updated_at=now_ms(),
         )
         vector = None
         if new_text is not None and new_text != current.text:

@@ -297,3 +297,15 @@ def test_bad_vectors_from_a_custom_embedder_write_nothing() -> None:
         with pytest.raises(EmbeddingError, match="NaN"):
             system.store_memories(["a b", "c d"], user_id="alice")
         assert system.count() == 0
+
+
+def test_ids_are_time_ordered_uuid7(hashed: MemorySystem) -> None:
+    import uuid
+
+    stored = hashed.store_memories([f"fact {i}" for i in range(5)], user_id="alice")
+    for m in stored:
+        assert uuid.UUID(m.id).version == 7
+        assert m.created_at is not None and m.created_at.tzinfo is not None
+    assert sorted(m.id for m in stored)[0][:12] == stored[0].id[:12]  # the millisecond prefix
+    later = hashed.store_memory("a later fact", user_id="alice")
+    assert later.id > stored[0].id and later.created_at >= stored[0].created_at  # type: ignore[operator]
