@@ -1,0 +1,59 @@
+"""The Chroma store: settings, distance metrics, and the model-free parts of the contract."""
+
+from __future__ import annotations
+
+import chromadb
+import numpy as np
+import pytest
+from chromadb.config import Settings
+
+from agent_memory import ChromaStore, MemorySystem, Scope, ValidationError
+from agent_memory.embeddings import _sentence_transformers as st_backend
+from agent_memory.testing import HashEmbedder
+
+
+def test_telemetry_is_off_and_chroma_never_embeds(hashed: MemorySystem) -> None:
+    store = hashed.store
+    assert isinstance(store, ChromaStore)
+    assert store._client.get_settings().anonymized_telemetry is False
+    assert store._collection._embedding_function is None
+    assert store._collection.configuration["hnsw"]["space"] == "cosine"
+
+
+@pytest.mark.parametrize("space", ["l2", "ip", "cosine"])
+def test_scores_are_cosine_whatever_the_collections_metric(db_path: str, space: str) -> None:
+    client = chromadb.PersistentClient(path=db_path, settings=Settings(anonymized_telemetry=False))
+    client.create_collection("memories", embedding_function=None, configuration={"hnsw": {"space": space}})
+    client.close()
+    embedder = HashEmbedder(32)
+    with MemorySystem(embedder=embedder, path=db_path) as memory:
+        texts = ["Alice likes coffee", "Alice has a dog", "Alice lives in Lisbon"]
+        memory.store_memories(texts, user_id="alice")
+        hits = memory.search_memory("coffee", user_id="alice", top_k=3)
+    expected = embedder.embed_documents([h.text for h in hits]) @ embedder.embed_queries(["coffee"])[0]
+    np.testing.assert_allclose([h.score for h in hits], expected, atol=1e-5)
+
+
+def test_invalid_collection_name_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError, match="collection"):
+        MemorySystem(embedder=HashEmbedder(), path=":memory:", collection="x")
+
+
+def test_scope_clauses() -> None:
+    assert Scope("alice").clauses() == [{"user_id": "alice"}]
+    assert Scope("alice", None, "s1").clauses() == [{"user_id": "alice"}, {"session_id": "s1"}]
+
+
+def test_gpu_settings_are_half_precision_with_fast_attention(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    import torch
+
+    assert st_backend._model_kwargs("cpu") == {}
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    kwargs = st_backend._model_kwargs("cuda:0")
+    assert kwargs["dtype"] is torch.bfloat16
+    expected = "flash_attention_2" if importlib.util.find_spec("flash_attn") else "sdpa"
+    assert kwargs["attn_implementation"] == expected
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert st_backend._model_kwargs("cuda")["dtype"] is torch.float16
