@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import TracebackType
@@ -18,6 +17,8 @@ from agent_memory._validation import (
     check_filters,
     check_id,
     check_metadata,
+    check_min_score,
+    check_non_negative,
     check_optional_scope,
     check_positive,
     check_text,
@@ -54,16 +55,6 @@ def _make_embedder(
     return SentenceTransformerEmbedder(
         model or _config.default_model(), dimensions=dimensions, device=device or _config.default_device()
     )
-
-
-def _check_min_score(min_score: object) -> float | None:
-    if min_score is None:
-        return None
-    if isinstance(min_score, bool) or not isinstance(min_score, (int, float)):
-        raise InvalidTypeError(f"min_score must be a number, got {type(min_score).__name__}")
-    if not math.isfinite(min_score):
-        raise ValidationError(f"min_score must be finite, got {min_score}")
-    return float(min_score)
 
 
 def _chunks(total: int, progress: bool | None) -> Iterator[range]:
@@ -275,7 +266,7 @@ class MemorySystem:
         scope = self._scope(user_id, agent_id, session_id)
         top_k = check_positive(top_k, "top_k")
         instruction = self.task if task is None else resolve_task(task)
-        where, threshold = check_filters(filters), _check_min_score(min_score)
+        where, threshold = check_filters(filters), check_min_score(min_score)
         self.store.check_fingerprint(self.embedder.fingerprint)
         vector = self._embed_queries([query], instruction)[0]
         hits = [SearchHit(m, s) for m, s in self.store.query(vector, scope, filters=where, top_k=top_k)]
@@ -299,8 +290,7 @@ class MemorySystem:
         """The user's memories in the order they were stored, a page at a time if ``limit`` is set."""
         scope = self._scope(user_id, agent_id, session_id)
         limit = None if limit is None else check_positive(limit, "limit")
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise ValidationError(f"offset must be an int of at least 0, got {offset!r}")
+        offset = check_non_negative(offset, "offset")
         return self.store.list_memories(scope, filters=check_filters(filters), limit=limit, offset=offset)
 
     def iter_memories(self, *, user_id: str, page_size: int = 1000) -> Iterator[Memory]:

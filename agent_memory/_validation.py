@@ -13,6 +13,8 @@ __all__ = [
     "check_filters",
     "check_id",
     "check_metadata",
+    "check_min_score",
+    "check_non_negative",
     "check_optional_scope",
     "check_positive",
     "check_text",
@@ -70,6 +72,26 @@ def check_positive(value: object, name: str) -> int:
     if value < 1:
         raise ValidationError(f"{name} must be at least 1, got {value}")
     return value
+
+
+def check_non_negative(value: object, name: str) -> int:
+    """An int of at least 0 (``offset``)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidTypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 0:
+        raise ValidationError(f"{name} must be at least 0, got {value}")
+    return value
+
+
+def check_min_score(min_score: object) -> float | None:
+    """``None``, or a finite number to drop weaker search hits."""
+    if min_score is None:
+        return None
+    if isinstance(min_score, bool) or not isinstance(min_score, (int, float)):
+        raise InvalidTypeError(f"min_score must be a number, got {type(min_score).__name__}")
+    if not math.isfinite(min_score):
+        raise ValidationError(f"min_score must be finite, got {min_score}")
+    return float(min_score)
 
 
 def _check_metadata_value(key: str, value: object) -> MetadataValue:
