@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from agent_memory._errors import EmbedderMismatchError, InvalidFilterError, StoreError, ValidationError
 from agent_memory._ids import id_time
 from agent_memory._types import Memory
-from agent_memory._validation import RESERVED_KEYS
+from agent_memory._validation import RESERVED_KEYS, check_optional_scope, check_user_id
 from agent_memory.embeddings import Fingerprint
 
 if TYPE_CHECKING:
@@ -46,6 +46,15 @@ class Scope:
     user_id: str
     agent_id: str | None = None
     session_id: str | None = None
+
+    @classmethod
+    def of(cls, user_id: object, agent_id: object = None, session_id: object = None) -> Scope:
+        """A checked scope: a non-empty ``user_id``, and ``None`` or non-empty agent/session ids."""
+        return cls(
+            check_user_id(user_id),
+            check_optional_scope(agent_id, "agent_id"),
+            check_optional_scope(session_id, "session_id"),
+        )
 
     def clauses(self) -> list[dict[str, Any]]:
         """Chroma ``where`` clauses: the user, and the agent and session where they are set."""
@@ -87,9 +96,15 @@ class MemoryStore(Protocol):
 
     def add(self, memories: Sequence[Memory], vectors: NDArray[np.float32]) -> None: ...
 
+    def upsert(self, memories: Sequence[Memory], vectors: NDArray[np.float32]) -> None: ...
+
+    def owners(self, ids: Sequence[str]) -> dict[str, str]: ...
+
     def update(self, memory: Memory, vector: NDArray[np.float32] | None) -> None: ...
 
     def get(self, ids: Sequence[str], scope: Scope) -> list[Memory]: ...
+
+    def vectors(self, ids: Sequence[str], scope: Scope) -> NDArray[np.float32]: ...
 
     def find_texts(self, texts: Sequence[str], scope: Scope) -> dict[str, Memory]: ...
 
@@ -225,15 +240,34 @@ class ChromaStore:
         self._fingerprint_checked = fingerprint
 
     def add(self, memories: Sequence[Memory], vectors: NDArray[np.float32]) -> None:
+        """Write new records (their ids must be new)."""
+        self._write(self._collection.add, memories, vectors)
+
+    def upsert(self, memories: Sequence[Memory], vectors: NDArray[np.float32]) -> None:
+        """Write records, replacing any with the same id, metadata included.
+
+        The caller checks the ids belong to the scope (see :meth:`owners`): Chroma ids
+        are global to the collection.
+        """
+        self._write(self._collection.upsert, memories, vectors)
+
+    def _write(self, write: Any, memories: Sequence[Memory], vectors: NDArray[np.float32]) -> None:
         for start in range(0, len(memories), self._batch):
             chunk = memories[start : start + self._batch]
-            with _chroma_errors("add memories"):
-                self._collection.add(
+            with _chroma_errors("write memories"):
+                write(
                     ids=[m.id for m in chunk],
                     embeddings=vectors[start : start + self._batch],
                     documents=[m.text for m in chunk],
                     metadatas=[_record_metadata(m) for m in chunk],
                 )
+
+    def owners(self, ids: Sequence[str]) -> dict[str, str]:
+        """The ``user_id`` that owns each existing id (ids that do not exist are left out)."""
+        with _chroma_errors("look up ids"):
+            result = self._collection.get(ids=list(ids), include=["metadatas"])
+        metas = result["metadatas"] or []
+        return {i: str((m or {}).get("user_id")) for i, m in zip(result["ids"], metas, strict=True)}
 
     def update(self, memory: Memory, vector: NDArray[np.float32] | None) -> None:
         with _chroma_errors("update a memory"):
@@ -252,6 +286,14 @@ class ChromaStore:
             found = _memories(self._collection.get(ids=list(ids), where=_scoped_where(scope)))
         by_id = {m.id: m for m in found}
         return [by_id[i] for i in ids if i in by_id]
+
+    def vectors(self, ids: Sequence[str], scope: Scope) -> NDArray[np.float32]:
+        """The stored vectors of these ids (in this order; ids outside the scope are left out)."""
+        with _chroma_errors("get vectors"):
+            result = self._collection.get(ids=list(ids), where=_scoped_where(scope), include=["embeddings"])
+        embeddings = result["embeddings"] if result["embeddings"] is not None else []
+        by_id = dict(zip(result["ids"], embeddings, strict=True))
+        return np.array([by_id[i] for i in ids if i in by_id], dtype=np.float32)
 
     def find_texts(self, texts: Sequence[str], scope: Scope) -> dict[str, Memory]:
         """Existing memories with exactly these texts in exactly this scope, by text."""

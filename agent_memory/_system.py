@@ -9,7 +9,7 @@ from typing import Any
 
 from agent_memory import _config
 from agent_memory._errors import ConfigurationError, InvalidTypeError, MemoryNotFoundError, ValidationError
-from agent_memory._ids import new_id, now_ms
+from agent_memory._ids import now_ms
 from agent_memory._store import ChromaStore, MemoryStore, Scope
 from agent_memory._tasks import resolve_task
 from agent_memory._types import Memory, MetadataValue, SearchHit
@@ -19,13 +19,11 @@ from agent_memory._validation import (
     check_metadata,
     check_min_score,
     check_non_negative,
-    check_optional_scope,
     check_positive,
     check_text,
     check_texts,
-    check_user_id,
 )
-from agent_memory.embeddings import Embedder, SentenceTransformerEmbedder
+from agent_memory.embeddings import Embedder, create_embedder
 from agent_memory.embeddings._base import check_vectors
 
 __all__ = ["MemoryStats", "MemorySystem"]
@@ -44,17 +42,6 @@ class MemoryStats:
     path: str
     model: str | None
     dimension: int | None
-
-
-def _make_embedder(
-    backend: str | None, model: str | None, dimensions: int | None, device: str | None
-) -> SentenceTransformerEmbedder:
-    backend = backend or _config.DEFAULT_BACKEND
-    if backend != "sentence-transformers":
-        raise ConfigurationError(f"unknown backend {backend!r}; available: 'sentence-transformers'")
-    return SentenceTransformerEmbedder(
-        model or _config.default_model(), dimensions=dimensions, device=device or _config.default_device()
-    )
 
 
 def _chunks(total: int, progress: bool | None) -> Iterator[range]:
@@ -113,7 +100,9 @@ class MemorySystem:
             raise ConfigurationError("pass either embedder= or model/dimensions/device/backend, not both")
         if embedder is not None and not isinstance(embedder, Embedder):
             raise ConfigurationError(f"embedder {embedder!r} does not implement the Embedder protocol")
-        self.embedder: Embedder = embedder or _make_embedder(backend, model, dimensions, device)
+        self.embedder: Embedder = embedder or create_embedder(
+            model, backend=backend, dimensions=dimensions, device=device
+        )
         if store is not None and path is not None:
             raise ConfigurationError("pass either store= or path=, not both")
         self.path = str(path or _config.default_path()) if store is None else "<custom store>"
@@ -170,7 +159,7 @@ class MemorySystem:
         (default: for 1,000 texts or more).
         """
         texts = check_texts(texts)
-        scope = self._scope(user_id, agent_id, session_id)
+        scope = Scope.of(user_id, agent_id, session_id)
         metas = self._check_metadatas(metadatas, len(texts))
         if not texts:
             return []
@@ -193,9 +182,7 @@ class MemorySystem:
         new: list[Memory] = []
         for i in chunk:
             if texts[i] not in by_text:
-                memory = Memory(
-                    new_id(now), texts[i], scope.user_id, scope.agent_id, scope.session_id, metas[i], now, now
-                )
+                memory = Memory.create(texts[i], scope, metas[i], created_at=now)
                 by_text[texts[i]] = memory
                 new.append(memory)
         if new:
@@ -213,7 +200,7 @@ class MemorySystem:
 
         Raises :class:`MemoryNotFoundError` when the id does not exist for this user.
         """
-        memory_id, scope = check_id(memory_id), self._scope(user_id)
+        memory_id, scope = check_id(memory_id), Scope.of(user_id)
         new_text = None if text is None else check_text(text)
         new_meta = None if metadata is None else check_metadata(metadata)
         current = self.get_memory(memory_id, user_id=scope.user_id)
@@ -236,11 +223,11 @@ class MemorySystem:
 
     def delete_memory(self, memory_id: str, *, user_id: str) -> bool:
         """Delete one memory; ``False`` when the user has no memory with that id."""
-        return self.store.delete([check_id(memory_id)], self._scope(user_id)) > 0
+        return self.store.delete([check_id(memory_id)], Scope.of(user_id)) > 0
 
     def delete_all_memories(self, *, user_id: str, agent_id: str | None = None, session_id: str | None = None) -> int:
         """Delete every memory of the user (narrowed by agent/session if given); returns how many."""
-        return self.store.delete_scope(self._scope(user_id, agent_id, session_id))
+        return self.store.delete_scope(Scope.of(user_id, agent_id, session_id))
 
     # -- reading -------------------------------------------------------------------------
 
@@ -263,7 +250,7 @@ class MemorySystem:
         user's memories and can never widen them; ``min_score`` drops weaker hits.
         """
         check_text(query, "query")
-        scope = self._scope(user_id, agent_id, session_id)
+        scope = Scope.of(user_id, agent_id, session_id)
         top_k = check_positive(top_k, "top_k")
         instruction = self.task if task is None else resolve_task(task)
         where, threshold = check_filters(filters), check_min_score(min_score)
@@ -274,7 +261,7 @@ class MemorySystem:
 
     def get_memory(self, memory_id: str, *, user_id: str) -> Memory | None:
         """The memory with this id, or ``None`` if the user has none with it."""
-        found = self.store.get([check_id(memory_id)], self._scope(user_id))
+        found = self.store.get([check_id(memory_id)], Scope.of(user_id))
         return found[0] if found else None
 
     def list_memories(
@@ -288,7 +275,7 @@ class MemorySystem:
         session_id: str | None = None,
     ) -> list[Memory]:
         """The user's memories in the order they were stored, a page at a time if ``limit`` is set."""
-        scope = self._scope(user_id, agent_id, session_id)
+        scope = Scope.of(user_id, agent_id, session_id)
         limit = None if limit is None else check_positive(limit, "limit")
         offset = check_non_negative(offset, "offset")
         return self.store.list_memories(scope, filters=check_filters(filters), limit=limit, offset=offset)
@@ -302,7 +289,7 @@ class MemorySystem:
 
     def count(self, *, user_id: str | None = None) -> int:
         """How many memories the user has; every user's together when ``user_id`` is None."""
-        return self.store.count(None if user_id is None else self._scope(user_id))
+        return self.store.count(None if user_id is None else Scope.of(user_id))
 
     def stats(self) -> MemoryStats:
         """Totals and per-user counts, with the fingerprint recorded in the store."""
@@ -318,14 +305,6 @@ class MemorySystem:
         )
 
     # -- helpers -------------------------------------------------------------------------
-
-    @staticmethod
-    def _scope(user_id: object, agent_id: object = None, session_id: object = None) -> Scope:
-        return Scope(
-            check_user_id(user_id),
-            check_optional_scope(agent_id, "agent_id"),
-            check_optional_scope(session_id, "session_id"),
-        )
 
     @staticmethod
     def _check_metadatas(metadatas: object, count: int) -> list[dict[str, MetadataValue]]:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+from agent_memory._ids import new_id, now_ms
+
+if TYPE_CHECKING:
+    from agent_memory._store import Scope
 
 __all__ = ["Memory", "MetadataValue", "SearchHit"]
 
@@ -27,6 +33,29 @@ class Memory:
     metadata: dict[str, MetadataValue] = field(default_factory=dict)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    @classmethod
+    def create(
+        cls,
+        text: str,
+        scope: Scope,
+        metadata: dict[str, MetadataValue] | None = None,
+        *,
+        id: str | None = None,
+        created_at: datetime | None = None,
+    ) -> Memory:
+        """A new memory in ``scope``: a time-ordered UUIDv7 id unless ``id`` is given, created now."""
+        created_at = created_at or now_ms()
+        return cls(
+            id or new_id(created_at),
+            text,
+            scope.user_id,
+            scope.agent_id,
+            scope.session_id,
+            metadata or {},
+            created_at,
+            created_at,
+        )
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict (timestamps as ISO 8601 strings)."""

@@ -14,6 +14,7 @@ from agent_memory.embeddings._base import (
     normalize_rows,
     truncate_and_normalize,
 )
+from agent_memory.embeddings._factory import BACKENDS, create_embedder
 from agent_memory.embeddings._sentence_transformers import (
     DEFAULT_MAX_LENGTH,
     SentenceTransformerEmbedder,
@@ -21,6 +22,7 @@ from agent_memory.embeddings._sentence_transformers import (
 )
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_MAX_LENGTH",
     "MIN_DIMENSIONS",
     "BaseEmbedder",
@@ -28,6 +30,7 @@ __all__ = [
     "Fingerprint",
     "SentenceTransformerEmbedder",
     "TextTruncatedWarning",
+    "create_embedder",
     "normalize_rows",
     "truncate_and_normalize",
 ]

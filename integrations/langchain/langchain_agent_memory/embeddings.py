@@ -1,0 +1,81 @@
+"""``Qwen3Embeddings``: Qwen3-Embedding as a LangChain ``Embeddings``, queries with the task instruction."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from agent_memory import TASKS
+from agent_memory.embeddings import BaseEmbedder, create_embedder
+
+__all__ = ["Qwen3Embeddings"]
+
+
+class Qwen3Embeddings(BaseModel, Embeddings):
+    """Qwen3-Embedding for LangChain, through agent-memory's embedder.
+
+    ``embed_documents`` embeds texts as they are; ``embed_query`` prepends the task
+    instruction (``Instruct: {task}\\nQuery:{query}``), which is how Qwen3-Embedding
+    retrieves best. Works with any LangChain vector store. Settings mirror
+    :class:`agent_memory.MemorySystem`: ``model`` defaults to ``AGENT_MEMORY_MODEL``
+    (else Qwen3-Embedding-0.6B), ``device`` to ``AGENT_MEMORY_DEVICE``. Weights load
+    on the first embedding, not at construction.
+
+    Example:
+        .. code-block:: python
+
+            embeddings = Qwen3Embeddings(model="Qwen/Qwen3-Embedding-0.6B", dimensions=512)
+            vector = embeddings.embed_query("What does Alice drink?")
+    """
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    model: str | None = None
+    """Hub id or local path; ``None`` reads ``AGENT_MEMORY_MODEL``."""
+    task: str = Field(default=TASKS["memory"])
+    """Instruction for queries: a key of ``agent_memory.TASKS`` or a sentence."""
+    dimensions: int | None = None
+    """Matryoshka output size (32..model size); vectors are cut and re-normalised."""
+    backend: str | None = None
+    """How the model runs (default ``sentence-transformers``)."""
+    device: str | None = None
+    """``cpu``, ``cuda``, ``mps``...; ``None`` reads ``AGENT_MEMORY_DEVICE`` or picks one."""
+
+    _embedder: BaseEmbedder = PrivateAttr()
+
+    def __init__(self, **data: Any) -> None:
+        super().__init__(**data)
+        # Built here, not in a validator, so agent-memory's own errors (UnknownTaskError,
+        # ModelNotFoundError, ...) reach the caller instead of being wrapped by pydantic.
+        self._embedder = create_embedder(
+            self.model, backend=self.backend, dimensions=self.dimensions, device=self.device
+        )
+        self._embedder.format_query("", self.task)  # an unknown task fails here, not at the first query
+        self.model = self._embedder.model
+
+    @property
+    def embedder(self) -> BaseEmbedder:
+        """The agent-memory embedder underneath (shares its loaded model with MemorySystem)."""
+        return self._embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts to store, without an instruction."""
+        return self._embedder.embed_documents(texts).tolist()  # type: ignore[no-any-return]
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a search query, with the task instruction."""
+        return self._embedder.embed_queries([text], self.task)[0].tolist()  # type: ignore[no-any-return]
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """``embed_documents`` in a worker thread, so the event loop keeps running."""
+        return await asyncio.to_thread(self.embed_documents, texts)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        """``embed_query`` in a worker thread, so the event loop keeps running."""
+        return await asyncio.to_thread(self.embed_query, text)
+
+    def __repr_args__(self) -> Any:
+        return [(k, v) for k, v in super().__repr_args__() if v is not None]

@@ -1,0 +1,107 @@
+"""Memory tools for LangChain agents, bound to one user that the model cannot change."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import ParamSpec
+
+from langchain_core.tools import BaseTool, StructuredTool, ToolException
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent_memory import AgentMemoryError, MemorySystem, Scope
+
+__all__ = ["create_memory_tools"]
+
+P = ParamSpec("P")
+
+
+class _SaveMemory(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(description="One short, self-contained fact about the user, e.g. 'Alice likes coffee'.")
+
+
+class _SearchMemories(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: str = Field(description="What you want to know about the user, as a question or keywords.")
+    top_k: int = Field(default=5, ge=1, le=50, description="How many memories to return (1-50).")
+
+
+class _DeleteMemory(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    memory_id: str = Field(description="The id of a memory, as returned by search_memories or save_memory.")
+
+
+def create_memory_tools(
+    memory: MemorySystem,
+    *,
+    user_id: str,
+    agent_id: str | None = None,
+    session_id: str | None = None,
+) -> list[BaseTool]:
+    """``save_memory``, ``search_memories`` and ``delete_memory`` tools for one user.
+
+    ``user_id`` (and ``agent_id``/``session_id``) are fixed here, not tool
+    arguments: whatever the model sends, it only reads and changes this user's
+    memories. Bad arguments come back to the model as tool errors, not exceptions.
+    """
+    Scope.of(user_id, agent_id, session_id)  # fail now on a bad scope, not at the first tool call
+
+    def save_memory(text: str) -> str:
+        saved = memory.store_memory(text, user_id=user_id, agent_id=agent_id, session_id=session_id)
+        return json.dumps({"saved": True, "id": saved.id, "text": saved.text}, ensure_ascii=False)
+
+    def search_memories(query: str, top_k: int = 5) -> str:
+        hits = memory.search_memory(query, user_id=user_id, top_k=top_k, agent_id=agent_id, session_id=session_id)
+        found = [{"id": h.memory.id, "text": h.text, "score": round(h.score, 4)} for h in hits]
+        return json.dumps(found, ensure_ascii=False)
+
+    def delete_memory(memory_id: str) -> str:
+        deleted = memory.delete_memory(memory_id, user_id=user_id)
+        return json.dumps({"deleted": deleted, "id": memory_id})
+
+    specs: list[tuple[Callable[..., str], type[BaseModel], str]] = [
+        (
+            save_memory,
+            _SaveMemory,
+            "Save a lasting fact about the user (a preference, a relationship, a plan, "
+            "a constraint) so it can be recalled in later conversations. Save one fact per call.",
+        ),
+        (
+            search_memories,
+            _SearchMemories,
+            "Search what you remember about the user. Returns a JSON list of "
+            "memories (id, text, score), most relevant first; use it before answering personal questions.",
+        ),
+        (
+            delete_memory,
+            _DeleteMemory,
+            "Delete a memory that is wrong or that the user asked you to forget, "
+            "by its id. Returns whether it was deleted.",
+        ),
+    ]
+    return [
+        StructuredTool.from_function(
+            func=_reporting_errors(func),
+            name=func.__name__,
+            description=description,
+            args_schema=schema,
+            handle_tool_error=True,
+            handle_validation_error=True,
+        )
+        for func, schema, description in specs
+    ]
+
+
+def _reporting_errors(func: Callable[P, str]) -> Callable[P, str]:
+    """Turn agent-memory's errors into tool errors, which the model sees and can correct."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> str:
+        try:
+            return func(*args, **kwargs)
+        except AgentMemoryError as exc:
+            raise ToolException(str(exc)) from exc
+
+    return wrapper

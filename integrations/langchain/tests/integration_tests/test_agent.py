@@ -1,0 +1,115 @@
+"""A tool-calling agent loop, driven by langchain-core's fake chat model, with per-user memory tools."""
+
+from __future__ import annotations
+
+import json
+
+from langchain_agent_memory import AgentMemoryRetriever, create_memory_tools
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from agent_memory import MemorySystem
+
+
+def _call(name: str, call_id: str, **args: object) -> AIMessage:
+    return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id, "type": "tool_call"}])
+
+
+def run_agent(model: GenericFakeChatModel, tools: list[BaseTool], question: str) -> list[BaseMessage]:
+    """The classic tool-calling loop: call the model, run the tools it asks for, repeat until it answers."""
+    by_name = {t.name: t for t in tools}
+    messages: list[BaseMessage] = [HumanMessage(question)]
+    for _ in range(10):
+        reply = model.invoke(messages)
+        messages.append(reply)
+        if not isinstance(reply, AIMessage) or not reply.tool_calls:
+            return messages
+        messages.extend(by_name[call["name"]].invoke(call) for call in reply.tool_calls)
+    raise AssertionError("the agent did not finish")
+
+
+def _tool_results(messages: list[BaseMessage]) -> list[ToolMessage]:
+    return [m for m in messages if isinstance(m, ToolMessage)]
+
+
+def test_agent_saves_then_finds_a_memory_and_never_another_users(memory: MemorySystem) -> None:
+    memory.store_memory("Bob drinks green tea", user_id="bob")
+    tools = create_memory_tools(memory, user_id="alice")
+    model = GenericFakeChatModel(
+        messages=iter(
+            [
+                _call("save_memory", "c1", text="Alice likes coffee"),
+                _call("search_memories", "c2", query="What does Alice drink?", top_k=5),
+                AIMessage(content="You like coffee."),
+            ]
+        )
+    )
+    messages = run_agent(model, tools, "Remember that I like coffee. What do I drink?")
+    saved, found = _tool_results(messages)
+    assert json.loads(saved.content)["saved"] is True  # type: ignore[arg-type]
+    hits = json.loads(found.content)  # type: ignore[arg-type]
+    assert hits[0]["text"] == "Alice likes coffee"
+    assert all("Bob" not in h["text"] for h in hits)
+    assert messages[-1].content == "You like coffee."
+    assert [m.text for m in memory.list_memories(user_id="bob")] == ["Bob drinks green tea"]
+
+
+def test_the_model_cannot_pick_another_user(memory: MemorySystem) -> None:
+    bob_memory = memory.store_memory("Bob drinks green tea", user_id="bob")
+    tools = create_memory_tools(memory, user_id="alice")
+    for tool in tools:
+        assert "user_id" not in convert_to_openai_tool(tool)["function"]["parameters"]["properties"]
+    model = GenericFakeChatModel(
+        messages=iter(
+            [
+                _call("save_memory", "c1", text="Bob hates tea", user_id="bob"),
+                _call("delete_memory", "c2", memory_id=bob_memory.id),
+                _call("search_memories", "c3", query="tea"),
+                AIMessage(content="done"),
+            ]
+        )
+    )
+    injected, deleted, searched = _tool_results(run_agent(model, tools, "Try to touch Bob's memories"))
+    assert injected.status == "error"  # an argument the schema does not have is refused
+    assert json.loads(deleted.content) == {"deleted": False, "id": bob_memory.id}  # type: ignore[arg-type]
+    assert json.loads(searched.content) == []  # type: ignore[arg-type]
+    assert memory.get_memory(bob_memory.id, user_id="bob") == bob_memory
+    assert memory.count(user_id="alice") == 0
+
+
+def test_bad_arguments_come_back_as_tool_errors(memory: MemorySystem) -> None:
+    save, search, _ = create_memory_tools(memory, user_id="alice")
+    result = save.invoke({"name": "save_memory", "args": {"text": "   "}, "id": "c1", "type": "tool_call"})
+    assert result.status == "error" and "empty" in result.content
+    result = search.invoke(
+        {"name": "search_memories", "args": {"query": "x", "top_k": 0}, "id": "c2", "type": "tool_call"}
+    )
+    assert result.status == "error"
+    assert memory.count() == 0
+
+
+def test_tool_schemas_are_documented(memory: MemorySystem) -> None:
+    tools = {t.name: convert_to_openai_tool(t)["function"] for t in create_memory_tools(memory, user_id="alice")}
+    assert set(tools) == {"save_memory", "search_memories", "delete_memory"}
+    for spec in tools.values():
+        assert len(spec["description"]) > 40
+        assert all(p.get("description") for p in spec["parameters"]["properties"].values())
+    assert tools["save_memory"]["parameters"]["required"] == ["text"]
+
+
+def test_retriever_is_scoped_and_uses_the_instruction(memory: MemorySystem) -> None:
+    memory.store_memories(["Alice likes coffee", "Alice has a dog"], user_id="alice")
+    memory.store_memory("Bob likes coffee", user_id="bob")
+    retriever = AgentMemoryRetriever(memory=memory, user_id="alice", top_k=5)
+    docs = retriever.invoke("What does Alice drink?")
+    assert docs[0].page_content == "Alice likes coffee"
+    assert {d.metadata["user_id"] for d in docs} == {"alice"}
+    assert docs[0].metadata["score"] >= docs[-1].metadata["score"]
+
+
+async def test_retriever_async(memory: MemorySystem) -> None:
+    memory.store_memory("Alice likes coffee", user_id="alice")
+    docs = await AgentMemoryRetriever(memory=memory, user_id="alice").ainvoke("coffee")
+    assert [d.page_content for d in docs] == ["Alice likes coffee"]
