@@ -98,11 +98,9 @@ class MemoryStore(Protocol):
 
     def upsert(self, memories: Sequence[Memory], vectors: NDArray[np.float32]) -> None: ...
 
-    def owners(self, ids: Sequence[str]) -> dict[str, str]: ...
-
     def update(self, memory: Memory, vector: NDArray[np.float32] | None) -> None: ...
 
-    def get(self, ids: Sequence[str], scope: Scope) -> list[Memory]: ...
+    def get(self, ids: Sequence[str], scope: Scope, *, filters: Mapping[str, Any] | None = None) -> list[Memory]: ...
 
     def vectors(self, ids: Sequence[str], scope: Scope) -> NDArray[np.float32]: ...
 
@@ -113,7 +111,13 @@ class MemoryStore(Protocol):
     ) -> list[Memory]: ...
 
     def query(
-        self, vector: NDArray[np.float32], scope: Scope, *, filters: Mapping[str, Any] | None, top_k: int
+        self,
+        vector: NDArray[np.float32],
+        scope: Scope,
+        *,
+        filters: Mapping[str, Any] | None,
+        top_k: int,
+        ids: Sequence[str] | None = None,
     ) -> list[tuple[Memory, float]]: ...
 
     def delete(self, ids: Sequence[str], scope: Scope) -> int: ...
@@ -246,9 +250,13 @@ class ChromaStore:
     def upsert(self, memories: Sequence[Memory], vectors: NDArray[np.float32]) -> None:
         """Write records, replacing any with the same id, metadata included.
 
-        The caller checks the ids belong to the scope (see :meth:`owners`): Chroma ids
-        are global to the collection.
+        Chroma ids are global to a collection, so an id that another user's record
+        already has is refused (:class:`ValidationError`) before anything is written.
         """
+        owners = self._owners([m.id for m in memories])
+        foreign = [m.id for m in memories if owners.get(m.id, m.user_id) != m.user_id]
+        if foreign:
+            raise ValidationError(f"ids {foreign!r} are already used in this collection outside this user's scope")
         self._write(self._collection.upsert, memories, vectors)
 
     def _write(self, write: Any, memories: Sequence[Memory], vectors: NDArray[np.float32]) -> None:
@@ -262,7 +270,7 @@ class ChromaStore:
                     metadatas=[_record_metadata(m) for m in chunk],
                 )
 
-    def owners(self, ids: Sequence[str]) -> dict[str, str]:
+    def _owners(self, ids: Sequence[str]) -> dict[str, str]:
         """The ``user_id`` that owns each existing id (ids that do not exist are left out)."""
         with _chroma_errors("look up ids"):
             result = self._collection.get(ids=list(ids), include=["metadatas"])
@@ -281,9 +289,10 @@ class ChromaStore:
                     ids=[memory.id], documents=[memory.text], metadatas=[metadata], embeddings=vector.reshape(1, -1)
                 )
 
-    def get(self, ids: Sequence[str], scope: Scope) -> list[Memory]:
-        with _chroma_errors("get memories"):
-            found = _memories(self._collection.get(ids=list(ids), where=_scoped_where(scope)))
+    def get(self, ids: Sequence[str], scope: Scope, *, filters: Mapping[str, Any] | None = None) -> list[Memory]:
+        """The scope's records with these ids, in the order asked; missing ids are left out."""
+        with _chroma_errors("get memories"), _filter_errors(filters):
+            found = _memories(self._collection.get(ids=list(ids), where=_scoped_where(scope, filters)))
         by_id = {m.id: m for m in found}
         return [by_id[i] for i in ids if i in by_id]
 
@@ -314,11 +323,19 @@ class ChromaStore:
         return _memories(result)
 
     def query(
-        self, vector: NDArray[np.float32], scope: Scope, *, filters: Mapping[str, Any] | None = None, top_k: int = 5
+        self,
+        vector: NDArray[np.float32],
+        scope: Scope,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        top_k: int = 5,
+        ids: Sequence[str] | None = None,
     ) -> list[tuple[Memory, float]]:
+        """The ``top_k`` nearest records of the scope (among ``ids`` if given), best first."""
         with _chroma_errors("search memories"), _filter_errors(filters):
             result = self._collection.query(
                 query_embeddings=vector.reshape(1, -1),
+                ids=list(ids) if ids is not None else None,
                 n_results=top_k,
                 where=_scoped_where(scope, filters),
                 include=["documents", "metadatas", "distances"],

@@ -11,6 +11,7 @@ from agent_memory.embeddings._base import (
     BaseEmbedder,
     Embedder,
     Fingerprint,
+    as_unit_rows,
     normalize_rows,
     truncate_and_normalize,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "Fingerprint",
     "SentenceTransformerEmbedder",
     "TextTruncatedWarning",
+    "as_unit_rows",
     "create_embedder",
     "normalize_rows",
     "truncate_and_normalize",

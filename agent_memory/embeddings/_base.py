@@ -25,6 +25,7 @@ __all__ = [
     "BaseEmbedder",
     "Embedder",
     "Fingerprint",
+    "as_unit_rows",
     "check_vectors",
     "normalize_rows",
     "truncate_and_normalize",
@@ -129,6 +130,23 @@ def check_vectors(vectors: object, count: int, dimension: int, source: str) -> N
     if not np.isfinite(array).all():
         raise EmbeddingError(f"{source} returned NaN or infinite values")
     return array
+
+
+def as_unit_rows(vectors: object, count: int, source: str) -> NDArray[np.float32]:
+    """Another library's embeddings (any size) as unit-norm float32 rows, checked first.
+
+    For adapters that take vectors from embedding models agent-memory does not
+    run: refuses ragged, empty, miscounted or non-finite output.
+    """
+    try:
+        array = np.asarray(vectors, dtype=np.float32)
+    except ValueError:
+        raise EmbeddingError(f"{source} returned vectors of different lengths") from None
+    if array.ndim != 2 or array.shape[0] != count or array.shape[1] == 0:
+        raise EmbeddingError(f"{source} returned shape {array.shape}, expected ({count}, dimension)")
+    if not np.isfinite(array).all():
+        raise EmbeddingError(f"{source} returned NaN or infinite values")
+    return normalize_rows(array)
 
 
 class BaseEmbedder(ABC):

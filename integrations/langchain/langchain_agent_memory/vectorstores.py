@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
-from numpy.typing import NDArray
 
 from agent_memory import ChromaStore, ConfigurationError, EmbeddingError, Memory, Scope, ValidationError
-from agent_memory.embeddings import Fingerprint, normalize_rows
+from agent_memory.embeddings import Fingerprint, as_unit_rows
 from agent_memory.validation import check_filters, check_id, check_metadata, check_positive, check_texts
 from langchain_agent_memory.embeddings import Qwen3Embeddings
 
@@ -27,19 +25,6 @@ DEFAULT_COLLECTION = "langchain"
 
 def _document(memory: Memory) -> Document:
     return Document(id=memory.id, page_content=memory.text, metadata=dict(memory.metadata))
-
-
-def _vectors(raw: Any, count: int, source: str) -> NDArray[np.float32]:
-    """Any Embeddings' output as unit-norm float32 rows, refused if ragged, empty or not finite."""
-    try:
-        array = np.asarray(raw, dtype=np.float32)
-    except ValueError:
-        raise EmbeddingError(f"{source} returned vectors of different lengths") from None
-    if array.ndim != 2 or array.shape[0] != count or array.shape[1] == 0:
-        raise EmbeddingError(f"{source} returned shape {array.shape}, expected ({count}, dimension)")
-    if not np.isfinite(array).all():
-        raise EmbeddingError(f"{source} returned NaN or infinite values")
-    return normalize_rows(array)
 
 
 class AgentMemoryVectorStore(VectorStore):
@@ -104,9 +89,8 @@ class AgentMemoryVectorStore(VectorStore):
         given = self._given_ids(ids, len(texts), len(metas))
         if not texts:
             return []
-        vectors = _vectors(self._embedding.embed_documents(texts), len(texts), "embedding.embed_documents")
+        vectors = as_unit_rows(self._embedding.embed_documents(texts), len(texts), "embedding.embed_documents")
         self._check_fingerprint(vectors.shape[1])
-        self._check_owned([i for i in given if i is not None])
         memories = [Memory.create(t, self.scope, m, id=i) for i, t, m in zip(given, texts, metas, strict=True)]
         self._store.upsert(memories, vectors)
         return [m.id for m in memories]
@@ -123,13 +107,6 @@ class AgentMemoryVectorStore(VectorStore):
         if len(set(named)) != len(named):
             raise ValidationError("ids must be unique within one call")
         return given
-
-    def _check_owned(self, ids: Sequence[str]) -> None:
-        if not ids:
-            return
-        foreign = [i for i, owner in self._store.owners(ids).items() if owner != self.scope.user_id]
-        if foreign:
-            raise ValidationError(f"ids {foreign!r} are already used in this collection outside this user's scope")
 
     def _check_fingerprint(self, dimension: int) -> None:
         if isinstance(self._embedding, Qwen3Embeddings):
@@ -181,7 +158,7 @@ class AgentMemoryVectorStore(VectorStore):
 
     def _query(self, embedding: Sequence[float], k: int, filter: dict[str, Any] | None) -> list[tuple[Memory, float]]:
         top_k, where = check_positive(k, "k"), check_filters(filter)
-        vector = _vectors([embedding], 1, "the query embedding")
+        vector = as_unit_rows([embedding], 1, "the query embedding")
         self._check_fingerprint(vector.shape[1])
         return self._store.query(vector[0], self.scope, filters=where, top_k=top_k)
 
@@ -215,7 +192,7 @@ class AgentMemoryVectorStore(VectorStore):
         if not candidates:
             return []
         vectors = self._store.vectors([m.id for m in candidates], self.scope)
-        query = _vectors([embedding], 1, "the query embedding")[0]
+        query = as_unit_rows([embedding], 1, "the query embedding")[0]
         chosen = maximal_marginal_relevance(query, list(vectors), lambda_mult=lambda_mult, k=k)
         return [_document(candidates[i]) for i in chosen]
 
