@@ -272,6 +272,8 @@ class ChromaStore:
 
     def _owners(self, ids: Sequence[str]) -> dict[str, str]:
         """The ``user_id`` that owns each existing id (ids that do not exist are left out)."""
+        if not ids:
+            return {}
         with _chroma_errors("look up ids"):
             result = self._collection.get(ids=list(ids), include=["metadatas"])
         metas = result["metadatas"] or []
@@ -291,6 +293,8 @@ class ChromaStore:
 
     def get(self, ids: Sequence[str], scope: Scope, *, filters: Mapping[str, Any] | None = None) -> list[Memory]:
         """The scope's records with these ids, in the order asked; missing ids are left out."""
+        if not ids:
+            return []  # Chroma reads an empty id list as an error, not as "none"
         with _chroma_errors("get memories"), _filter_errors(filters):
             found = _memories(self._collection.get(ids=list(ids), where=_scoped_where(scope, filters)))
         by_id = {m.id: m for m in found}
@@ -298,6 +302,8 @@ class ChromaStore:
 
     def vectors(self, ids: Sequence[str], scope: Scope) -> NDArray[np.float32]:
         """The stored vectors of these ids (in this order; ids outside the scope are left out)."""
+        if not ids:
+            return np.zeros((0, 0), dtype=np.float32)
         with _chroma_errors("get vectors"):
             result = self._collection.get(ids=list(ids), where=_scoped_where(scope), include=["embeddings"])
         embeddings = result["embeddings"] if result["embeddings"] is not None else []

@@ -57,3 +57,23 @@ def test_gpu_settings_are_half_precision_with_fast_attention(monkeypatch: pytest
     assert kwargs["attn_implementation"] == expected
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
     assert st_backend._model_kwargs("cuda")["dtype"] is torch.float16
+
+
+def test_empty_id_lists_are_nothing_not_errors(hashed: MemorySystem) -> None:
+    store = hashed.store
+    scope = Scope("alice")
+    assert store.get([], scope) == [] and store.delete([], scope) == 0
+    assert store.vectors([], scope).shape[0] == 0
+
+
+def test_upsert_refuses_an_id_of_another_user(hashed: MemorySystem) -> None:
+    from agent_memory import Memory
+
+    store = hashed.store
+    vector = HashEmbedder().embed_documents(["x"])
+    store.upsert([Memory.create("alice's", Scope("alice"), id="shared")], vector)
+    with pytest.raises(ValidationError, match="outside this user's scope"):
+        store.upsert([Memory.create("bob's", Scope("bob"), id="shared")], vector)
+    assert store.get(["shared"], Scope("alice"))[0].text == "alice's"
+    store.upsert([Memory.create("alice's again", Scope("alice"), id="shared")], vector)
+    assert store.get(["shared"], Scope("alice"))[0].text == "alice's again"

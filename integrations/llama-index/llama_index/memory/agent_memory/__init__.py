@@ -1,0 +1,3 @@
+from llama_index.memory.agent_memory.base import AgentMemoryBlock
+
+__all__ = ["AgentMemoryBlock"]

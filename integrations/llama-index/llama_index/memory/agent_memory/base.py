@@ -1,0 +1,78 @@
+"""``AgentMemoryBlock``: long-term, per-user memory inside ``llama_index.core.memory.Memory``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock
+from llama_index.core.bridge.pydantic import Field, model_validator
+from llama_index.core.memory.memory import BaseMemoryBlock
+
+from agent_memory import MemorySystem, Scope
+
+__all__ = ["AgentMemoryBlock"]
+
+
+def _text(message: ChatMessage) -> str:
+    return " ".join(b.text for b in message.blocks if isinstance(b, TextBlock)).strip()
+
+
+class AgentMemoryBlock(BaseMemoryBlock[str]):
+    """Stores chat messages flushed from short-term memory as a user's long-term memories,
+    and brings back the ones relevant to the latest messages.
+
+    On ``aput`` (messages leaving the short-term buffer) each user and assistant
+    message with text becomes a memory of ``user_id`` (with its ``role`` as metadata;
+    repeats are stored once). On ``aget`` the latest messages are the query,
+    embedded with the Qwen3 task instruction, and the ``top_k`` memories come back
+    as lines of text. Only ``user_id``'s memories are ever read or written.
+
+    Example:
+        .. code-block:: python
+
+            block = AgentMemoryBlock(memory=MemorySystem(), user_id="alice", top_k=5)
+            chat_memory = Memory.from_defaults(session_id="s1", memory_blocks=[block])
+    """
+
+    name: str = Field(default="long_term_memory", description="The name of the memory block.")
+    memory: MemorySystem = Field(description="Where the memories live.")
+    user_id: str = Field(description="Whose memories this block reads and writes.")
+    top_k: int = Field(default=5, ge=1, description="How many memories to bring back.")
+    min_score: float | None = Field(default=None, description="Drop memories less similar than this.")
+    agent_id: str | None = None
+    session_id: str | None = None
+    query_messages: int = Field(default=3, ge=1, description="How many latest messages form the query.")
+    roles: tuple[MessageRole, ...] = (MessageRole.USER, MessageRole.ASSISTANT)
+
+    @model_validator(mode="after")
+    def _check_scope(self) -> AgentMemoryBlock:
+        Scope.of(self.user_id, self.agent_id, self.session_id)
+        return self
+
+    async def _aput(self, messages: list[ChatMessage]) -> None:
+        kept = [(m.role.value, _text(m)) for m in messages if m.role in self.roles and _text(m)]
+        if kept:
+            await asyncio.to_thread(
+                self.memory.store_memories,
+                [text for _, text in kept],
+                user_id=self.user_id,
+                metadatas=[{"role": role} for role, _ in kept],
+                agent_id=self.agent_id,
+                session_id=self.session_id,
+            )
+
+    async def _aget(self, messages: list[ChatMessage] | None = None, **block_kwargs: Any) -> str:
+        query = " ".join(t for t in (_text(m) for m in (messages or [])[-self.query_messages :]) if t)
+        if not query:
+            return ""
+        hits = await asyncio.to_thread(
+            self.memory.search_memory,
+            query,
+            user_id=self.user_id,
+            top_k=self.top_k,
+            min_score=self.min_score,
+            agent_id=self.agent_id,
+            session_id=self.session_id,
+        )
+        return "\n".join(f"- {h.text}" for h in hits)
