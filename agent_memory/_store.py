@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from agent_memory._errors import EmbedderMismatchError, InvalidFilterError, StoreError, ValidationError
+from agent_memory._errors import (
+    ConfigurationError,
+    EmbedderMismatchError,
+    InvalidFilterError,
+    StoreError,
+    ValidationError,
+)
 from agent_memory._ids import id_time
 from agent_memory._types import Memory
 from agent_memory._validation import RESERVED_KEYS, check_optional_scope, check_user_id
@@ -217,6 +223,14 @@ class ChromaStore:
         admin.create_database(database)
         client = chromadb.EphemeralClient(settings=settings, database=database)
         return cls(client, collection, on_close=lambda: admin.delete_database(database))
+
+    @classmethod
+    def connect(cls, collection: str, *, path: str | None = None, client: ClientAPI | None = None) -> ChromaStore:
+        """The store adapters open: on ``client`` (any Chroma client, a server's too), else an
+        embedded Chroma at ``path``, else a private in-memory one."""
+        if path is not None and client is not None:
+            raise ConfigurationError("pass either path= or client=, not both")
+        return cls(client, collection) if client is not None else cls.open(path or ":memory:", collection)
 
     @property
     def collection_name(self) -> str:

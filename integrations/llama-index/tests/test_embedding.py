@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import numpy as np
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -12,6 +10,7 @@ from llama_index.embeddings.agent_memory import Qwen3Embedding
 from agent_memory import UnknownTaskError
 from agent_memory.embeddings import SentenceTransformerEmbedder
 from agent_memory.embeddings import _sentence_transformers as st_backend
+from agent_memory.testing import event_loop_ticks
 
 
 def test_queries_get_the_qwen3_instruction_by_default(tiny_qwen3: str) -> None:
@@ -62,17 +61,8 @@ def test_construction_does_not_load_weights(tiny_qwen3: str) -> None:
 
 async def test_async_methods_do_not_block_the_event_loop(tiny_qwen3: str) -> None:
     embedding = Qwen3Embedding(model_name=tiny_qwen3)
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0)
-
-    task = asyncio.create_task(ticker())
-    vectors = await embedding.aget_text_embedding_batch(["Alice likes coffee"] * 64)
-    query = await embedding.aget_query_embedding("What does Alice drink?")
-    task.cancel()
+    vectors, ticks = await event_loop_ticks(embedding.aget_text_embedding_batch(["Alice likes coffee"] * 64))
     assert ticks > 1 and len(vectors) == 64
+    query, ticks = await event_loop_ticks(embedding.aget_query_embedding("What does Alice drink?"))
+    assert ticks > 1
     assert query == embedding.get_query_embedding("What does Alice drink?")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import numpy as np
 import pytest
 from langchain_agent_memory import Qwen3Embeddings
@@ -11,6 +9,7 @@ from langchain_agent_memory import Qwen3Embeddings
 from agent_memory import UnknownTaskError
 from agent_memory.embeddings import SentenceTransformerEmbedder
 from agent_memory.embeddings import _sentence_transformers as st_backend
+from agent_memory.testing import event_loop_ticks
 
 
 def test_query_carries_the_instruction_and_documents_do_not(tiny_qwen3: str) -> None:
@@ -45,17 +44,8 @@ def test_construction_does_not_load_weights(tiny_qwen3: str) -> None:
 
 async def test_async_methods_do_not_block_the_event_loop(tiny_qwen3: str) -> None:
     embeddings = Qwen3Embeddings(model=tiny_qwen3)
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0)
-
-    task = asyncio.create_task(ticker())
-    vectors = await embeddings.aembed_documents(["Alice likes coffee"] * 64)
-    query = await embeddings.aembed_query("What does Alice drink?")
-    task.cancel()
+    vectors, ticks = await event_loop_ticks(embeddings.aembed_documents(["Alice likes coffee"] * 64))
     assert ticks > 1, "the event loop did not run while embedding"
+    query, ticks = await event_loop_ticks(embeddings.aembed_query("What does Alice drink?"))
+    assert ticks > 1
     assert len(vectors) == 64 and query == embeddings.embed_query("What does Alice drink?")

@@ -20,7 +20,7 @@ from llama_index.core.vector_stores.types import (
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 from llama_index.vector_stores.agent_memory.filters import to_chroma_where
 
-from agent_memory import ChromaStore, ConfigurationError, Memory, Scope, ValidationError
+from agent_memory import ChromaStore, Memory, Scope, ValidationError
 from agent_memory.embeddings import Fingerprint, as_unit_rows
 from agent_memory.validation import check_metadata, check_positive
 
@@ -73,8 +73,6 @@ class AgentMemoryVectorStore(BasePydanticVectorStore):
         session_id: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if path is not None and client is not None:
-            raise ConfigurationError("pass either path= or client=, not both")
         scope = Scope.of(user_id, agent_id, session_id)
         super().__init__(
             user_id=user_id,
@@ -85,9 +83,7 @@ class AgentMemoryVectorStore(BasePydanticVectorStore):
             **kwargs,
         )
         self._scope = scope
-        self._store = (
-            ChromaStore(client, collection_name) if client else ChromaStore.open(path or ":memory:", collection_name)
-        )
+        self._store = ChromaStore.connect(collection_name, path=path, client=client)
 
     @classmethod
     def class_name(cls) -> str:

