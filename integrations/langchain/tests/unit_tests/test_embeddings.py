@@ -49,3 +49,12 @@ async def test_async_methods_do_not_block_the_event_loop(tiny_qwen3: str) -> Non
     query, ticks = await event_loop_ticks(embeddings.aembed_query("What does Alice drink?"))
     assert ticks > 1
     assert len(vectors) == 64 and query == embeddings.embed_query("What does Alice drink?")
+
+
+def test_works_with_any_langchain_vector_store(minilm: str) -> None:
+    from langchain_core.vectorstores import InMemoryVectorStore
+
+    store = InMemoryVectorStore.from_texts(
+        ["Alice likes coffee", "Alice has a dog named Rex", "Alice lives in Lisbon"], Qwen3Embeddings(model=minilm)
+    )
+    assert store.similarity_search("What does Alice drink?", k=1)[0].page_content == "Alice likes coffee"
