@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["DEFAULT_BACKEND", "DEFAULT_COLLECTION", "DEFAULT_MODEL", "default_device", "default_model", "default_path"]
+__all__ = [
+    "DEFAULT_BACKEND",
+    "DEFAULT_COLLECTION",
+    "DEFAULT_MODEL",
+    "default_backend",
+    "default_device",
+    "default_model",
+    "default_path",
+]
 
 DEFAULT_MODEL = "Qwen/Qwen3-Embedding-0.6B"
 DEFAULT_COLLECTION = "memories"
@@ -19,6 +27,11 @@ def _env(name: str) -> str | None:
 def default_model() -> str:
     """``AGENT_MEMORY_MODEL`` (hub id or local path), else Qwen3-Embedding-0.6B."""
     return _env("AGENT_MEMORY_MODEL") or DEFAULT_MODEL
+
+
+def default_backend() -> str:
+    """``AGENT_MEMORY_BACKEND`` (``sentence-transformers``, ``vllm``, ``openai``), else sentence-transformers."""
+    return _env("AGENT_MEMORY_BACKEND") or DEFAULT_BACKEND
 
 
 def default_path() -> str:

@@ -13,6 +13,7 @@
     ├── ModelNotFoundError (OSError)      the model is neither a local path nor in the hub cache
     ├── EmbedderMismatchError             the collection was written by another model/dimension
     ├── EmbeddingError                    an embedder returned vectors of the wrong shape or NaN
+    │   └── EmbeddingServerError          an embedding server is down, refused, or answered nonsense
     ├── MemoryNotFoundError (KeyError)    no memory with that id in the caller's scope
     └── StoreError                        the vector store failed (Chroma's own error is chained)
 
@@ -27,6 +28,7 @@ __all__ = [
     "ConfigurationError",
     "EmbedderMismatchError",
     "EmbeddingError",
+    "EmbeddingServerError",
     "InvalidDimensionsError",
     "InvalidFilterError",
     "InvalidMetadataError",
@@ -81,6 +83,10 @@ class EmbedderMismatchError(AgentMemoryError):
 
 class EmbeddingError(AgentMemoryError):
     """An embedder returned vectors of the wrong shape, or non-finite values."""
+
+
+class EmbeddingServerError(EmbeddingError):
+    """An embedding server could not be reached, kept failing, or answered something malformed."""
 
 
 class MemoryNotFoundError(AgentMemoryError, KeyError):

@@ -77,7 +77,12 @@ class MemorySystem:
         dimensions: Matryoshka output size (32..model size): vectors are cut and re-normalised.
         device: ``cpu``, ``cuda``, ``mps``... (default: ``AGENT_MEMORY_DEVICE``, else automatic).
         task: default search task: a key of ``TASKS`` or an instruction sentence.
-        backend: how the model runs; ``"sentence-transformers"``.
+        backend: how the model runs: ``"sentence-transformers"`` (default: ``AGENT_MEMORY_BACKEND``),
+            ``"vllm"`` (in-process vLLM) or ``"openai"`` (any OpenAI-compatible embeddings server).
+        base_url: the server for the openai backend (default: ``AGENT_MEMORY_BASE_URL``), e.g.
+            ``http://127.0.0.1:8000/v1`` for ``vllm serve``.
+        api_key: the server's key, if it wants one (default: ``AGENT_MEMORY_API_KEY``).
+        backend_options: the backend's own options (vLLM's ``dtype``, ``max_model_len``, ...).
         embedder: any :class:`~agent_memory.embeddings.Embedder`, instead of model/backend options.
         store: any :class:`~agent_memory.MemoryStore`, instead of path/collection.
     """
@@ -92,16 +97,27 @@ class MemorySystem:
         device: str | None = None,
         task: str | None = None,
         backend: str | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        backend_options: Mapping[str, Any] | None = None,
         embedder: Embedder | None = None,
         store: MemoryStore | None = None,
     ) -> None:
         self.task = resolve_task(task)
-        if embedder is not None and any(v is not None for v in (model, dimensions, device, backend)):
-            raise ConfigurationError("pass either embedder= or model/dimensions/device/backend, not both")
+        backend_settings = (model, dimensions, device, backend, base_url, api_key, backend_options)
+        if embedder is not None and any(v is not None for v in backend_settings):
+            raise ConfigurationError("pass either embedder= or model/dimensions/device/backend options, not both")
         if embedder is not None and not isinstance(embedder, Embedder):
             raise ConfigurationError(f"embedder {embedder!r} does not implement the Embedder protocol")
+        self._owns_embedder = embedder is None
         self.embedder: Embedder = embedder or create_embedder(
-            model, backend=backend, dimensions=dimensions, device=device
+            model,
+            backend=backend,
+            dimensions=dimensions,
+            device=device,
+            base_url=base_url,
+            api_key=api_key,
+            options=backend_options,
         )
         if store is not None and path is not None:
             raise ConfigurationError("pass either store= or path=, not both")
@@ -121,8 +137,14 @@ class MemorySystem:
         self.close()
 
     def close(self) -> None:
-        """Release the store (the model stays loaded for other systems in this process)."""
+        """Release the store, and the embedder's engine or connections if this system made it.
+
+        A sentence-transformers model stays loaded for other systems in this process.
+        """
         self.store.close()
+        close_embedder = getattr(self.embedder, "close", None)
+        if self._owns_embedder and callable(close_embedder):
+            close_embedder()
 
     # -- writing -------------------------------------------------------------------------
 

@@ -16,11 +16,13 @@ from agent_memory.embeddings._base import (
     truncate_and_normalize,
 )
 from agent_memory.embeddings._factory import BACKENDS, create_embedder
+from agent_memory.embeddings._openai import OpenAIEmbedder
 from agent_memory.embeddings._sentence_transformers import (
     DEFAULT_MAX_LENGTH,
     SentenceTransformerEmbedder,
     TextTruncatedWarning,
 )
+from agent_memory.embeddings._vllm import VLLMEmbedder
 
 __all__ = [
     "BACKENDS",
@@ -29,8 +31,10 @@ __all__ = [
     "BaseEmbedder",
     "Embedder",
     "Fingerprint",
+    "OpenAIEmbedder",
     "SentenceTransformerEmbedder",
     "TextTruncatedWarning",
+    "VLLMEmbedder",
     "as_unit_rows",
     "create_embedder",
     "normalize_rows",

@@ -157,9 +157,16 @@ class BaseEmbedder(ABC):
     query is embedded.
     """
 
+    encodes_at_dimension = False
+    """True for backends whose ``_encode`` already returns ``dimensions``-sized rows
+    (a server or engine that applies Matryoshka itself); the base class re-normalises."""
+
     def __init__(self, *, model: str, dimensions: int | None) -> None:
         self.model = model
         self._dimensions = validate_dimensions(dimensions)
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing to release
+        """Release what the backend holds (an engine, a connection pool); a no-op by default."""
 
     @property
     @abstractmethod
@@ -195,7 +202,8 @@ class BaseEmbedder(ABC):
         dimension = self.dimension
         if not texts:
             return np.zeros((0, dimension), dtype=np.float32)
-        raw = check_vectors(self._encode(list(texts)), len(texts), self.native_dimension, type(self).__name__)
+        width = dimension if self.encodes_at_dimension else self.native_dimension
+        raw = check_vectors(self._encode(list(texts)), len(texts), width, type(self).__name__)
         return truncate_and_normalize(raw, dimension)
 
     def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from typing import Any
+
 from agent_memory import _config
 from agent_memory._errors import ConfigurationError
 from agent_memory.embeddings._base import BaseEmbedder
-from agent_memory.embeddings._sentence_transformers import SentenceTransformerEmbedder
 
 __all__ = ["BACKENDS", "create_embedder"]
 
-BACKENDS = ("sentence-transformers",)
-"""Backend names accepted by ``MemorySystem(backend=...)`` and the integrations."""
+BACKENDS = ("sentence-transformers", "vllm", "openai")
+"""Backend names accepted by ``MemorySystem(backend=...)``, ``AGENT_MEMORY_BACKEND`` and the integrations."""
 
 
 def create_embedder(
@@ -19,15 +22,39 @@ def create_embedder(
     backend: str | None = None,
     dimensions: int | None = None,
     device: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> BaseEmbedder:
     """The embedder for these settings, with the environment's defaults filled in.
 
-    ``model`` defaults to ``AGENT_MEMORY_MODEL`` (else Qwen3-Embedding-0.6B) and
-    ``device`` to ``AGENT_MEMORY_DEVICE``. Nothing is loaded until the first embedding.
+    ``model`` defaults to ``AGENT_MEMORY_MODEL`` (else Qwen3-Embedding-0.6B),
+    ``backend`` to ``AGENT_MEMORY_BACKEND`` (else sentence-transformers), ``device``
+    to ``AGENT_MEMORY_DEVICE``, and for the openai backend ``base_url``/``api_key``
+    to ``AGENT_MEMORY_BASE_URL``/``AGENT_MEMORY_API_KEY``. ``options`` are the
+    chosen backend's own keyword arguments (vLLM's ``dtype``, a server's
+    ``max_concurrency``...). Nothing is loaded or connected until the first embedding.
     """
-    backend = backend or _config.DEFAULT_BACKEND
-    if backend not in BACKENDS:
-        raise ConfigurationError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
-    return SentenceTransformerEmbedder(
-        model or _config.default_model(), dimensions=dimensions, device=device or _config.default_device()
-    )
+    backend = backend or _config.default_backend()
+    model = model or _config.default_model()
+    extra = dict(options or {})
+    try:
+        if backend == "sentence-transformers":
+            from agent_memory.embeddings._sentence_transformers import SentenceTransformerEmbedder
+
+            return SentenceTransformerEmbedder(
+                model, dimensions=dimensions, device=device or _config.default_device(), **extra
+            )
+        if backend == "vllm":
+            from agent_memory.embeddings._vllm import VLLMEmbedder
+
+            return VLLMEmbedder(model, dimensions=dimensions, **extra)
+        if backend == "openai":
+            from agent_memory.embeddings._openai import OpenAIEmbedder
+
+            url = base_url or os.environ.get("AGENT_MEMORY_BASE_URL", "")
+            key = api_key or os.environ.get("AGENT_MEMORY_API_KEY") or None
+            return OpenAIEmbedder(model, base_url=url, api_key=key, dimensions=dimensions, **extra)
+    except TypeError as exc:  # an option the backend does not take
+        raise ConfigurationError(f"backend {backend!r}: {exc}") from None
+    raise ConfigurationError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")

@@ -9,11 +9,16 @@ from pathlib import Path
 
 from agent_memory._errors import ModelNotFoundError
 
-__all__ = ["ModelRef", "model_not_found", "resolve_model"]
+__all__ = ["ModelRef", "looks_instruction_aware_name", "model_not_found", "resolve_model"]
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _QWEN3_EMBEDDING = re.compile(r"qwen3-embedding", re.IGNORECASE)
 _HUB_CACHE_SNAPSHOT = re.compile(r"models--(?P<org>[^/\\]+?)--(?P<name>[^/\\]+)[/\\]snapshots[/\\][^/\\]+$")
+
+
+def looks_instruction_aware_name(name: str) -> bool:
+    """Qwen3-Embedding models by name (hub id, path or served name)."""
+    return bool(_QWEN3_EMBEDDING.search(name))
 
 
 @dataclass(frozen=True)
@@ -26,7 +31,7 @@ class ModelRef:
 
     def looks_instruction_aware(self) -> bool:
         """Qwen3-Embedding by name, or a local model whose query prompt is an instruction."""
-        if _QWEN3_EMBEDDING.search(self.name) or _QWEN3_EMBEDDING.search(self.load_from):
+        if looks_instruction_aware_name(self.name) or looks_instruction_aware_name(self.load_from):
             return True
         if not self.local:
             return False

@@ -43,6 +43,10 @@ class Qwen3Embeddings(BaseModel, Embeddings):
     """How the model runs (default ``sentence-transformers``)."""
     device: str | None = None
     """``cpu``, ``cuda``, ``mps``...; ``None`` reads ``AGENT_MEMORY_DEVICE`` or picks one."""
+    base_url: str | None = None
+    """The server of the ``openai`` backend (``vllm serve``...); ``None`` reads ``AGENT_MEMORY_BASE_URL``."""
+    api_key: str | None = Field(default=None, repr=False)
+    """The server's key, if it wants one; ``None`` reads ``AGENT_MEMORY_API_KEY``."""
 
     _embedder: BaseEmbedder = PrivateAttr()
 
@@ -51,7 +55,12 @@ class Qwen3Embeddings(BaseModel, Embeddings):
         # Built here, not in a validator, so agent-memory's own errors (UnknownTaskError,
         # ModelNotFoundError, ...) reach the caller instead of being wrapped by pydantic.
         self._embedder = create_embedder(
-            self.model, backend=self.backend, dimensions=self.dimensions, device=self.device
+            self.model,
+            backend=self.backend,
+            dimensions=self.dimensions,
+            device=self.device,
+            base_url=self.base_url,
+            api_key=self.api_key,
         )
         self._embedder.format_query("", self.task)  # an unknown task fails here, not at the first query
         self.model = self._embedder.model

@@ -34,6 +34,8 @@ class Qwen3Embedding(BaseEmbedding):
     dimensions: int | None = Field(default=None, description="Matryoshka size (32..model size), re-normalised.")
     backend: str | None = Field(default=None, description="How the model runs (default sentence-transformers).")
     device: str | None = Field(default=None, description="cpu, cuda, mps...; default AGENT_MEMORY_DEVICE or auto.")
+    base_url: str | None = Field(default=None, description="openai backend's server; default AGENT_MEMORY_BASE_URL.")
+    api_key: str | None = Field(default=None, description="openai backend's key; default AGENT_MEMORY_API_KEY.")
 
     _embedder: BaseEmbedder = PrivateAttr()
 
@@ -44,12 +46,23 @@ class Qwen3Embedding(BaseEmbedding):
         dimensions: int | None = None,
         backend: str | None = None,
         device: str | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
         **kwargs: Any,
     ) -> None:
-        embedder = create_embedder(model_name, backend=backend, dimensions=dimensions, device=device)
+        embedder = create_embedder(
+            model_name, backend=backend, dimensions=dimensions, device=device, base_url=base_url, api_key=api_key
+        )
         embedder.format_query("", task)  # an unknown task fails here, not at the first query
         super().__init__(
-            model_name=embedder.model, task=task, dimensions=dimensions, backend=backend, device=device, **kwargs
+            model_name=embedder.model,
+            task=task,
+            dimensions=dimensions,
+            backend=backend,
+            device=device,
+            base_url=base_url,
+            api_key=api_key,
+            **kwargs,
         )
         self._embedder = embedder
 

