@@ -9,6 +9,7 @@ __all__ = [
     "DEFAULT_COLLECTION",
     "DEFAULT_MODEL",
     "default_backend",
+    "default_chroma_url",
     "default_device",
     "default_model",
     "default_path",
@@ -32,6 +33,11 @@ def default_model() -> str:
 def default_backend() -> str:
     """``AGENT_MEMORY_BACKEND`` (``sentence-transformers``, ``vllm``, ``openai``), else sentence-transformers."""
     return _env("AGENT_MEMORY_BACKEND") or DEFAULT_BACKEND
+
+
+def default_chroma_url() -> str | None:
+    """``AGENT_MEMORY_CHROMA_URL``: a Chroma server to use instead of an embedded store."""
+    return _env("AGENT_MEMORY_CHROMA_URL")
 
 
 def default_path() -> str:

@@ -181,12 +181,16 @@ def _similarity(space: str, distance: float) -> float:
 
 @contextlib.contextmanager
 def _chroma_errors(action: str) -> Iterator[None]:
+    """Chroma's own errors, and a server that cannot be reached, as :class:`StoreError`."""
+    import httpx
     from chromadb.errors import ChromaError
 
     try:
         yield
     except ChromaError as exc:
         raise StoreError(f"Chroma failed to {action}: {exc}") from exc
+    except httpx.TransportError as exc:
+        raise StoreError(f"Chroma failed to {action}: the server cannot be reached ({exc})") from exc
 
 
 class ChromaStore:
@@ -223,6 +227,23 @@ class ChromaStore:
         admin.create_database(database)
         client = chromadb.EphemeralClient(settings=settings, database=database)
         return cls(client, collection, on_close=lambda: admin.delete_database(database))
+
+    @classmethod
+    def open_server(
+        cls,
+        url: str,
+        collection: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        tenant: str | None = None,
+        database: str | None = None,
+    ) -> ChromaStore:
+        """A collection on a Chroma server (``chroma run``, or a distributed deployment)."""
+        from agent_memory._server import server_client
+
+        client = server_client(url, headers=headers, tenant=tenant, database=database)
+        with _chroma_errors(f"open collection {collection!r} on {url}"):
+            return cls(client, collection)
 
     @classmethod
     def connect(cls, collection: str, *, path: str | None = None, client: ClientAPI | None = None) -> ChromaStore:

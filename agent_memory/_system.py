@@ -73,6 +73,9 @@ class MemorySystem:
             else ``Qwen/Qwen3-Embedding-0.6B``). Loaded on first use, once per process.
         path: Chroma data directory (default: ``AGENT_MEMORY_PATH``, else the per-user data
             directory); ``":memory:"`` for a private in-memory store.
+        chroma_url: a Chroma server (``http://host:8000``) instead of an embedded store (default:
+            ``AGENT_MEMORY_CHROMA_URL``); ``chroma_headers`` carry its token
+            (``{"Authorization": "Bearer ..."}``), ``tenant``/``database`` choose where on it.
         collection: Chroma collection name.
         dimensions: Matryoshka output size (32..model size): vectors are cut and re-normalised.
         device: ``cpu``, ``cuda``, ``mps``... (default: ``AGENT_MEMORY_DEVICE``, else automatic).
@@ -100,6 +103,10 @@ class MemorySystem:
         base_url: str | None = None,
         api_key: str | None = None,
         backend_options: Mapping[str, Any] | None = None,
+        chroma_url: str | None = None,
+        chroma_headers: Mapping[str, str] | None = None,
+        tenant: str | None = None,
+        database: str | None = None,
         embedder: Embedder | None = None,
         store: MemoryStore | None = None,
     ) -> None:
@@ -119,11 +126,29 @@ class MemorySystem:
             api_key=api_key,
             options=backend_options,
         )
-        if store is not None and path is not None:
-            raise ConfigurationError("pass either store= or path=, not both")
-        self.path = str(path or _config.default_path()) if store is None else "<custom store>"
-        self.store: MemoryStore = store or ChromaStore.open(self.path, collection)
-        self.collection = collection
+        if store is not None and (path is not None or chroma_url is not None):
+            raise ConfigurationError("pass either store= or path=/chroma_url=, not both")
+        self.collection, self.path = collection, "<custom store>"
+        self.store: MemoryStore = store or self._open_store(path, chroma_url, chroma_headers, tenant, database)
+
+    def _open_store(
+        self,
+        path: str | None,
+        chroma_url: str | None,
+        headers: Mapping[str, str] | None,
+        tenant: str | None,
+        database: str | None,
+    ) -> ChromaStore:
+        """An embedded Chroma at ``path``, else a Chroma server at ``chroma_url`` (explicit or from the
+        environment), else an embedded Chroma in the user data directory."""
+        url = None if path is not None else chroma_url or _config.default_chroma_url()
+        if path is not None and chroma_url is not None:
+            raise ConfigurationError("pass either path= or chroma_url=, not both")
+        if url is None:
+            self.path = str(path or _config.default_path())
+            return ChromaStore.open(self.path, self.collection)
+        self.path = url
+        return ChromaStore.open_server(url, self.collection, headers=headers, tenant=tenant, database=database)
 
     def __repr__(self) -> str:
         return f"MemorySystem(embedder={self.embedder!r}, path={self.path!r}, collection={self.collection!r})"

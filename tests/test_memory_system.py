@@ -15,7 +15,6 @@ from agent_memory import (
     MemorySystem,
     SearchHit,
 )
-from agent_memory._store import _PAGE
 from agent_memory.embeddings import SentenceTransformerEmbedder
 from agent_memory.testing import HashEmbedder
 
@@ -205,16 +204,6 @@ def test_delete_memory(filled: MemorySystem) -> None:
     assert filled.delete_memory(bob_memory.id, user_id="bob") is False
 
 
-def test_delete_all_memories_removes_every_one_however_many(hashed: MemorySystem) -> None:
-    many = _PAGE * 2 + 345
-    hashed.store_memories([f"fact {i}" for i in range(many)], user_id="alice", progress=False)
-    hashed.store_memories(["bob's fact"], user_id="bob")
-    assert hashed.count(user_id="alice") == many
-    assert hashed.delete_all_memories(user_id="alice") == many
-    assert hashed.count(user_id="alice") == 0 and hashed.count() == 1
-    assert hashed.delete_all_memories(user_id="alice") == 0
-
-
 def test_count(filled: MemorySystem) -> None:
     assert filled.count() == len(ALICE) + len(BOB)
     assert filled.count(user_id="alice") == len(ALICE)
@@ -309,3 +298,11 @@ def test_ids_are_time_ordered_uuid7(hashed: MemorySystem) -> None:
     assert sorted(m.id for m in stored)[0][:12] == stored[0].id[:12]  # the millisecond prefix
     later = hashed.store_memory("a later fact", user_id="alice")
     assert later.id > stored[0].id and later.created_at >= stored[0].created_at  # type: ignore[operator]
+
+
+def test_delete_all_memories_past_ten_thousand(hashed: MemorySystem) -> None:
+    many = 10_250
+    hashed.store_memories([f"fact {i}" for i in range(many)], user_id="alice", progress=False)
+    hashed.store_memory("bob's fact", user_id="bob")
+    assert hashed.delete_all_memories(user_id="alice") == many
+    assert hashed.count() == 1 and hashed.count(user_id="bob") == 1
