@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from agent_memory import _lock
 from agent_memory._errors import (
     ConfigurationError,
     EmbedderMismatchError,
@@ -219,8 +220,17 @@ class ChromaStore:
 
         settings = Settings(anonymized_telemetry=False)
         if path != ":memory:":
-            with _chroma_errors(f"open {path}"):
-                return cls(chromadb.PersistentClient(path=path, settings=settings), collection)
+            key = _lock.acquire(path)
+            try:
+                with _chroma_errors(f"open {path}"):
+                    return cls(
+                        chromadb.PersistentClient(path=path, settings=settings),
+                        collection,
+                        on_close=lambda: _lock.release(key),
+                    )
+            except BaseException:
+                _lock.release(key)
+                raise
         # Chroma shares one in-memory system per process; a private database keeps stores apart.
         admin = chromadb.AdminClient(settings)
         database = f"agent_memory_{uuid.uuid4().hex}"

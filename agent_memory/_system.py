@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import TracebackType
@@ -29,6 +30,8 @@ from agent_memory.embeddings._base import check_vectors
 __all__ = ["MemoryStats", "MemorySystem"]
 
 _CHUNK = 1000  # memories embedded and written per round in store_memories
+_WRITE_LOCKS: dict[object, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
 _PROGRESS_FROM = 1000  # inputs at least this large get a progress bar by default
 
 
@@ -130,6 +133,10 @@ class MemorySystem:
             raise ConfigurationError("pass either store= or path=/chroma_url=, not both")
         self.collection, self.path = collection, "<custom store>"
         self.store: MemoryStore = store or self._open_store(path, chroma_url, chroma_headers, tenant, database)
+        with _WRITE_LOCKS_GUARD:  # systems of this process on the same collection share one lock
+            self._write_lock = _WRITE_LOCKS.setdefault(
+                (self.path, collection) if store is None else id(store), threading.Lock()
+            )
 
     def _open_store(
         self,
@@ -213,8 +220,9 @@ class MemorySystem:
         self.store.check_fingerprint(self.embedder.fingerprint)
         by_text: dict[str, Memory] = {}
         for chunk in _chunks(len(texts), progress):
-            by_text.update(self.store.find_texts([texts[i] for i in chunk if texts[i] not in by_text], scope))
-            self._add_new(texts, metas, chunk, scope, by_text)
+            with self._write_lock:  # look-up and write as one step, or two threads store the same text twice
+                by_text.update(self.store.find_texts([texts[i] for i in chunk if texts[i] not in by_text], scope))
+                self._add_new(texts, metas, chunk, scope, by_text)
         return [by_text[t] for t in texts]
 
     def _add_new(
