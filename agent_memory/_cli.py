@@ -234,6 +234,16 @@ def _cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
+    with _system(args) as memory:
+        before = memory.stats()
+        count = memory.reindex(keep_old=args.keep_old)
+        after = memory.embedder.fingerprint
+    was = f"{before.model} ({before.dimension} dims)" if before.model else "(unused)"
+    print(f"re-embedded {count} memories: {was} -> {after.model} ({after.dimension} dims)", file=out)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     with _system(args, path=args.path or ":memory:") as memory:
         print(f"agent-memory demo with {memory.embedder!r}\n", file=out)
@@ -294,6 +304,8 @@ def _parser() -> argparse.ArgumentParser:
     p = command("export", "write memories as JSONL to standard output")
     p.add_argument("--user", help="only this user (default: every user)")
     command("stats", "what the store holds")
+    p = command("reindex", "re-embed every memory with --model/--dimensions, switching over when complete")
+    p.add_argument("--keep-old", action="store_true", help="keep the old collection, renamed")
     command("demo", "store and search example memories for two users (in memory unless --path)")
     return parser
 
@@ -307,6 +319,7 @@ _COMMANDS = {
     "import": _cmd_import,
     "export": _cmd_export,
     "stats": _cmd_stats,
+    "reindex": _cmd_reindex,
     "demo": _cmd_demo,
 }
 

@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -134,6 +134,10 @@ class MemoryStore(Protocol):
     def count(self, scope: Scope | None = None) -> int: ...
 
     def user_counts(self) -> Counter[str]: ...
+
+    def reindex(
+        self, fingerprint: Fingerprint, embed: Callable[[list[str]], NDArray[np.float32]], *, keep_old: bool
+    ) -> int: ...
 
     def close(self) -> None: ...
 
@@ -437,6 +441,52 @@ class ChromaStore:
             offset += _PAGE
             if len(metas) < _PAGE:
                 return counts
+
+    def reindex(
+        self, fingerprint: Fingerprint, embed: Callable[[list[str]], NDArray[np.float32]], *, keep_old: bool = False
+    ) -> int:
+        """Re-embed every record into a new collection, then swap it in under this collection's name.
+
+        The switch happens only once every record is copied: until then the old
+        collection is untouched and in use, and a failure leaves it as it was (the
+        half-built copy is dropped). ``keep_old`` keeps the old collection, renamed.
+        Writers should pause during a reindex: what they write meanwhile is not copied.
+        """
+        name, stamp = self._collection.name, uuid.uuid4().hex[:8]
+        with _chroma_errors("create the reindex collection"):
+            staging = self._client.create_collection(
+                f"{name}-reindex-{stamp}",
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata=fingerprint.to_metadata(),
+            )
+        try:
+            copied = self._copy_into(staging, embed)
+        except BaseException:
+            self._client.delete_collection(staging.name)
+            raise
+        with _chroma_errors("switch to the reindexed collection"):
+            old = self._collection
+            old.modify(name=f"{name}-before-reindex-{stamp}")
+            staging.modify(name=name)
+            self._collection, self._space, self._fingerprint_checked = staging, "cosine", fingerprint
+            if not keep_old:
+                self._client.delete_collection(old.name)
+        return copied
+
+    def _copy_into(self, target: Collection, embed: Callable[[list[str]], NDArray[np.float32]]) -> int:
+        copied = 0
+        while True:
+            with _chroma_errors("read memories to reindex"):
+                page = self._collection.get(limit=_PAGE, offset=copied, include=["documents", "metadatas"])
+            if not page["ids"]:
+                return copied
+            documents = [d or "" for d in page["documents"] or []]
+            with _chroma_errors("write reindexed memories"):
+                target.add(
+                    ids=page["ids"], embeddings=embed(documents), documents=documents, metadatas=page["metadatas"]
+                )
+            copied += len(page["ids"])
 
     def close(self) -> None:
         self._client.close()  # type: ignore[attr-defined]  # in chromadb's Client, not its ClientAPI stub

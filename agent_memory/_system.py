@@ -284,6 +284,18 @@ class MemorySystem:
         """Delete every memory of the user (narrowed by agent/session if given); returns how many."""
         return self.store.delete_scope(Scope.of(user_id, agent_id, session_id))
 
+    def reindex(self, *, keep_old: bool = False) -> int:
+        """Re-embed every memory with this system's embedder; returns how many were re-embedded.
+
+        To move to another model or dimension, open the store with the new settings
+        and reindex: ``MemorySystem(model="Qwen/Qwen3-Embedding-8B", path=...).reindex()``.
+        The memories are copied into a new collection and it takes the collection's
+        name only when complete, so an interrupted reindex leaves the old one in use.
+        Pause other writers meanwhile. ``keep_old`` keeps the old collection, renamed.
+        """
+        with self._write_lock:
+            return self.store.reindex(self.embedder.fingerprint, self._embed_documents, keep_old=keep_old)
+
     # -- reading -------------------------------------------------------------------------
 
     def search_memory(
