@@ -47,9 +47,13 @@ def _lock_file(directory: str) -> int:
         import fcntl
     except ImportError:  # not POSIX: no guard
         return os.open(os.devnull, os.O_RDONLY)
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    path = os.path.join(directory, _LOCK_NAME)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        fd = os.open(os.path.join(directory, _LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o644)
+    except FileExistsError:
+        raise StoreError(f"the data directory {directory} is a file, not a directory") from None
+    except OSError as exc:
+        raise StoreError(f"the data directory {directory} cannot be written ({exc.strerror})") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 
 from agent_memory._errors import InvalidFilterError, InvalidMetadataError, InvalidTypeError, ValidationError
@@ -22,17 +23,40 @@ __all__ = [
     "check_user_id",
 ]
 
+MAX_TEXT_CHARS = 100_000
+"""Longest memory text or query accepted (a memory is a short fact; the model reads 8,192 tokens)."""
+MAX_NAME_CHARS = 256
+"""Longest id, user/agent/session id, or metadata key accepted."""
+
+# C0 control characters other than tab and newlines, DEL, and lone UTF-16 surrogates (not encodable as UTF-8).
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
 RESERVED_KEYS = frozenset({"user_id", "agent_id", "session_id", "created_at", "updated_at", "text_sha"})
 """Metadata keys the library stores itself; callers may filter on them but not set them."""
 
 
+def _check_characters(value: str, name: str) -> str:
+    bad = _UNSAFE.search(value)
+    if bad:
+        raise ValidationError(
+            f"{name} contains {bad.group()!r} at position {bad.start()}: control characters and lone "
+            f"surrogates (invalid UTF-8) are not stored"
+        )
+    return value
+
+
 def check_text(text: object, name: str = "text") -> str:
-    """A memory text or query: a ``str`` with something besides whitespace."""
+    """A memory text or query: a ``str`` with something besides whitespace, at most 100,000
+    characters, without control characters or lone surrogates."""
     if not isinstance(text, str):
         raise InvalidTypeError(f"{name} must be a str, got {type(text).__name__}")
     if not text.strip():
         raise ValidationError(f"{name} must not be empty or whitespace")
-    return text
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValidationError(
+            f"{name} has {len(text):,} characters, more than {MAX_TEXT_CHARS:,}: store a summary or split it"
+        )
+    return _check_characters(text, name)
 
 
 def check_texts(texts: object) -> list[str]:
@@ -47,7 +71,9 @@ def _check_scope_value(value: object, name: str) -> str:
         raise InvalidTypeError(f"{name} must be a str, got {type(value).__name__}")
     if not value.strip():
         raise ValidationError(f"{name} must not be empty")
-    return value
+    if len(value) > MAX_NAME_CHARS:
+        raise ValidationError(f"{name} has {len(value)} characters, more than {MAX_NAME_CHARS}")
+    return _check_characters(value, name)
 
 
 def check_user_id(user_id: object) -> str:
@@ -97,7 +123,9 @@ def check_min_score(min_score: object) -> float | None:
 def _check_metadata_value(key: str, value: object) -> MetadataValue:
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidMetadataError(f"metadata[{key!r}] must be a finite number, got {value}")
-    if isinstance(value, (str, int, float, bool)):
+    if isinstance(value, str):
+        return _check_characters(value, f"metadata[{key!r}]")
+    if isinstance(value, (int, float, bool)):
         return value
     kind = "None" if value is None else type(value).__name__
     raise InvalidMetadataError(f"metadata[{key!r}] must be a str, int, float or bool, got {kind}")
@@ -113,6 +141,9 @@ def check_metadata(metadata: object) -> dict[str, MetadataValue]:
     for key, value in metadata.items():
         if not isinstance(key, str) or not key or key.startswith(("$", "#")):
             raise InvalidMetadataError(f"metadata keys must be non-empty str not starting with $ or #, got {key!r}")
+        if len(key) > MAX_NAME_CHARS:
+            raise InvalidMetadataError(f"metadata key {key[:40]!r}... is longer than {MAX_NAME_CHARS} characters")
+        _check_characters(key, "a metadata key")
         if key in RESERVED_KEYS:
             raise InvalidMetadataError(f"metadata key {key!r} is reserved; pass scopes as arguments")
         checked[key] = _check_metadata_value(key, value)
