@@ -1,0 +1,31 @@
+"""The benchmark scripts run, on tiny sizes, and end with their JSON line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _run(script: str, *args: str) -> dict[str, object]:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_store_overhead_runs() -> None:
+    report = _run("store_overhead.py", "--sizes", "400", "--users", "4", "--searches", "20", "--dim", "32")
+    (row,) = report["results"]  # type: ignore[misc]
+    assert row["memories"] == 400 and row["ingest_ratio"] > 0 and row["search_p50_ratio"] > 0
+
+
+def test_load_runs_with_no_errors_and_exact_counts() -> None:
+    report = _run("load.py", "--workers", "2", "--seconds", "1")
+    rows = report["results"]
+    assert [r["mode"] for r in rows] == ["embedded", "server"]  # type: ignore[union-attr]
+    assert all(r["errors"] == 0 and r["counts_exact"] is True for r in rows)  # type: ignore[union-attr]
