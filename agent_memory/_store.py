@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,6 +28,7 @@ from agent_memory._errors import (
     ValidationError,
 )
 from agent_memory._ids import id_time
+from agent_memory._retry import RetryingCollection
 from agent_memory._types import Memory
 from agent_memory._validation import RESERVED_KEYS, check_optional_scope, check_user_id
 from agent_memory.embeddings import Fingerprint
@@ -198,6 +199,11 @@ def _chroma_errors(action: str) -> Iterator[None]:
         raise StoreError(f"Chroma failed to {action}: the server cannot be reached ({exc})") from exc
 
 
+def _retrying(collection: Collection) -> Collection:
+    """The collection with its calls retried across a server restart (see :class:`RetryingCollection`)."""
+    return cast("Collection", RetryingCollection(collection))
+
+
 class ChromaStore:
     """A :class:`MemoryStore` over one Chroma collection (cosine space, no embedding function)."""
 
@@ -207,8 +213,10 @@ class ChromaStore:
         self._client = client
         self._on_close = on_close
         try:
-            self._collection: Collection = client.get_or_create_collection(
-                collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            self._collection: Collection = _retrying(
+                client.get_or_create_collection(
+                    collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+                )
             )
         except (InvalidArgumentError, ValueError) as exc:
             raise ValidationError(f"invalid collection name {collection!r}: {exc}") from None
@@ -454,11 +462,13 @@ class ChromaStore:
         """
         name, stamp = self._collection.name, uuid.uuid4().hex[:8]
         with _chroma_errors("create the reindex collection"):
-            staging = self._client.create_collection(
-                f"{name}-reindex-{stamp}",
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
-                metadata=fingerprint.to_metadata(),
+            staging = _retrying(
+                self._client.create_collection(
+                    f"{name}-reindex-{stamp}",
+                    embedding_function=None,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata=fingerprint.to_metadata(),
+                )
             )
         try:
             copied = self._copy_into(staging, embed)
