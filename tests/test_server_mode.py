@@ -63,3 +63,32 @@ def test_several_processes_share_one_server(chroma_server: str) -> None:
     with MemorySystem(embedder=HashEmbedder(), chroma_url=chroma_server, collection=collection) as memory:
         assert memory.count() == 3 * 250
         assert all(memory.count(user_id=f"user-{w}") == 200 for w in range(3))
+
+
+def test_token_headers_reach_the_server() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str | None] = []
+
+    class Refusing(BaseHTTPRequestHandler):  # a server that wants a token it does not get
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(401)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_POST = do_GET
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with pytest.raises(StoreError, match="cannot use the Chroma server"):
+            MemorySystem(embedder=HashEmbedder(), chroma_url=url, chroma_headers={"Authorization": "Bearer s3cret"})
+    finally:
+        server.shutdown()
+    assert seen and set(seen) == {"Bearer s3cret"}
