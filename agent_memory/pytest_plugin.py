@@ -16,18 +16,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from agent_memory._system import MemorySystem
-from agent_memory.testing import build_tiny_qwen3_embedding
+from agent_memory.testing import build_tiny_qwen3_embedding, free_port, start_server, stop_server
 
 __all__ = ["chroma_server", "memory", "minilm", "offline_environment", "tiny_qwen3"]
 
@@ -61,38 +57,16 @@ def memory(minilm: str) -> Iterator[MemorySystem]:
         yield system
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Chroma server (``chroma run`` from the chromadb package) on 127.0.0.1, for the
     session; yields its URL and stops it by its PID."""
-    import httpx
-
-    executable = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
-    assert executable, "the chroma command (from the chromadb package) is not installed"
-    port, data = _free_port(), tmp_path_factory.mktemp("chroma-server")
-    log = (data / "server.log").open("w")
+    executable = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
+    port, data = free_port(), tmp_path_factory.mktemp("chroma-server")
     command = [executable, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
+    process = start_server(command, f"{url}/api/v2/heartbeat", timeout=60, log=data / "server.log")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"chroma run exited; see {log.name}"
-            assert time.monotonic() < deadline, f"chroma run did not answer its heartbeat; see {log.name}"
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
         yield url
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
-        log.close()
+        stop_server(process)

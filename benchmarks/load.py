@@ -15,8 +15,6 @@ import argparse
 import json
 import random
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,7 +24,7 @@ import time
 from pathlib import Path
 
 from agent_memory import MemorySystem
-from agent_memory.testing import HashEmbedder
+from agent_memory.testing import HashEmbedder, free_port, start_server, stop_server
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -81,20 +79,11 @@ def run(memory: MemorySystem, mode: str, workers: int, seconds: float) -> dict[s
 
 
 def _chroma_server(directory: str) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
     command = [chroma, "run", "--path", directory, "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process, url
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("chroma run did not start")
+    return start_server(command, f"{url}/api/v2/heartbeat", timeout=60), url
 
 
 def main() -> None:
@@ -111,8 +100,7 @@ def main() -> None:
             with MemorySystem(embedder=HashEmbedder(384), chroma_url=url) as memory:
                 rows.append(run(memory, "server", args.workers, args.seconds))
         finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+            stop_server(process)
     print("| mode | workers | ops/s | add p50 / p99 ms | search p50 / p99 ms | errors | counts exact |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:

@@ -2,48 +2,35 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from agent_memory import MemorySystem, StoreError
-from agent_memory.testing import HashEmbedder
+from agent_memory.testing import HashEmbedder, free_port, start_server, stop_server
 
 
 class Server:
+    """A ``chroma run`` that can be stopped and started again on the same port and data."""
+
     def __init__(self, path: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.path, self.url, self.process = path, f"http://127.0.0.1:{self.port}", None
-        self.chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
+        self.port, self.path = free_port(), path
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = [self.chroma, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-        )
-        for _ in range(300):
-            try:
-                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise AssertionError("chroma run did not start")
+        chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
+        command = [chroma, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)]
+        self.process = start_server(command, f"{self.url}/api/v2/heartbeat", timeout=60)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
+        if self.process is not None:
+            stop_server(self.process)
 
 
 @pytest.fixture

