@@ -8,12 +8,9 @@ of the text in each record's metadata.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
@@ -27,66 +24,26 @@ from agent_memory._errors import (
     StoreError,
     ValidationError,
 )
-from agent_memory._ids import id_time
+from agent_memory._records import (
+    Scope,
+    memories_from,
+    record_metadata,
+    scoped_where,
+    similarity,
+    text_hash,
+    where_of,
+)
 from agent_memory._retry import RetryingCollection
 from agent_memory._types import Memory
-from agent_memory._validation import RESERVED_KEYS, check_optional_scope, check_user_id
 from agent_memory.embeddings import Fingerprint
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
-__all__ = ["ChromaStore", "MemoryStore", "Scope", "text_hash"]
+__all__ = ["ChromaStore", "MemoryStore", "Scope", "text_hash"]  # Scope and text_hash live in _records
 
 _PAGE = 1000  # records per get/delete round trip when walking a whole scope
-
-
-def text_hash(text: str) -> str:
-    """Key of exact-duplicate detection: equal texts in one scope are one memory."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Whose memories a call may see: one user, optionally narrowed to an agent and a session."""
-
-    user_id: str
-    agent_id: str | None = None
-    session_id: str | None = None
-
-    @classmethod
-    def of(cls, user_id: object, agent_id: object = None, session_id: object = None) -> Scope:
-        """A checked scope: a non-empty ``user_id``, and ``None`` or non-empty agent/session ids."""
-        return cls(
-            check_user_id(user_id),
-            check_optional_scope(agent_id, "agent_id"),
-            check_optional_scope(session_id, "session_id"),
-        )
-
-    def clauses(self) -> list[dict[str, Any]]:
-        """Chroma ``where`` clauses: the user, and the agent and session where they are set."""
-        clauses: list[dict[str, Any]] = [{"user_id": self.user_id}]
-        clauses += [
-            {key: value} for key, value in (("agent_id", self.agent_id), ("session_id", self.session_id)) if value
-        ]
-        return clauses
-
-    def holds_exactly(self, memory: Memory) -> bool:
-        """Whether ``memory`` was stored in exactly this scope (not a wider or narrower one)."""
-        return (memory.user_id, memory.agent_id, memory.session_id) == (self.user_id, self.agent_id, self.session_id)
-
-
-def _where(clauses: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
-    if not clauses:
-        return None
-    return dict(clauses[0]) if len(clauses) == 1 else {"$and": list(clauses)}
-
-
-def _scoped_where(scope: Scope | None, filters: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
-    """The scope always applies; caller filters can only narrow it further."""
-    clauses = scope.clauses() if scope else []
-    return _where([*clauses, filters] if filters else clauses)
 
 
 class MemoryStore(Protocol):
@@ -141,48 +98,6 @@ class MemoryStore(Protocol):
     ) -> int: ...
 
     def close(self) -> None: ...
-
-
-def _record_metadata(memory: Memory) -> dict[str, Any]:
-    """The caller's metadata plus ours. What can be derived is left out (unset scopes, a
-    ``created_at`` that the id carries, an ``updated_at`` equal to ``created_at``):
-    every metadata key is a row Chroma writes and indexes."""
-    record: dict[str, Any] = {**memory.metadata, "user_id": memory.user_id, "text_sha": text_hash(memory.text)}
-    optional = {"agent_id": memory.agent_id, "session_id": memory.session_id}
-    if memory.created_at is not None and memory.created_at != id_time(memory.id):
-        optional["created_at"] = memory.created_at.isoformat()
-    if memory.updated_at is not None and memory.updated_at != memory.created_at:
-        optional["updated_at"] = memory.updated_at.isoformat()
-    record.update((k, v) for k, v in optional.items() if v is not None)
-    return record
-
-
-def _memory(record_id: str, document: str | None, metadata: Mapping[str, Any] | None) -> Memory:
-    meta = dict(metadata or {})
-    created = datetime.fromisoformat(meta["created_at"]) if meta.get("created_at") else id_time(record_id)
-    return Memory(
-        id=record_id,
-        text=document or "",
-        user_id=str(meta.get("user_id", "")),
-        agent_id=meta.get("agent_id") or None,
-        session_id=meta.get("session_id") or None,
-        metadata={k: v for k, v in meta.items() if k not in RESERVED_KEYS},
-        created_at=created,
-        updated_at=datetime.fromisoformat(meta["updated_at"]) if meta.get("updated_at") else created,
-    )
-
-
-def _memories(result: Mapping[str, Any]) -> list[Memory]:
-    docs = result.get("documents") or [None] * len(result["ids"])
-    metas = result.get("metadatas") or [None] * len(result["ids"])
-    return [_memory(i, d, m) for i, d, m in zip(result["ids"], docs, metas, strict=True)]
-
-
-def _similarity(space: str, distance: float) -> float:
-    """Cosine similarity from the distance of the collection's space (all vectors are unit-norm)."""
-    if space == "l2":
-        return 1.0 - distance / 2.0  # squared L2 of unit vectors is 2 - 2 cos
-    return 1.0 - distance  # cosine: 1 - cos; ip: 1 - dot, the cosine for unit vectors
 
 
 @contextlib.contextmanager
@@ -324,7 +239,7 @@ class ChromaStore:
                     ids=[m.id for m in chunk],
                     embeddings=vectors[start : start + self._batch],
                     documents=[m.text for m in chunk],
-                    metadatas=[_record_metadata(m) for m in chunk],
+                    metadatas=[record_metadata(m) for m in chunk],
                 )
 
     def _owners(self, ids: Sequence[str]) -> dict[str, str]:
@@ -340,7 +255,7 @@ class ChromaStore:
         with _chroma_errors("update a memory"):
             old = self._collection.get(ids=[memory.id], include=["metadatas"])["metadatas"] or [{}]
             metadata: dict[str, Any] = {k: None for k in old[0] or {} if k not in ("user_id", "created_at")}
-            metadata.update(_record_metadata(memory))  # Chroma merges metadata; None removes a dropped key
+            metadata.update(record_metadata(memory))  # Chroma merges metadata; None removes a dropped key
             if vector is None:  # same text: Chroma would try to re-embed a document passed without a vector
                 self._collection.update(ids=[memory.id], metadatas=[metadata])
             else:
@@ -353,7 +268,7 @@ class ChromaStore:
         if not ids:
             return []  # Chroma reads an empty id list as an error, not as "none"
         with _chroma_errors("get memories"), _filter_errors(filters):
-            found = _memories(self._collection.get(ids=list(ids), where=_scoped_where(scope, filters)))
+            found = memories_from(self._collection.get(ids=list(ids), where=scoped_where(scope, filters)))
         by_id = {m.id: m for m in found}
         return [by_id[i] for i in ids if i in by_id]
 
@@ -362,7 +277,7 @@ class ChromaStore:
         if not ids:
             return np.zeros((0, 0), dtype=np.float32)
         with _chroma_errors("get vectors"):
-            result = self._collection.get(ids=list(ids), where=_scoped_where(scope), include=["embeddings"])
+            result = self._collection.get(ids=list(ids), where=scoped_where(scope), include=["embeddings"])
         embeddings = result["embeddings"] if result["embeddings"] is not None else []
         by_id = dict(zip(result["ids"], embeddings, strict=True))
         return np.array([by_id[i] for i in ids if i in by_id], dtype=np.float32)
@@ -372,9 +287,9 @@ class ChromaStore:
         found: dict[str, Memory] = {}
         hashes = sorted({text_hash(t) for t in texts})
         for start in range(0, len(hashes), _PAGE):
-            where = _where([{"user_id": scope.user_id}, {"text_sha": {"$in": hashes[start : start + _PAGE]}}])
+            where = where_of([{"user_id": scope.user_id}, {"text_sha": {"$in": hashes[start : start + _PAGE]}}])
             with _chroma_errors("look up duplicates"):
-                matches = _memories(self._collection.get(where=where))
+                matches = memories_from(self._collection.get(where=where))
             found.update((m.text, m) for m in matches if scope.holds_exactly(m))
         return found
 
@@ -382,8 +297,8 @@ class ChromaStore:
         self, scope: Scope, *, filters: Mapping[str, Any] | None = None, limit: int | None = None, offset: int = 0
     ) -> list[Memory]:
         with _chroma_errors("list memories"), _filter_errors(filters):
-            result = self._collection.get(where=_scoped_where(scope, filters), limit=limit, offset=offset)
-        return _memories(result)
+            result = self._collection.get(where=scoped_where(scope, filters), limit=limit, offset=offset)
+        return memories_from(result)
 
     def query(
         self,
@@ -400,13 +315,13 @@ class ChromaStore:
                 query_embeddings=vector.reshape(1, -1),
                 ids=list(ids) if ids is not None else None,
                 n_results=top_k,
-                where=_scoped_where(scope, filters),
+                where=scoped_where(scope, filters),
                 include=["documents", "metadatas", "distances"],
             )
         columns: Mapping[str, Any] = result  # one query embedding: every column is a list of one list
         first = {key: (columns.get(key) or [None])[0] for key in ("ids", "documents", "metadatas", "distances")}
-        memories = _memories(first)
-        hits = [(m, _similarity(self._space, d)) for m, d in zip(memories, first["distances"] or [], strict=True)]
+        memories = memories_from(first)
+        hits = [(m, similarity(self._space, d)) for m, d in zip(memories, first["distances"] or [], strict=True)]
         return sorted(hits, key=lambda hit: hit[1], reverse=True)
 
     def delete(self, ids: Sequence[str], scope: Scope) -> int:
@@ -418,7 +333,7 @@ class ChromaStore:
 
     def delete_scope(self, scope: Scope) -> int:
         deleted = 0
-        where = _scoped_where(scope)
+        where = scoped_where(scope)
         while True:
             with _chroma_errors("delete memories"):
                 ids = self._collection.get(where=where, limit=_PAGE, include=[])["ids"]
@@ -431,7 +346,7 @@ class ChromaStore:
         if scope is None:
             return self._collection.count()
         total, offset = 0, 0
-        where = _scoped_where(scope)
+        where = scoped_where(scope)
         while True:
             with _chroma_errors("count memories"):
                 page = len(self._collection.get(where=where, limit=_PAGE, offset=offset, include=[])["ids"])

@@ -1,0 +1,104 @@
+"""Records: how a :class:`~agent_memory.Memory` and its scope are laid out in Chroma."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from agent_memory._ids import id_time
+from agent_memory._types import Memory
+from agent_memory._validation import RESERVED_KEYS, check_optional_scope, check_user_id
+
+__all__ = ["Scope", "memories_from", "record_metadata", "scoped_where", "similarity", "text_hash", "where_of"]
+
+
+def text_hash(text: str) -> str:
+    """Key of exact-duplicate detection: equal texts in one scope are one memory."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose memories a call may see: one user, optionally narrowed to an agent and a session."""
+
+    user_id: str
+    agent_id: str | None = None
+    session_id: str | None = None
+
+    @classmethod
+    def of(cls, user_id: object, agent_id: object = None, session_id: object = None) -> Scope:
+        """A checked scope: a non-empty ``user_id``, and ``None`` or non-empty agent/session ids."""
+        return cls(
+            check_user_id(user_id),
+            check_optional_scope(agent_id, "agent_id"),
+            check_optional_scope(session_id, "session_id"),
+        )
+
+    def clauses(self) -> list[dict[str, Any]]:
+        """Chroma ``where`` clauses: the user, and the agent and session where they are set."""
+        clauses: list[dict[str, Any]] = [{"user_id": self.user_id}]
+        clauses += [
+            {key: value} for key, value in (("agent_id", self.agent_id), ("session_id", self.session_id)) if value
+        ]
+        return clauses
+
+    def holds_exactly(self, memory: Memory) -> bool:
+        """Whether ``memory`` was stored in exactly this scope (not a wider or narrower one)."""
+        return (memory.user_id, memory.agent_id, memory.session_id) == (self.user_id, self.agent_id, self.session_id)
+
+
+def where_of(clauses: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    if not clauses:
+        return None
+    return dict(clauses[0]) if len(clauses) == 1 else {"$and": list(clauses)}
+
+
+def scoped_where(scope: Scope | None, filters: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """The scope always applies; caller filters can only narrow it further."""
+    clauses = scope.clauses() if scope else []
+    return where_of([*clauses, filters] if filters else clauses)
+
+
+def record_metadata(memory: Memory) -> dict[str, Any]:
+    """The caller's metadata plus ours. What can be derived is left out (unset scopes, a
+    ``created_at`` that the id carries, an ``updated_at`` equal to ``created_at``):
+    every metadata key is a row Chroma writes and indexes."""
+    record: dict[str, Any] = {**memory.metadata, "user_id": memory.user_id, "text_sha": text_hash(memory.text)}
+    optional = {"agent_id": memory.agent_id, "session_id": memory.session_id}
+    if memory.created_at is not None and memory.created_at != id_time(memory.id):
+        optional["created_at"] = memory.created_at.isoformat()
+    if memory.updated_at is not None and memory.updated_at != memory.created_at:
+        optional["updated_at"] = memory.updated_at.isoformat()
+    record.update((k, v) for k, v in optional.items() if v is not None)
+    return record
+
+
+def _memory(record_id: str, document: str | None, metadata: Mapping[str, Any] | None) -> Memory:
+    meta = dict(metadata or {})
+    created = datetime.fromisoformat(meta["created_at"]) if meta.get("created_at") else id_time(record_id)
+    return Memory(
+        id=record_id,
+        text=document or "",
+        user_id=str(meta.get("user_id", "")),
+        agent_id=meta.get("agent_id") or None,
+        session_id=meta.get("session_id") or None,
+        metadata={k: v for k, v in meta.items() if k not in RESERVED_KEYS},
+        created_at=created,
+        updated_at=datetime.fromisoformat(meta["updated_at"]) if meta.get("updated_at") else created,
+    )
+
+
+def memories_from(result: Mapping[str, Any]) -> list[Memory]:
+    docs = result.get("documents") or [None] * len(result["ids"])
+    metas = result.get("metadatas") or [None] * len(result["ids"])
+    return [_memory(i, d, m) for i, d, m in zip(result["ids"], docs, metas, strict=True)]
+
+
+def similarity(space: str, distance: float) -> float:
+    """Cosine similarity from the distance of the collection's space (all vectors are unit-norm)."""
+    if space == "l2":
+        return 1.0 - distance / 2.0  # squared L2 of unit vectors is 2 - 2 cos
+    return 1.0 - distance  # cosine: 1 - cos; ip: 1 - dot, the cosine for unit vectors
