@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+
 __all__ = ["RetryingCollection"]
 
 
@@ -27,8 +29,6 @@ class RetryingCollection:
         return getattr(self._collection, name)
 
     def _call(self, first: Callable[..., Any], retry: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        import httpx
-
         for attempt in range(self._attempts):
             try:
                 return (first if attempt == 0 else retry)(*args, **kwargs)
