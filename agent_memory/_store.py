@@ -191,10 +191,6 @@ class ChromaStore:
         return cls(client, collection) if client is not None else cls.open(path or ":memory:", collection)
 
     @property
-    def collection_name(self) -> str:
-        return self._collection.name
-
-    @property
     def fingerprint(self) -> Fingerprint | None:
         """The fingerprint of the embedder that wrote this collection; ``None`` while it is unused."""
         return Fingerprint.from_metadata(self._collection.metadata)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
+from numpy.typing import NDArray
 
 from agent_memory import ChromaStore, EmbeddingError, Memory, Scope, ValidationError
 from agent_memory.embeddings import Fingerprint, as_unit_rows
@@ -148,14 +150,18 @@ class AgentMemoryVectorStore(VectorStore):
     def similarity_search_by_vector_with_score(
         self, embedding: list[float], k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
     ) -> list[tuple[Document, float]]:
-        hits = self._query(embedding, k, filter)
+        hits = self._query(self._unit(embedding), k, filter)
         return [(_document(m), score) for m, score in hits]
 
-    def _query(self, embedding: Sequence[float], k: int, filter: dict[str, Any] | None) -> list[tuple[Memory, float]]:
+    def _unit(self, embedding: Sequence[float]) -> NDArray[np.float32]:
+        """A query embedding checked against the collection and made unit-norm."""
+        vector: NDArray[np.float32] = as_unit_rows([embedding], 1, "the query embedding")[0]
+        self._check_fingerprint(vector.shape[0])
+        return vector
+
+    def _query(self, vector: NDArray[np.float32], k: int, filter: dict[str, Any] | None) -> list[tuple[Memory, float]]:
         top_k, where = check_positive(k, "k"), check_filters(filter)
-        vector = as_unit_rows([embedding], 1, "the query embedding")
-        self._check_fingerprint(vector.shape[1])
-        return self._store.query(vector[0], self.scope, filters=where, top_k=top_k)
+        return self._store.query(vector, self.scope, filters=where, top_k=top_k)
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
         return lambda score: score  # scores are already cosine similarities, as for LangChain's cosine stores
@@ -183,11 +189,11 @@ class AgentMemoryVectorStore(VectorStore):
         **kwargs: Any,
     ) -> list[Document]:
         """Relevant and diverse: ``fetch_k`` nearest documents, then ``k`` of them by MMR."""
-        candidates = [m for m, _ in self._query(embedding, max(fetch_k, k), filter)]
+        query = self._unit(embedding)
+        candidates = [m for m, _ in self._query(query, max(fetch_k, k), filter)]
         if not candidates:
             return []
         vectors = self._store.vectors([m.id for m in candidates], self.scope)
-        query = as_unit_rows([embedding], 1, "the query embedding")[0]
         chosen = maximal_marginal_relevance(query, list(vectors), lambda_mult=lambda_mult, k=k)
         return [_document(candidates[i]) for i in chosen]
 
