@@ -17,7 +17,7 @@ __all__ = [
 
 DEFAULT_MODEL = "Qwen/Qwen3-Embedding-0.6B"
 DEFAULT_COLLECTION = "memories"
-DEFAULT_BACKEND = "sentence-transformers"
+DEFAULT_BACKEND = "auto"
 
 
 def _env(name: str) -> str | None:
@@ -31,7 +31,7 @@ def default_model() -> str:
 
 
 def default_backend() -> str:
-    """``AGENT_MEMORY_BACKEND`` (``sentence-transformers``, ``vllm``, ``openai``), else sentence-transformers."""
+    """``AGENT_MEMORY_BACKEND`` (``transformers``, ``sentence-transformers``, ``vllm``, ``openai``), else ``auto``."""
     return _env("AGENT_MEMORY_BACKEND") or DEFAULT_BACKEND
 
 

@@ -24,7 +24,7 @@ from agent_memory._validation import (
     check_text,
     check_texts,
 )
-from agent_memory.embeddings import Embedder, create_embedder
+from agent_memory.embeddings import Embedder, EmbeddingCache, create_embedder
 from agent_memory.embeddings._base import check_vectors
 
 __all__ = ["MemoryStats", "MemorySystem"]
@@ -83,14 +83,20 @@ class MemorySystem:
         dimensions: Matryoshka output size (32..model size): vectors are cut and re-normalised.
         device: ``cpu``, ``cuda``, ``mps``... (default: ``AGENT_MEMORY_DEVICE``, else automatic).
         task: default search task: a key of ``TASKS`` or an instruction sentence.
-        backend: how the model runs: ``"sentence-transformers"`` (default: ``AGENT_MEMORY_BACKEND``),
+        backend: how the model runs (default: ``AGENT_MEMORY_BACKEND``, else ``"auto"``):
+            ``"transformers"`` (agent-memory's padding-free Qwen3 engine; what ``"auto"`` picks
+            for Qwen3 models), ``"sentence-transformers"`` (any model; ``"auto"`` for the rest),
             ``"vllm"`` (in-process vLLM) or ``"openai"`` (any OpenAI-compatible embeddings server).
         base_url: the server for the openai backend (default: ``AGENT_MEMORY_BASE_URL``), e.g.
             ``http://127.0.0.1:8000/v1`` for ``vllm serve``.
         api_key: the server's key, if it wants one (default: ``AGENT_MEMORY_API_KEY``).
-        backend_options: the backend's own options (vLLM's ``dtype``, ``max_model_len``, ...).
+        backend_options: the backend's own options (``dtype``, ``max_batch_tokens``, vLLM's
+            ``max_model_len``, ...).
         embedder: any :class:`~agent_memory.embeddings.Embedder`, instead of model/backend options.
         store: any :class:`~agent_memory.MemoryStore`, instead of path/collection.
+        cache_size: vectors kept in memory (least recently used out), so that a repeated
+            query or a text embedded before in this process does not run the model again;
+            0 turns the cache off.
     """
 
     def __init__(
@@ -112,6 +118,7 @@ class MemorySystem:
         database: str | None = None,
         embedder: Embedder | None = None,
         store: MemoryStore | None = None,
+        cache_size: int = 4096,
     ) -> None:
         self.task = resolve_task(task)
         backend_settings = (model, dimensions, device, backend, base_url, api_key, backend_options)
@@ -120,6 +127,7 @@ class MemorySystem:
         if embedder is not None and not isinstance(embedder, Embedder):
             raise ConfigurationError(f"embedder {embedder!r} does not implement the Embedder protocol")
         self._owns_embedder = embedder is None
+        self.cache = EmbeddingCache(cache_size)
         self.embedder: Embedder = embedder or create_embedder(
             model,
             backend=backend,
@@ -171,7 +179,7 @@ class MemorySystem:
     def close(self) -> None:
         """Release the store, and the embedder's engine or connections if this system made it.
 
-        A sentence-transformers model stays loaded for other systems in this process.
+        An in-process model (transformers, sentence-transformers) stays loaded for other systems.
         """
         self.store.close()
         close_embedder = getattr(self.embedder, "close", None)
@@ -384,9 +392,15 @@ class MemorySystem:
         return [check_metadata(m) for m in metadatas]
 
     def _embed_documents(self, texts: list[str]) -> Any:
-        vectors = self.embedder.embed_documents(texts)
-        return check_vectors(vectors, len(texts), self.embedder.dimension, "embedder.embed_documents")
+        def compute(missing: list[str]) -> Any:
+            vectors = self.embedder.embed_documents(missing)
+            return check_vectors(vectors, len(missing), self.embedder.dimension, "embedder.embed_documents")
+
+        return self.cache.embed(self.embedder.fingerprint, None, texts, compute)
 
     def _embed_queries(self, queries: list[str], task: str) -> Any:
-        vectors = self.embedder.embed_queries(queries, task)
-        return check_vectors(vectors, len(queries), self.embedder.dimension, "embedder.embed_queries")
+        def compute(missing: list[str]) -> Any:
+            vectors = self.embedder.embed_queries(missing, task)
+            return check_vectors(vectors, len(missing), self.embedder.dimension, "embedder.embed_queries")
+
+        return self.cache.embed(self.embedder.fingerprint, task, queries, compute)

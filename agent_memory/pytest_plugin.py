@@ -32,7 +32,7 @@ def offline_environment() -> None:
     """No model hub, and none of the user's AGENT_MEMORY_* settings leaking into tests."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    for name in ("AGENT_MEMORY_MODEL", "AGENT_MEMORY_PATH", "AGENT_MEMORY_DEVICE"):
+    for name in ("AGENT_MEMORY_MODEL", "AGENT_MEMORY_PATH", "AGENT_MEMORY_DEVICE", "AGENT_MEMORY_BACKEND"):
         os.environ.pop(name, None)
 
 

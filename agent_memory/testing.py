@@ -24,7 +24,7 @@ import subprocess
 import time
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,7 +33,9 @@ from agent_memory._tasks import format_query
 from agent_memory.embeddings._base import Fingerprint, normalize_rows
 
 __all__ = [
+    "QWEN3_EMBEDDING_SHAPES",
     "HashEmbedder",
+    "build_qwen3_embedding_architecture",
     "build_tiny_qwen3_embedding",
     "event_loop_ticks",
     "free_port",
@@ -120,6 +122,23 @@ def _write_sentence_transformers_files(path: Path, hidden_size: int, max_length:
     )
 
 
+QWEN3_EMBEDDING_SHAPES: dict[str, dict[str, int]] = {
+    "0.6B": {"hidden_size": 1024, "num_hidden_layers": 28, "num_attention_heads": 16, "intermediate_size": 3072},
+    "4B": {"hidden_size": 2560, "num_hidden_layers": 36, "num_attention_heads": 32, "intermediate_size": 9728},
+    "8B": {"hidden_size": 4096, "num_hidden_layers": 36, "num_attention_heads": 32, "intermediate_size": 12288},
+}
+"""The published Qwen3-Embedding configurations (all: 8 KV heads, head_dim 128, 151,669-token vocabulary)."""
+
+_TINY_SHAPE: dict[str, Any] = {
+    "hidden_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "head_dim": 32,
+    "intermediate_size": 128,
+}
+
+
 def build_tiny_qwen3_embedding(
     path: str | Path, *, seed: int = 0, vocab_size: int = 512, max_length: int = 8192
 ) -> Path:
@@ -130,6 +149,37 @@ def build_tiny_qwen3_embedding(
     are those of ``Qwen/Qwen3-Embedding-*``. ``head_dim`` is 32 because vLLM's
     CPU attention kernels reject 16.
     """
+    return _build_qwen3(path, _TINY_SHAPE, seed=seed, vocab_size=vocab_size, max_length=max_length)
+
+
+def build_qwen3_embedding_architecture(
+    path: str | Path, size: str = "0.6B", *, seed: int = 0, dtype: str = "float32", device: str = "cpu"
+) -> Path:
+    """Write a randomly initialised model with the real shapes of Qwen3-Embedding-``size``.
+
+    For speed measurements, which do not depend on weight values: no download.
+    The tokenizer is the tiny model's (a few hundred tokens) while the embedding
+    table has the real 151,669 rows. ``device`` is where the weights are drawn
+    (a GPU makes the 8B model's quick).
+    """
+    if size not in QWEN3_EMBEDDING_SHAPES:
+        raise ValueError(f"size must be one of {', '.join(QWEN3_EMBEDDING_SHAPES)}, got {size!r}")
+    shared = {"num_key_value_heads": 8, "head_dim": 128, "rope_theta": 1000000}
+    shape: dict[str, Any] = {**QWEN3_EMBEDDING_SHAPES[size], **shared}
+    return _build_qwen3(path, shape, seed=seed, vocab_size=512, dtype=dtype, device=device, model_vocab=151669)
+
+
+def _build_qwen3(
+    path: str | Path,
+    shape: dict[str, Any],
+    *,
+    seed: int,
+    vocab_size: int,
+    max_length: int = 8192,
+    dtype: str = "float32",
+    device: str = "cpu",
+    model_vocab: int | None = None,
+) -> Path:
     import torch
     from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3Model
 
@@ -144,20 +194,17 @@ def build_tiny_qwen3_embedding(
     )
     tokenizer.save_pretrained(path)
     config = Qwen3Config(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=32,
-        intermediate_size=128,
+        vocab_size=model_vocab or len(tokenizer),
         max_position_embeddings=32768,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=True,
+        **shape,
     )
     torch.manual_seed(seed)
-    Qwen3Model(config).save_pretrained(path)
+    with torch.device(device):
+        model = Qwen3Model(config).to(getattr(torch, dtype))
+    model.save_pretrained(path)
     config_file = path / "config.json"
     saved = json.loads(config_file.read_text(encoding="utf-8"))
     saved["architectures"] = ["Qwen3ForCausalLM"]  # as in the real hub repositories

@@ -15,13 +15,12 @@ from agent_memory.embeddings._base import (
     normalize_rows,
     truncate_and_normalize,
 )
+from agent_memory.embeddings._cache import EmbeddingCache
 from agent_memory.embeddings._factory import BACKENDS, create_embedder
+from agent_memory.embeddings._models import DEFAULT_MAX_LENGTH, TextTruncatedWarning
 from agent_memory.embeddings._openai import OpenAIEmbedder
-from agent_memory.embeddings._sentence_transformers import (
-    DEFAULT_MAX_LENGTH,
-    SentenceTransformerEmbedder,
-    TextTruncatedWarning,
-)
+from agent_memory.embeddings._sentence_transformers import SentenceTransformerEmbedder
+from agent_memory.embeddings._transformers import TransformersEmbedder
 from agent_memory.embeddings._vllm import VLLMEmbedder
 
 __all__ = [
@@ -30,10 +29,12 @@ __all__ = [
     "MIN_DIMENSIONS",
     "BaseEmbedder",
     "Embedder",
+    "EmbeddingCache",
     "Fingerprint",
     "OpenAIEmbedder",
     "SentenceTransformerEmbedder",
     "TextTruncatedWarning",
+    "TransformersEmbedder",
     "VLLMEmbedder",
     "as_unit_rows",
     "create_embedder",

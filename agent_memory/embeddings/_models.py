@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent_memory._errors import ModelNotFoundError
 
-__all__ = ["ModelRef", "looks_instruction_aware_name", "model_not_found", "resolve_model"]
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "DEFAULT_MAX_LENGTH",
+    "ModelRef",
+    "TextTruncatedWarning",
+    "auto_device",
+    "half_precision_dtype",
+    "looks_instruction_aware_name",
+    "model_not_found",
+    "resolve_model",
+    "warn_truncated",
+]
+
+DEFAULT_MAX_LENGTH = 8192
+"""Token limit per text, as in the Qwen3-Embedding model card (the model itself takes 32K)."""
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _QWEN3_EMBEDDING = re.compile(r"qwen3-embedding", re.IGNORECASE)
@@ -19,6 +38,41 @@ _HUB_CACHE_SNAPSHOT = re.compile(r"models--(?P<org>[^/\\]+?)--(?P<name>[^/\\]+)[
 def looks_instruction_aware_name(name: str) -> bool:
     """Qwen3-Embedding models by name (hub id, path or served name)."""
     return bool(_QWEN3_EMBEDDING.search(name))
+
+
+class TextTruncatedWarning(UserWarning):
+    """A text was longer than the model's token limit and was truncated before embedding."""
+
+
+def warn_truncated(count: int, limit: int) -> None:
+    """Warn that ``count`` texts were cut, pointing at the line that called ``embed_*``.
+
+    Called from a backend's tokenising step, four frames below ``embed_documents``.
+    """
+    if count:
+        warnings.warn(
+            f"{count} text(s) longer than {limit} tokens were truncated before embedding",
+            TextTruncatedWarning,
+            stacklevel=6,
+        )
+
+
+def auto_device() -> str:
+    """CUDA when available, then Apple's MPS, else the CPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def half_precision_dtype() -> torch.dtype:
+    """bfloat16 where the GPU supports it, else float16."""
+    import torch
+
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
 @dataclass(frozen=True)
@@ -41,6 +95,36 @@ class ModelRef:
         except (OSError, ValueError):
             return False
         return str(prompts.get("query", "")).startswith("Instruct:")
+
+    def is_qwen3(self) -> bool:
+        """A Qwen3 model: by its config (local or cached), else by a Qwen3-Embedding name."""
+        config = Path(self.load_from) / "config.json" if self.local else _cached_file(self.load_from)
+        if config is not None:
+            try:
+                return bool(json.loads(config.read_text(encoding="utf-8")).get("model_type") == "qwen3")
+            except (OSError, ValueError):
+                return False
+        return looks_instruction_aware_name(self.load_from)
+
+    def local_files_only(self) -> bool:
+        """Whether to load without the network: a local directory or a cached hub model.
+
+        Raises :class:`ModelNotFoundError` when it would need a download and
+        ``HF_HUB_OFFLINE`` forbids one.
+        """
+        if self.local or _cached_file(self.load_from) is not None:
+            return True
+        if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+            reason = "it is not in the Hugging Face cache and HF_HUB_OFFLINE is set"
+            raise model_not_found(self.load_from, reason=reason)
+        return False
+
+
+def _cached_file(repo_id: str, filename: str = "config.json") -> Path | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo_id, filename)
+    return Path(found) if isinstance(found, str) else None
 
 
 def resolve_model(model: str, name: str | None = None) -> ModelRef:

@@ -1,11 +1,9 @@
-"""The default backend: Qwen3-Embedding (or any model) through sentence-transformers."""
+"""Any sentence-transformers model (Qwen3-Embedding with its model card's recipe), through sentence-transformers."""
 
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -13,57 +11,38 @@ from numpy.typing import NDArray
 
 from agent_memory._errors import ModelNotFoundError
 from agent_memory.embeddings._base import BaseEmbedder, validate_dimensions
-from agent_memory.embeddings._models import ModelRef, model_not_found, resolve_model
+from agent_memory.embeddings._models import (
+    DEFAULT_MAX_LENGTH,
+    ModelRef,
+    auto_device,
+    half_precision_dtype,
+    model_not_found,
+    resolve_model,
+    warn_truncated,
+)
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["DEFAULT_MAX_LENGTH", "SentenceTransformerEmbedder", "TextTruncatedWarning"]
-
-DEFAULT_MAX_LENGTH = 8192
-"""Token limit per text, as in the Qwen3-Embedding model card (the model itself takes 32K)."""
+__all__ = ["SentenceTransformerEmbedder"]
 
 _MODELS: dict[tuple[str, str, int], SentenceTransformer] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-class TextTruncatedWarning(UserWarning):
-    """A text was longer than the model's token limit and was truncated before embedding."""
-
-
-def _auto_device() -> str:
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
 def _model_kwargs(device: str) -> dict[str, Any]:
     """Half precision and fast attention on GPUs; fp32 elsewhere, for exact results."""
-    import torch
-
     if not device.startswith("cuda"):
         return {}
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    dtype = half_precision_dtype()
     fast = "flash_attention_2" if importlib.util.find_spec("flash_attn") else "sdpa"
     return {"dtype": dtype, "attn_implementation": fast}
-
-
-def _is_cached(ref: ModelRef) -> bool:
-    from huggingface_hub import try_to_load_from_cache
-
-    return isinstance(try_to_load_from_cache(ref.load_from, "config.json"), str)
 
 
 def _load(ref: ModelRef, device: str, max_length: int) -> SentenceTransformer:
     from sentence_transformers import SentenceTransformer
 
-    offline = ref.local or _is_cached(ref)
-    if not offline and os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
-        raise model_not_found(ref.load_from, reason="it is not in the Hugging Face cache and HF_HUB_OFFLINE is set")
+    offline = ref.local_files_only()
     try:
         model = SentenceTransformer(
             ref.load_from, device=device, local_files_only=offline, model_kwargs=_model_kwargs(device)
@@ -117,7 +96,7 @@ class SentenceTransformerEmbedder(BaseEmbedder):
     def sentence_transformer(self) -> SentenceTransformer:
         """The loaded model, shared by every embedder of the same model, device and limit."""
         if self._st is None:
-            device = self.device or _auto_device()
+            device = self.device or auto_device()
             key = (self._ref.load_from, device, self.max_length)
             with _MODELS_LOCK:
                 if key not in _MODELS:
@@ -148,13 +127,7 @@ class SentenceTransformerEmbedder(BaseEmbedder):
         if not candidates:
             return
         lengths = [len(ids) for ids in model.tokenizer(candidates, add_special_tokens=True)["input_ids"]]
-        too_long = sum(length > limit for length in lengths)
-        if too_long:
-            warnings.warn(
-                f"{too_long} text(s) longer than {limit} tokens were truncated before embedding",
-                TextTruncatedWarning,
-                stacklevel=5,
-            )
+        warn_truncated(sum(length > limit for length in lengths), limit)
 
     def _encode(self, texts: list[str]) -> NDArray[np.float32]:
         model = self.sentence_transformer
