@@ -29,3 +29,17 @@ def test_load_runs_with_no_errors_and_exact_counts() -> None:
     rows = report["results"]
     assert [r["mode"] for r in rows] == ["embedded", "server"]  # type: ignore[union-attr]
     assert all(r["errors"] == 0 and r["counts_exact"] is True for r in rows)  # type: ignore[union-attr]
+
+
+def test_embed_throughput_compares_against_sentence_transformers_and_agrees() -> None:
+    report = _run("embed_throughput.py", "--device", "cpu", "--size", "tiny", "--texts", "12", "--repeats", "1")
+    assert report["size"] == "tiny"
+    rows = report["results"]
+    assert [(r["workload"], r["backend"]) for r in rows] == [  # type: ignore[union-attr]
+        (workload, backend)
+        for workload in ("memories", "documents")
+        for backend in ("sentence-transformers", "transformers", "transformers-bf16")
+    ]
+    for row in rows:  # type: ignore[union-attr]
+        assert row["tokens_per_s"] > 0 and row["ratio_vs_sentence_transformers"] > 0
+        assert row["max_abs_diff"] <= (1e-5 if row["dtype"] == "float32" else 0.05)

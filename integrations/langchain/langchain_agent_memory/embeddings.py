@@ -40,7 +40,7 @@ class Qwen3Embeddings(BaseModel, Embeddings):
     dimensions: int | None = None
     """Matryoshka output size (32..model size); vectors are cut and re-normalised."""
     backend: str | None = None
-    """How the model runs (default ``sentence-transformers``)."""
+    """How the model runs: ``transformers``, ``sentence-transformers``, ``vllm``, ``openai`` (default ``auto``)."""
     device: str | None = None
     """``cpu``, ``cuda``, ``mps``...; ``None`` reads ``AGENT_MEMORY_DEVICE`` or picks one."""
     base_url: str | None = None

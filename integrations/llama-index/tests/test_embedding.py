@@ -9,7 +9,7 @@ from llama_index.embeddings.agent_memory import Qwen3Embedding
 
 from agent_memory import UnknownTaskError
 from agent_memory.embeddings import SentenceTransformerEmbedder
-from agent_memory.embeddings import _sentence_transformers as st_backend
+from agent_memory.embeddings import _transformers as engine_backend
 from agent_memory.testing import event_loop_ticks
 
 
@@ -52,11 +52,11 @@ def test_text_embeddings_go_in_batches_of_embed_batch_size(tiny_qwen3: str, monk
 
 
 def test_construction_does_not_load_weights(tiny_qwen3: str) -> None:
-    st_backend._MODELS.clear()
+    engine_backend._ENGINES.clear()
     embedding = Qwen3Embedding(model_name=tiny_qwen3)
-    assert not st_backend._MODELS
+    assert not engine_backend._ENGINES
     embedding.get_query_embedding("x")
-    assert len(st_backend._MODELS) == 1
+    assert len(engine_backend._ENGINES) == 1
 
 
 async def test_async_methods_do_not_block_the_event_loop(tiny_qwen3: str) -> None:

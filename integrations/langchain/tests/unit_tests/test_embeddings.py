@@ -8,7 +8,7 @@ from langchain_agent_memory import Qwen3Embeddings
 
 from agent_memory import UnknownTaskError
 from agent_memory.embeddings import SentenceTransformerEmbedder
-from agent_memory.embeddings import _sentence_transformers as st_backend
+from agent_memory.embeddings import _transformers as engine_backend
 from agent_memory.testing import event_loop_ticks
 
 
@@ -35,11 +35,11 @@ def test_task_and_dimensions(tiny_qwen3: str) -> None:
 
 
 def test_construction_does_not_load_weights(tiny_qwen3: str) -> None:
-    st_backend._MODELS.clear()
+    engine_backend._ENGINES.clear()
     embeddings = Qwen3Embeddings(model=tiny_qwen3)
-    assert not st_backend._MODELS
+    assert not engine_backend._ENGINES
     embeddings.embed_query("x")
-    assert len(st_backend._MODELS) == 1
+    assert len(engine_backend._ENGINES) == 1
 
 
 async def test_async_methods_do_not_block_the_event_loop(tiny_qwen3: str) -> None:

@@ -32,7 +32,7 @@ class Qwen3Embedding(BaseEmbedding):
 
     task: str = Field(default=TASKS["memory"], description="Query instruction: a key of TASKS or a sentence.")
     dimensions: int | None = Field(default=None, description="Matryoshka size (32..model size), re-normalised.")
-    backend: str | None = Field(default=None, description="How the model runs (default sentence-transformers).")
+    backend: str | None = Field(default=None, description="How the model runs (default auto: see BACKENDS).")
     device: str | None = Field(default=None, description="cpu, cuda, mps...; default AGENT_MEMORY_DEVICE or auto.")
     base_url: str | None = Field(default=None, description="openai backend's server; default AGENT_MEMORY_BASE_URL.")
     api_key: str | None = Field(default=None, description="openai backend's key; default AGENT_MEMORY_API_KEY.")
