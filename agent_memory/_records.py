@@ -45,6 +45,14 @@ class Scope:
         ]
         return clauses
 
+    def contains(self, memory: Memory) -> bool:
+        """Whether ``memory`` is visible in this scope: the user's, and the agent's/session's where set."""
+        return (
+            memory.user_id == self.user_id
+            and self.agent_id in (None, memory.agent_id)
+            and self.session_id in (None, memory.session_id)
+        )
+
     def holds_exactly(self, memory: Memory) -> bool:
         """Whether ``memory`` was stored in exactly this scope (not a wider or narrower one)."""
         return (memory.user_id, memory.agent_id, memory.session_id) == (self.user_id, self.agent_id, self.session_id)

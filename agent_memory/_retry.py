@@ -1,4 +1,9 @@
-"""Riding out a Chroma server restart: calls retried with backoff on connection errors."""
+"""Riding out a Chroma server restart: calls retried with backoff on connection errors.
+
+Also retried: Chroma's transient "Error creating hnsw segment reader: Nothing
+found on disk", which a read can meet while the server is writing a segment
+(chroma-core/chroma#4212); the same read succeeds a moment later.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,18 @@ from typing import Any
 import httpx
 
 __all__ = ["RetryingCollection"]
+
+
+_TRANSIENT_CHROMA_ERRORS = ("Error creating hnsw segment reader",)
+
+
+def _transient(exc: Exception) -> bool:
+    """A connection failure, or one of Chroma's known transient internal errors."""
+    from chromadb.errors import ChromaError
+
+    if isinstance(exc, httpx.TransportError):
+        return True
+    return isinstance(exc, ChromaError) and any(marker in str(exc) for marker in _TRANSIENT_CHROMA_ERRORS)
 
 
 class RetryingCollection:
@@ -29,11 +46,13 @@ class RetryingCollection:
         return getattr(self._collection, name)
 
     def _call(self, first: Callable[..., Any], retry: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        from chromadb.errors import ChromaError
+
         for attempt in range(self._attempts):
             try:
                 return (first if attempt == 0 else retry)(*args, **kwargs)
-            except httpx.TransportError:
-                if attempt == self._attempts - 1:
+            except (httpx.TransportError, ChromaError) as exc:
+                if not _transient(exc) or attempt == self._attempts - 1:
                     raise
                 time.sleep(self._backoff * 2**attempt)
         raise AssertionError("unreachable")  # the loop returns or raises on its last attempt

@@ -71,6 +71,10 @@ class MemoryStore(Protocol):
 
     def find_texts(self, texts: Sequence[str], scope: Scope) -> dict[str, Memory]: ...
 
+    def ids(self, scope: Scope) -> list[str]: ...
+
+    def snapshot(self, scope: Scope) -> tuple[list[Memory], NDArray[np.float32]]: ...
+
     def list_memories(
         self, scope: Scope, *, filters: Mapping[str, Any] | None, limit: int | None, offset: int
     ) -> list[Memory]: ...
@@ -277,6 +281,35 @@ class ChromaStore:
         embeddings = result["embeddings"] if result["embeddings"] is not None else []
         by_id = dict(zip(result["ids"], embeddings, strict=True))
         return np.array([by_id[i] for i in ids if i in by_id], dtype=np.float32)
+
+    def ids(self, scope: Scope) -> list[str]:
+        """Every id in the scope (ids only: the cheapest way to see whether it changed)."""
+        found: list[str] = []
+        while True:
+            with _chroma_errors("list ids"):
+                page = self._collection.get(where=scoped_where(scope), limit=_PAGE, offset=len(found), include=[])
+            found += page["ids"]
+            if len(page["ids"]) < _PAGE:
+                return found
+
+    def snapshot(self, scope: Scope) -> tuple[list[Memory], NDArray[np.float32]]:
+        """Every memory of the scope with its stored vector (rows in the same order)."""
+        memories: list[Memory] = []
+        vectors: list[NDArray[np.float32]] = []
+        while True:
+            with _chroma_errors("read memories"):
+                page = self._collection.get(
+                    where=scoped_where(scope),
+                    limit=_PAGE,
+                    offset=len(memories),
+                    include=["documents", "metadatas", "embeddings"],
+                )
+            memories += memories_from(page)
+            if len(page["ids"]):
+                vectors.append(np.asarray(page["embeddings"], dtype=np.float32))
+            if len(page["ids"]) < _PAGE:
+                break
+        return memories, np.concatenate(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
 
     def find_texts(self, texts: Sequence[str], scope: Scope) -> dict[str, Memory]:
         """Existing memories with exactly these texts in exactly this scope, by text."""

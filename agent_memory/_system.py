@@ -8,13 +8,17 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
+import numpy as np
+
 from agent_memory import _config
 from agent_memory._errors import ConfigurationError, InvalidTypeError, MemoryNotFoundError, ValidationError
+from agent_memory._hybrid import MODES, HybridIndex
 from agent_memory._ids import now_ms
 from agent_memory._store import ChromaStore, MemoryStore, Scope
 from agent_memory._tasks import resolve_task
 from agent_memory._types import Memory, MetadataValue, SearchHit
 from agent_memory._validation import (
+    check_choice,
     check_filters,
     check_id,
     check_metadata,
@@ -32,6 +36,7 @@ __all__ = ["MemoryStats", "MemorySystem"]
 _CHUNK = 1000  # memories embedded and written per round in store_memories
 _WRITE_LOCKS: dict[object, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
+_HYBRID_INDEXES: dict[object, HybridIndex] = {}
 _PROGRESS_FROM = 1000  # inputs at least this large get a progress bar by default
 
 
@@ -141,10 +146,10 @@ class MemorySystem:
             raise ConfigurationError("pass either store= or path=/chroma_url=, not both")
         self.collection, self.path = collection, "<custom store>"
         self.store: MemoryStore = store or self._open_store(path, chroma_url, chroma_headers, tenant, database)
-        with _WRITE_LOCKS_GUARD:  # systems of this process on the same collection share one lock
-            self._write_lock = _WRITE_LOCKS.setdefault(
-                (self.path, collection) if store is None else id(store), threading.Lock()
-            )
+        key = (self.path, collection) if store is None else id(store)
+        with _WRITE_LOCKS_GUARD:  # systems of this process on the same collection share one lock and index
+            self._write_lock = _WRITE_LOCKS.setdefault(key, threading.Lock())
+            self._lexical = _HYBRID_INDEXES.setdefault(key, HybridIndex())
 
     def _open_store(
         self,
@@ -282,15 +287,20 @@ class MemorySystem:
             self.store.check_fingerprint(self.embedder.fingerprint)
             vector = self._embed_documents([new_text])[0]
         self.store.update(updated, vector)
+        self._lexical.invalidate(scope.user_id)
         return updated
 
     def delete_memory(self, memory_id: str, *, user_id: str) -> bool:
         """Delete one memory; ``False`` when the user has no memory with that id."""
-        return self.store.delete([check_id(memory_id)], Scope.of(user_id)) > 0
+        scope = Scope.of(user_id)
+        self._lexical.invalidate(scope.user_id)
+        return self.store.delete([check_id(memory_id)], scope) > 0
 
     def delete_all_memories(self, *, user_id: str, agent_id: str | None = None, session_id: str | None = None) -> int:
         """Delete every memory of the user (narrowed by agent/session if given); returns how many."""
-        return self.store.delete_scope(Scope.of(user_id, agent_id, session_id))
+        scope = Scope.of(user_id, agent_id, session_id)
+        self._lexical.invalidate(scope.user_id)
+        return self.store.delete_scope(scope)
 
     def reindex(self, *, keep_old: bool = False) -> int:
         """Re-embed every memory with this system's embedder; returns how many were re-embedded.
@@ -302,6 +312,7 @@ class MemorySystem:
         Pause other writers meanwhile. ``keep_old`` keeps the old collection, renamed.
         """
         with self._write_lock:
+            self._lexical.invalidate()
             return self.store.reindex(self.embedder.fingerprint, self._embed_documents, keep_old=keep_old)
 
     # -- reading -------------------------------------------------------------------------
@@ -317,22 +328,40 @@ class MemorySystem:
         min_score: float | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        mode: str = "hybrid",
     ) -> list[SearchHit]:
-        """The user's memories most relevant to ``query``, best first, scored by cosine similarity.
+        """The user's memories most relevant to ``query``, best first.
 
-        The query is embedded with the task instruction (``task``, else the
+        ``mode="hybrid"`` (the default) ranks by BM25 and dense similarity fused,
+        with a share of the score of neighbouring memories of the same session
+        (see the README's LoCoMo figures); ``mode="dense"`` by cosine similarity
+        alone. The query is embedded with the task instruction (``task``, else the
         system's default task); ``filters`` (Chroma ``where`` syntax) narrow the
-        user's memories and can never widen them; ``min_score`` drops weaker hits.
+        user's memories and can never widen them; ``min_score`` drops hits whose
+        cosine similarity is below it.
         """
         check_text(query, "query")
         scope = Scope.of(user_id, agent_id, session_id)
-        top_k = check_positive(top_k, "top_k")
+        top_k, mode = check_positive(top_k, "top_k"), check_choice(mode, MODES, "mode")
         instruction = self.task if task is None else resolve_task(task)
         where, threshold = check_filters(filters), check_min_score(min_score)
         self.store.check_fingerprint(self.embedder.fingerprint)
         vector = self._embed_queries([query], instruction)[0]
-        hits = [SearchHit(m, s) for m, s in self.store.query(vector, scope, filters=where, top_k=top_k)]
-        return [h for h in hits if threshold is None or h.score >= threshold]
+        if mode == "dense":
+            hits = [SearchHit(m, s) for m, s in self.store.query(vector, scope, filters=where, top_k=top_k)]
+        else:
+            hits = self._hybrid_search(query, vector, scope, where, top_k)
+        return [h for h in hits if threshold is None or h.similarity >= threshold]
+
+    def _hybrid_search(
+        self, query: str, vector: Any, scope: Scope, where: Mapping[str, Any] | None, top_k: int
+    ) -> list[SearchHit]:
+        index = self._lexical.for_user(self.store, scope.user_id)
+        allowed = np.array([scope.contains(m) for m in index.memories], dtype=bool)
+        if where is not None:
+            matching = {m.id for m in self.store.list_memories(scope, filters=where, limit=None, offset=0)}
+            allowed &= np.array([m.id in matching for m in index.memories], dtype=bool)
+        return [SearchHit(m, score, sim) for m, score, sim in index.rank(query, vector, allowed, top_k)]
 
     def get_memory(self, memory_id: str, *, user_id: str) -> Memory | None:
         """The memory with this id, or ``None`` if the user has none with it."""

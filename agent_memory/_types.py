@@ -73,10 +73,22 @@ class Memory:
 
 @dataclass(frozen=True)
 class SearchHit:
-    """A search result: the memory and its cosine similarity to the query (higher is better)."""
+    """A search result: the memory, the score it was ranked by, and its cosine similarity.
+
+    ``score`` is what hits are ordered by (higher is better): the cosine
+    similarity in ``mode="dense"``, the hybrid score (standardised BM25 plus
+    dense, plus the session neighbour's share; comparable only within one
+    search) in ``mode="hybrid"``. ``similarity`` is always the cosine similarity
+    of the memory's vector to the query's; it defaults to ``score``.
+    """
 
     memory: Memory
     score: float
+    similarity: float = float("nan")
+
+    def __post_init__(self) -> None:
+        if self.similarity != self.similarity:  # NaN: not given
+            object.__setattr__(self, "similarity", self.score)
 
     @property
     def text(self) -> str:
@@ -84,5 +96,5 @@ class SearchHit:
         return self.memory.text
 
     def to_dict(self) -> dict[str, object]:
-        """A JSON-ready dict: the memory's fields plus ``score``."""
-        return {**self.memory.to_dict(), "score": self.score}
+        """A JSON-ready dict: the memory's fields plus ``score`` and ``similarity``."""
+        return {**self.memory.to_dict(), "score": self.score, "similarity": self.similarity}

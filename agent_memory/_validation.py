@@ -109,6 +109,15 @@ def check_non_negative(value: object, name: str) -> int:
     return value
 
 
+def check_choice(value: object, choices: Sequence[str], name: str) -> str:
+    """One of ``choices`` (a search ``mode``, say)."""
+    if not isinstance(value, str):
+        raise InvalidTypeError(f"{name} must be a str, got {type(value).__name__}")
+    if value not in choices:
+        raise ValidationError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
 def check_min_score(min_score: object) -> float | None:
     """``None``, or a finite number to drop weaker search hits."""
     if min_score is None:

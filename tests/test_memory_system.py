@@ -45,14 +45,20 @@ def test_search_ranks_the_relevant_memory_first(filled: MemorySystem) -> None:
     assert hits[0].text == "Alice likes coffee"
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True)
-    assert all(-1.0 <= s <= 1.0 for s in scores)
+    assert all(-1.0 <= h.similarity <= 1.0 for h in hits)
+    dense = filled.search_memory("What does Alice drink?", user_id="alice", mode="dense")
+    assert dense[0].text == "Alice likes coffee"
+    assert all(h.score == h.similarity for h in dense)
+    assert [h.similarity for h in dense] == sorted((h.similarity for h in dense), reverse=True)
 
 
 def test_scores_are_cosine_similarities(filled: MemorySystem) -> None:
     hit = filled.search_memory("What does Alice drink?", user_id="alice", top_k=1)[0]
+    dense = filled.search_memory("What does Alice drink?", user_id="alice", top_k=1, mode="dense")[0]
     embedder = filled.embedder
     expected = float(embedder.embed_queries(["What does Alice drink?"])[0] @ embedder.embed_documents([hit.text])[0])
-    assert hit.score == pytest.approx(expected, abs=1e-4)
+    assert hit.similarity == pytest.approx(expected, abs=1e-4)
+    assert dense.memory == hit.memory and dense.score == pytest.approx(expected, abs=1e-4)
 
 
 def test_search_never_returns_another_users_memories(filled: MemorySystem) -> None:
@@ -175,7 +181,7 @@ def test_update_text_re_embeds(filled: MemorySystem) -> None:
         filled.embedder.embed_queries(["What tea does Alice drink?"])[0]
         @ filled.embedder.embed_documents([updated.text])[0]
     )
-    assert top.score == pytest.approx(float(direct), abs=1e-4)
+    assert top.similarity == pytest.approx(float(direct), abs=1e-4)
 
 
 def test_update_metadata_replaces_it(memory: MemorySystem) -> None:
@@ -261,8 +267,8 @@ def test_qwen3_memory_system_queries_with_instruction(tiny_qwen3: str) -> None:
         embedder = system.embedder
         query = embedder.embed_queries(["Alice likes coffee"], "qa")[0]
         document = embedder.embed_documents(["Alice likes coffee"])[0]
-        assert hit.score == pytest.approx(float(query @ document), abs=1e-4)
-        assert hit.score < 0.999  # the query carried the instruction, the memory did not
+        assert hit.similarity == pytest.approx(float(query @ document), abs=1e-4)
+        assert hit.similarity < 0.999  # the query carried the instruction, the memory did not
 
 
 def test_configuration_errors(tiny_qwen3: str) -> None:

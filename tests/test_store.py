@@ -29,7 +29,7 @@ def test_scores_are_cosine_whatever_the_collections_metric(db_path: str, space: 
     with MemorySystem(embedder=embedder, path=db_path) as memory:
         texts = ["Alice likes coffee", "Alice has a dog", "Alice lives in Lisbon"]
         memory.store_memories(texts, user_id="alice")
-        hits = memory.search_memory("coffee", user_id="alice", top_k=3)
+        hits = memory.search_memory("coffee", user_id="alice", top_k=3, mode="dense")
     expected = embedder.embed_documents([h.text for h in hits]) @ embedder.embed_queries(["coffee"])[0]
     np.testing.assert_allclose([h.score for h in hits], expected, atol=1e-5)
 

@@ -1,0 +1,124 @@
+"""Hybrid search (BM25 + dense + session neighbours): ranking, consistency with the store, scopes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from agent_memory import InvalidTypeError, Memory, MemorySystem, ValidationError
+from agent_memory._ids import now_ms
+from agent_memory._records import Scope
+from agent_memory.testing import HashEmbedder
+
+FACTS = [
+    "Alice moved to Lisbon last spring",
+    "Alice has a dog called Biscuit",
+    "Alice is allergic to peanuts",
+    "Alice plays the cello on Sundays",
+    "Alice works as a nurse at the city hospital",
+]
+
+
+class ConstantEmbedder(HashEmbedder):
+    """Every text gets the same vector: dense scores carry no information, so rankings are BM25's."""
+
+    def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        return super().embed_documents(["same"] * len(texts))
+
+    def embed_queries(self, queries: Sequence[str], task: str | None = None) -> NDArray[np.float32]:
+        return self.embed_documents(queries)
+
+
+@pytest.fixture
+def lexical() -> Iterator[MemorySystem]:
+    with MemorySystem(embedder=ConstantEmbedder(64), path=":memory:") as system:
+        system.store_memories(FACTS, user_id="alice")
+        yield system
+
+
+@pytest.fixture
+def hashed() -> Iterator[MemorySystem]:
+    with MemorySystem(embedder=HashEmbedder(64), path=":memory:") as system:
+        system.store_memories(FACTS, user_id="alice")
+        system.store_memories(["Bob moved to Lisbon too"], user_id="bob")
+        yield system
+
+
+def test_exact_terms_find_the_memory_that_vectors_alone_miss(lexical: MemorySystem) -> None:
+    for word, expected in [("Lisbon", FACTS[0]), ("Biscuit", FACTS[1]), ("peanut", FACTS[2]), ("hospitals", FACTS[4])]:
+        hits = lexical.search_memory(f"where is {word}?", user_id="alice", top_k=1)
+        assert hits[0].text == expected  # stemmed ("peanut", "hospitals") and stopwords ("where", "is") ignored
+    dense = lexical.search_memory("Biscuit", user_id="alice", top_k=5, mode="dense")
+    assert len({h.score for h in dense}) == 1  # the vectors cannot tell them apart
+
+
+def test_hybrid_hits_carry_the_cosine_similarity(hashed: MemorySystem) -> None:
+    hits = hashed.search_memory("Lisbon", user_id="alice", top_k=5)
+    query = hashed.embedder.embed_queries(["Lisbon"], hashed.task)[0]
+    expected = hashed.embedder.embed_documents([h.text for h in hits]) @ query
+    np.testing.assert_allclose([h.similarity for h in hits], expected, atol=1e-5)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    kept = hashed.search_memory("Lisbon", user_id="alice", top_k=5, min_score=float(np.median(expected)))
+    assert all(h.similarity >= np.median(expected) for h in kept) and 0 < len(kept) < 5
+
+
+def test_the_index_follows_updates_deletes_and_writes_it_did_not_see(hashed: MemorySystem) -> None:
+    lisbon = hashed.search_memory("Lisbon", user_id="alice", top_k=1)[0].memory
+    hashed.update_memory(lisbon.id, user_id="alice", text="Alice moved to Porto last spring")
+    assert hashed.search_memory("Porto", user_id="alice", top_k=1)[0].memory.id == lisbon.id
+    assert all("Lisbon" not in h.text for h in hashed.search_memory("Lisbon", user_id="alice", top_k=5))
+    hashed.delete_memory(lisbon.id, user_id="alice")
+    assert lisbon.id not in {h.memory.id for h in hashed.search_memory("Porto", user_id="alice", top_k=5)}
+    # A write straight to the store (as another process would make) is picked up by the id check.
+    outside = Memory.create("Alice bought a kayak", Scope.of("alice"), {}, created_at=now_ms())
+    hashed.store.add([outside], hashed.embedder.embed_documents([outside.text]))
+    assert hashed.search_memory("kayak", user_id="alice", top_k=1)[0].memory.id == outside.id
+
+
+def test_scopes_and_filters_narrow_hybrid_results() -> None:
+    with MemorySystem(embedder=HashEmbedder(64), path=":memory:") as system:
+        system.store_memory("Lisbon trip in May", user_id="alice", agent_id="travel", metadata={"year": 2024})
+        system.store_memory("Lisbon trip in June", user_id="alice", agent_id="travel", metadata={"year": 2025})
+        system.store_memory("Lisbon restaurant list", user_id="alice", agent_id="food")
+        system.store_memory("Lisbon flat", user_id="bob")
+        texts = lambda **kw: {h.text for h in system.search_memory("Lisbon", user_id="alice", top_k=10, **kw)}  # noqa: E731
+        assert texts() == {"Lisbon trip in May", "Lisbon trip in June", "Lisbon restaurant list"}
+        assert texts(agent_id="food") == {"Lisbon restaurant list"}
+        assert texts(filters={"year": {"$gte": 2025}}) == {"Lisbon trip in June"}
+        assert texts(agent_id="food", filters={"year": 2024}) == set()
+
+
+def test_a_turn_next_to_the_matching_turn_of_its_session_rises() -> None:
+    turns = ["What did you do on Saturday?", "Went up the mountain with my sister", "Nice. Anything else?"]
+    others = [f"Unrelated note number {i}" for i in range(20)]
+    with MemorySystem(embedder=ConstantEmbedder(64), path=":memory:") as system:
+        system.store_memories(others, user_id="u", session_id="other")
+        system.store_memories(turns, user_id="u", session_id="s1")
+        system.store_memories(turns, user_id="u")  # the same turns outside any session: no neighbours
+        ranked = system.search_memory("What did you do on Saturday?", user_id="u", top_k=4)
+    in_session = [h for h in ranked if h.memory.session_id == "s1"]
+    assert [h.text for h in in_session[:2]] == turns[:2]
+    answer = next(h for h in ranked if h.memory.session_id == "s1" and h.text == turns[1])
+    assert all(answer.score > h.score for h in ranked if h.memory.session_id is None and h.text == turns[1])
+
+
+def test_ids_of_one_batch_sort_in_input_order() -> None:
+    with MemorySystem(embedder=HashEmbedder(16), path=":memory:") as system:
+        stored = system.store_memories([f"turn {i}" for i in range(500)], user_id="u", progress=False)
+    assert [m.id for m in stored] == sorted(m.id for m in stored)
+
+
+def test_bad_modes_are_rejected_before_anything_runs(hashed: MemorySystem) -> None:
+    with pytest.raises(ValidationError, match="mode must be one of 'hybrid', 'dense'"):
+        hashed.search_memory("x", user_id="alice", mode="sparse")
+    with pytest.raises(InvalidTypeError, match="mode"):
+        hashed.search_memory("x", user_id="alice", mode=1)  # type: ignore[arg-type]
+
+
+def test_a_user_without_memories_or_words_gets_sensible_answers(hashed: MemorySystem) -> None:
+    assert hashed.search_memory("Lisbon", user_id="nobody") == []
+    hits = hashed.search_memory("the and of", user_id="alice", top_k=3)  # only stopwords: dense decides
+    assert len(hits) == 3
