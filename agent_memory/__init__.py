@@ -26,6 +26,8 @@ from agent_memory._errors import (
     UnknownTaskError,
     ValidationError,
 )
+from agent_memory._hybrid import MODES as SEARCH_MODES
+from agent_memory._rerank import Qwen3Reranker, Reranker
 from agent_memory._store import ChromaStore, MemoryStore, Scope
 from agent_memory._system import MemoryStats, MemorySystem
 from agent_memory._tasks import DEFAULT_TASK, TASKS, format_query
@@ -36,6 +38,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_TASK",
+    "SEARCH_MODES",
     "TASKS",
     "AgentMemoryError",
     "ChromaStore",
@@ -54,6 +57,8 @@ __all__ = [
     "MemorySystem",
     "MetadataValue",
     "ModelNotFoundError",
+    "Qwen3Reranker",
+    "Reranker",
     "Scope",
     "SearchHit",
     "StoreError",

@@ -14,6 +14,7 @@ from agent_memory import _config
 from agent_memory._errors import ConfigurationError, InvalidTypeError, MemoryNotFoundError, ValidationError
 from agent_memory._hybrid import MODES, HybridIndex
 from agent_memory._ids import now_ms
+from agent_memory._rerank import Qwen3Reranker, Reranker
 from agent_memory._store import ChromaStore, MemoryStore, Scope
 from agent_memory._tasks import resolve_task
 from agent_memory._types import Memory, MetadataValue, SearchHit
@@ -50,6 +51,14 @@ class MemoryStats:
     path: str
     model: str | None
     dimension: int | None
+
+
+def _reranker(reranker: str | Reranker | None) -> Reranker | None:
+    if reranker is None or isinstance(reranker, Reranker):
+        return reranker
+    if isinstance(reranker, str):
+        return Qwen3Reranker(reranker)
+    raise ConfigurationError(f"reranker must be a model name or a Reranker, got {type(reranker).__name__}")
 
 
 def _chunks(total: int, progress: bool | None) -> Iterator[range]:
@@ -102,6 +111,10 @@ class MemorySystem:
         cache_size: vectors kept in memory (least recently used out), so that a repeated
             query or a text embedded before in this process does not run the model again;
             0 turns the cache off.
+        reranker: a second stage for searches: a Qwen3-Reranker hub id or path (run by
+            :class:`Qwen3Reranker`), or any :class:`Reranker`. It re-scores the first stage's
+            best ``rerank_candidates`` memories; off by default (see the README: it is not
+            measured here, for want of real reranker weights offline).
     """
 
     def __init__(
@@ -124,6 +137,8 @@ class MemorySystem:
         embedder: Embedder | None = None,
         store: MemoryStore | None = None,
         cache_size: int = 4096,
+        reranker: str | Reranker | None = None,
+        rerank_candidates: int = 30,
     ) -> None:
         self.task = resolve_task(task)
         backend_settings = (model, dimensions, device, backend, base_url, api_key, backend_options)
@@ -133,6 +148,8 @@ class MemorySystem:
             raise ConfigurationError(f"embedder {embedder!r} does not implement the Embedder protocol")
         self._owns_embedder = embedder is None
         self.cache = EmbeddingCache(cache_size)
+        self.reranker = _reranker(reranker)
+        self.rerank_candidates = check_positive(rerank_candidates, "rerank_candidates")
         self.embedder: Embedder = embedder or create_embedder(
             model,
             backend=backend,
@@ -335,7 +352,8 @@ class MemorySystem:
         ``mode="hybrid"`` (the default) ranks by BM25 and dense similarity fused,
         with a share of the score of neighbouring memories of the same session
         (see the README's LoCoMo figures); ``mode="dense"`` by cosine similarity
-        alone. The query is embedded with the task instruction (``task``, else the
+        alone. With a ``reranker``, the first stage's best candidates are re-scored
+        by it and ``score`` is the reranker's. The query is embedded with the task instruction (``task``, else the
         system's default task); ``filters`` (Chroma ``where`` syntax) narrow the
         user's memories and can never widen them; ``min_score`` drops hits whose
         cosine similarity is below it.
@@ -347,11 +365,21 @@ class MemorySystem:
         where, threshold = check_filters(filters), check_min_score(min_score)
         self.store.check_fingerprint(self.embedder.fingerprint)
         vector = self._embed_queries([query], instruction)[0]
+        first_stage = max(top_k, self.rerank_candidates) if self.reranker is not None else top_k
         if mode == "dense":
-            hits = [SearchHit(m, s) for m, s in self.store.query(vector, scope, filters=where, top_k=top_k)]
+            hits = [SearchHit(m, s) for m, s in self.store.query(vector, scope, filters=where, top_k=first_stage)]
         else:
-            hits = self._hybrid_search(query, vector, scope, where, top_k)
-        return [h for h in hits if threshold is None or h.similarity >= threshold]
+            hits = self._hybrid_search(query, vector, scope, where, first_stage)
+        hits = [h for h in hits if threshold is None or h.similarity >= threshold]
+        return self._rerank(query, instruction, hits)[:top_k] if self.reranker is not None else hits
+
+    def _rerank(self, query: str, instruction: str, hits: list[SearchHit]) -> list[SearchHit]:
+        assert self.reranker is not None
+        if not hits:
+            return hits
+        scores = self.reranker.rerank(query, [h.text for h in hits], instruction)
+        reranked = [SearchHit(h.memory, float(s), h.similarity) for h, s in zip(hits, scores, strict=True)]
+        return sorted(reranked, key=lambda h: h.score, reverse=True)
 
     def _hybrid_search(
         self, query: str, vector: Any, scope: Scope, where: Mapping[str, Any] | None, top_k: int

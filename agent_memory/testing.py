@@ -37,6 +37,7 @@ __all__ = [
     "HashEmbedder",
     "build_qwen3_embedding_architecture",
     "build_tiny_qwen3_embedding",
+    "build_tiny_qwen3_reranker",
     "event_loop_ticks",
     "free_port",
     "start_server",
@@ -58,7 +59,7 @@ _CORPUS = [
 ]
 
 
-def _train_tokenizer(vocab_size: int):  # type: ignore[no-untyped-def]
+def _train_tokenizer(vocab_size: int, extra: Sequence[str] = ()):  # type: ignore[no-untyped-def]
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
     tokenizer = Tokenizer(models.BPE())
@@ -70,7 +71,7 @@ def _train_tokenizer(vocab_size: int):  # type: ignore[no-untyped-def]
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tokenizer.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    tokenizer.train_from_iterator(_CORPUS * 4 + list(extra), trainer=trainer)
     eos_id = tokenizer.token_to_id(_EOS)
     # Like the real Qwen3-Embedding tokenizer: every sequence ends with <|endoftext|>,
     # the token whose hidden state last-token pooling reads.
@@ -169,6 +170,15 @@ def build_qwen3_embedding_architecture(
     return _build_qwen3(path, shape, seed=seed, vocab_size=512, dtype=dtype, device=device, model_vocab=151669)
 
 
+def build_tiny_qwen3_reranker(path: str | Path, *, seed: int = 0) -> Path:
+    """Write a tiny random Qwen3-Reranker (``Qwen3ForCausalLM``, "yes"/"no" tokens) to ``path``.
+
+    Same tiny shapes and tokenizer recipe as :func:`build_tiny_qwen3_embedding`,
+    with the language-model head the reranker's yes/no scoring reads.
+    """
+    return _build_qwen3(path, _TINY_SHAPE, seed=seed, vocab_size=512, reranker=True)
+
+
 def _build_qwen3(
     path: str | Path,
     shape: dict[str, Any],
@@ -179,14 +189,15 @@ def _build_qwen3(
     dtype: str = "float32",
     device: str = "cpu",
     model_vocab: int | None = None,
+    reranker: bool = False,
 ) -> Path:
     import torch
-    from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3Model
+    from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM, Qwen3Model
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     tokenizer = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
-        tokenizer_object=_train_tokenizer(vocab_size),
+        tokenizer_object=_train_tokenizer(vocab_size, ["yes", "no", "yes no"] * 20 if reranker else ()),
         eos_token=_EOS,
         pad_token=_EOS,
         padding_side="left",
@@ -203,13 +214,14 @@ def _build_qwen3(
     )
     torch.manual_seed(seed)
     with torch.device(device):
-        model = Qwen3Model(config).to(getattr(torch, dtype))
+        model = (Qwen3ForCausalLM if reranker else Qwen3Model)(config).to(getattr(torch, dtype))
     model.save_pretrained(path)
     config_file = path / "config.json"
     saved = json.loads(config_file.read_text(encoding="utf-8"))
     saved["architectures"] = ["Qwen3ForCausalLM"]  # as in the real hub repositories
     _write_json(config_file, saved)
-    _write_sentence_transformers_files(path, config.hidden_size, max_length)
+    if not reranker:
+        _write_sentence_transformers_files(path, config.hidden_size, max_length)
     return path
 
 

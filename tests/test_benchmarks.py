@@ -43,3 +43,23 @@ def test_embed_throughput_compares_against_sentence_transformers_and_agrees() ->
     for row in rows:  # type: ignore[union-attr]
         assert row["tokens_per_s"] > 0 and row["ratio_vs_sentence_transformers"] > 0
         assert row["max_abs_diff"] <= (1e-5 if row["dtype"] == "float32" else 0.05)
+
+
+LOCOMO = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo"
+
+
+def test_locomo_hybrid_search_beats_bm25_and_plain_vector_search() -> None:
+    """Quality cannot regress silently: two LoCoMo conversations, all-MiniLM-L6-v2, every system in one run."""
+    report = _run("locomo_recall.py", "--data", str(LOCOMO), "--conversations", "2")
+    assert (report["conversations"], report["questions"]) == (2, 231)
+    systems: dict[str, dict[str, object]] = report["systems"]  # type: ignore[assignment]
+    recall = {name: float(str(row["recall@10"])) for name, row in systems.items()}
+    assert recall["agent-memory"] >= 0.66  # measured 0.706
+    assert recall["agent-memory"] >= recall["bm25"] + 0.03
+    assert recall["agent-memory"] >= recall["langchain-chroma"] + 0.12
+    assert abs(recall["agent-memory-dense"] - recall["langchain-chroma"]) <= 0.02  # same model, same turns
+    for category, row in systems["agent-memory"]["by_category"].items():  # type: ignore[union-attr]
+        baselines = [systems[b]["by_category"][category]["recall@10"] for b in ("bm25", "langchain-chroma")]  # type: ignore[index]
+        assert row["recall@10"] >= max(baselines) - 0.01, category
+    ours = systems["agent-memory"]
+    assert float(str(ours["p95_ms"])) > 0 and float(str(ours["mrr"])) > float(str(systems["bm25"]["mrr"]))

