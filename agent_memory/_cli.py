@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
 from agent_memory._errors import AgentMemoryError, ValidationError
+from agent_memory._hybrid import MODES as SEARCH_MODES
 from agent_memory._system import MemorySystem
 from agent_memory._types import Memory, SearchHit
 from agent_memory._validation import check_metadata, check_optional_scope, check_text, check_user_id
@@ -120,6 +121,7 @@ def _cmd_search(args: argparse.Namespace, out: TextIO) -> int:
             min_score=args.min_score,
             agent_id=args.agent,
             session_id=args.session,
+            mode=args.mode,
         )
     _print_hits(hits, args.json, out)
     return 0
@@ -286,7 +288,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--user", required=True)
     p.add_argument("-k", "--top-k", type=int, default=5)
     p.add_argument("--task", help="TASKS key or instruction sentence (default: memory)")
-    p.add_argument("--min-score", type=float)
+    p.add_argument("--min-score", type=float, help="drop hits with a lower cosine similarity")
+    p.add_argument("--mode", choices=SEARCH_MODES, default="hybrid", help="hybrid (BM25 + dense) or dense")
     p.add_argument("--filter", help='Chroma where filter as JSON, e.g. \'{"source": "chat"}\'')
     p = command("list", "list a user's memories", scoped)
     p.add_argument("--user", required=True)

@@ -5,10 +5,10 @@ on LoCoMo, BM25 alone finds a quarter more of the evidence than vector search
 with the same small embedding model (see ``benchmarks/locomo_recall.py``). So a
 hybrid search scores every memory of the user both ways, standardises the two
 score lists (z-scores over the user's memories), and adds them with equal
-weights. A memory stored in a session then also gets half of the better fused
-score of its neighbours in that session (the memory stored just before and just
-after it): in a conversation the answer is often the turn next to the one that
-shares the question's words. Each of these steps was kept because it raised
+weights. A memory stored in a session then also gets half of the best fused
+score among its neighbours in that session (the two memories stored just before
+and the two just after it): in a conversation the answer is often a turn next to
+the one that shares the question's words. Each of these steps was kept because it raised
 recall@10 on LoCoMo; the README has the figures.
 
 The index is derived from the Chroma store, never the other way round: it is
@@ -34,14 +34,16 @@ from agent_memory._types import Memory
 if TYPE_CHECKING:
     import bm25s
 
-__all__ = ["DENSE_WEIGHT", "MODES", "NEIGHBOUR_WEIGHT", "HybridIndex", "UserIndex"]
+__all__ = ["DENSE_WEIGHT", "MODES", "NEIGHBOUR_WEIGHT", "NEIGHBOUR_WINDOW", "HybridIndex", "UserIndex"]
 
 MODES = ("hybrid", "dense")
 """Search modes: ``hybrid`` (the default: BM25 + dense + neighbouring turns) and ``dense`` (vectors only)."""
 DENSE_WEIGHT = 0.5
 """Weight of the standardised dense scores; BM25's is ``1 - DENSE_WEIGHT``."""
 NEIGHBOUR_WEIGHT = 0.5
-"""Share of the better neighbour's fused score that a memory in a session receives."""
+"""Share of the best neighbour's fused score that a memory in a session receives."""
+NEIGHBOUR_WINDOW = 2
+"""How many memories before and after a memory in its session count as its neighbours."""
 
 
 def _tokenize(texts: Sequence[str]) -> list[list[str]]:
@@ -55,27 +57,33 @@ def _tokenize(texts: Sequence[str]) -> list[list[str]]:
     return tokens
 
 
+_NO_SPREAD = 1e-6
+"""Score lists spread less than this carry no ranking, only rounding noise that z-scores would blow up."""
+
+
 def _standardise(scores: NDArray[np.float64]) -> NDArray[np.float64]:
     spread = scores.std()
-    if not np.isfinite(spread) or spread == 0:
+    if not np.isfinite(spread) or spread < _NO_SPREAD:
         return np.zeros_like(scores)
     standard: NDArray[np.float64] = (scores - scores.mean()) / spread
     return standard
 
 
-def _neighbours(memories: Sequence[Memory]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Index of the previous and next memory in the same agent and session (-1 for none)."""
-    previous = np.full(len(memories), -1, dtype=np.intp)
-    following = np.full(len(memories), -1, dtype=np.intp)
-    last: dict[tuple[str | None, str], int] = {}
+def _neighbours(memories: Sequence[Memory]) -> NDArray[np.intp]:
+    """For each memory, the indices of the memories up to ``NEIGHBOUR_WINDOW`` places before and
+    after it in the same agent and session, in creation order; -1 where there is none."""
+    sessions: dict[tuple[str | None, str], list[int]] = {}
     for i, memory in enumerate(memories):  # memories come in creation order
-        if memory.session_id is None:
-            continue
-        key = (memory.agent_id, memory.session_id)
-        if key in last:
-            previous[i], following[last[key]] = last[key], i
-        last[key] = i
-    return previous, following
+        if memory.session_id is not None:
+            sessions.setdefault((memory.agent_id, memory.session_id), []).append(i)
+    offsets = [d for d in range(-NEIGHBOUR_WINDOW, NEIGHBOUR_WINDOW + 1) if d]
+    neighbours = np.full((len(memories), len(offsets)), -1, dtype=np.intp)
+    for members in sessions.values():
+        for position, i in enumerate(members):
+            for column, offset in enumerate(offsets):
+                if 0 <= position + offset < len(members):
+                    neighbours[i, column] = members[position + offset]
+    return neighbours
 
 
 @dataclass(frozen=True)
@@ -85,8 +93,7 @@ class UserIndex:
     memories: list[Memory]
     vectors: NDArray[np.float32]
     bm25: bm25s.BM25 | None
-    previous: NDArray[np.intp]
-    following: NDArray[np.intp]
+    neighbours: NDArray[np.intp]
 
     @classmethod
     def build(cls, memories: list[Memory], vectors: NDArray[np.float32]) -> UserIndex:
@@ -100,7 +107,7 @@ class UserIndex:
         if any(tokens):
             bm25 = bm25s.BM25()
             bm25.index(tokens, show_progress=False)
-        return cls(memories, vectors, bm25, *_neighbours(memories))
+        return cls(memories, vectors, bm25, _neighbours(memories))
 
     @property
     def ids(self) -> frozenset[str]:
@@ -127,7 +134,7 @@ class UserIndex:
 
     def _best_neighbour(self, fused: NDArray[np.float64]) -> NDArray[np.float64]:
         padded = np.append(fused, -np.inf)  # index -1 (no neighbour) reads -inf
-        best = np.maximum(padded[self.previous], padded[self.following])
+        best = padded[self.neighbours].max(axis=1, initial=-np.inf)
         return np.where(np.isfinite(best), best, 0.0)
 
 
