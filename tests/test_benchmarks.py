@@ -54,7 +54,7 @@ def test_locomo_hybrid_search_beats_bm25_and_plain_vector_search() -> None:
     assert (report["conversations"], report["questions"]) == (2, 231)
     systems: dict[str, dict[str, object]] = report["systems"]  # type: ignore[assignment]
     recall = {name: float(str(row["recall@10"])) for name, row in systems.items()}
-    assert recall["agent-memory"] >= 0.66  # measured 0.706
+    assert recall["agent-memory"] >= 0.70  # measured 0.729
     assert recall["agent-memory"] >= recall["bm25"] + 0.03
     assert recall["agent-memory"] >= recall["langchain-chroma"] + 0.12
     assert abs(recall["agent-memory-dense"] - recall["langchain-chroma"]) <= 0.02  # same model, same turns
