@@ -219,6 +219,19 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
+    from agent_memory._mcp import create_mcp_server
+
+    with _system(args) as memory:
+        server = create_mcp_server(memory, user_id=args.user, allow_any_user=args.allow_any_user, agent_id=args.agent)
+        memory.embedder.embed_queries(["warm-up"])  # load the model now, not on the first tool call
+        if args.http is None:
+            server.run("stdio")
+        else:
+            server.run("streamable-http", host=args.host, port=args.http)
+    return 0
+
+
 def _cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     with _system(args) as memory:
         stats = memory.stats()
@@ -291,6 +304,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--min-score", type=float, help="drop hits with a lower cosine similarity")
     p.add_argument("--mode", choices=SEARCH_MODES, default="hybrid", help="hybrid (BM25 + dense) or dense")
     p.add_argument("--filter", help='Chroma where filter as JSON, e.g. \'{"source": "chat"}\'')
+    p = command("mcp", "serve memory tools over the Model Context Protocol (stdio, or --http)")
+    p.add_argument("--user", help="the user every tool call acts for (the model cannot choose another)")
+    p.add_argument("--allow-any-user", action="store_true", help="instead: every tool takes a user_id argument")
+    p.add_argument("--agent", help="agent id to tag stored memories with")
+    p.add_argument("--http", type=int, metavar="PORT", help="streamable HTTP on this port instead of stdio")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on with --http (default: 127.0.0.1)")
     p = command("list", "list a user's memories", scoped)
     p.add_argument("--user", required=True)
     p.add_argument("--limit", type=int)
@@ -322,6 +341,7 @@ _COMMANDS = {
     "import": _cmd_import,
     "export": _cmd_export,
     "stats": _cmd_stats,
+    "mcp": _cmd_mcp,
     "reindex": _cmd_reindex,
     "demo": _cmd_demo,
 }

@@ -1,0 +1,146 @@
+"""The MCP server as a real subprocess, driven by the official SDK's client over stdio and HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from agent_memory import ConfigurationError, MemorySystem
+from agent_memory._mcp import create_mcp_server
+from agent_memory.testing import HashEmbedder, free_port, stop_server
+
+TOOLS = {"store_memory", "search_memory", "list_memories", "update_memory", "delete_memory", "delete_all_memories"}
+
+
+def _result(result: Any) -> Any:
+    assert not result.is_error, result.content
+    content = result.structured_content
+    return content["result"] if set(content) == {"result"} else content  # lists come wrapped, objects as they are
+
+
+async def _session(client: Client) -> dict[str, Any]:
+    """Every tool once, as an agent would use them; returns what came back."""
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    seen: dict[str, Any] = {"tools": tools}
+    first = {"text": "Alice likes coffee", "metadata": {"src": "chat"}}
+    stored = _result(await client.call_tool("store_memory", first))
+    _result(await client.call_tool("store_memory", {"text": "Alice has a dog named Biscuit"}))
+    seen["search"] = _result(await client.call_tool("search_memory", {"query": "What does Alice drink?", "top_k": 2}))
+    updated = _result(await client.call_tool("update_memory", {"memory_id": stored["id"], "text": "Alice likes tea"}))
+    seen["updated"] = updated
+    seen["list"] = _result(await client.call_tool("list_memories", {}))
+    seen["delete"] = _result(await client.call_tool("delete_memory", {"memory_id": stored["id"]}))
+    seen["errors"] = [
+        await client.call_tool("search_memory", {"query": "   "}),
+        await client.call_tool("update_memory", {"memory_id": "nope", "text": "x"}),
+        await client.call_tool("delete_all_memories", {"confirm": False}),
+    ]
+    # An argument the schema does not have is ignored: the server's user still applies.
+    seen["ignored"] = _result(await client.call_tool("store_memory", {"text": "Smuggled", "user_id": "mallory"}))
+    seen["after"] = _result(await client.call_tool("list_memories", {}))
+    return seen
+
+
+def _check(seen: dict[str, Any]) -> None:
+    assert set(seen["tools"]) == TOOLS
+    assert all("user_id" not in t.input_schema.get("properties", {}) for t in seen["tools"].values())
+    assert all(t.description for t in seen["tools"].values())
+    assert seen["search"][0]["text"] == "Alice likes coffee" and seen["search"][0]["user_id"] == "alice"
+    assert seen["updated"]["text"] == "Alice likes tea"
+    assert {m["text"] for m in seen["list"]} == {"Alice likes tea", "Alice has a dog named Biscuit"}
+    assert seen["delete"] == {"deleted": True}
+    assert all(e.is_error for e in seen["errors"])
+    messages = [e.content[0].text for e in seen["errors"]]
+    assert "ValidationError" in messages[0] and "MemoryNotFoundError" in messages[1] and "confirm" in messages[2]
+    assert seen["ignored"]["user_id"] == "alice"
+    assert [m["text"] for m in seen["after"]] == ["Alice has a dog named Biscuit", "Smuggled"]
+
+
+def _command(minilm: str, path: Path, *extra: str) -> list[str]:
+    options = ["--model", minilm, "--path", str(path), "--user", "alice", *extra]
+    return [sys.executable, "-m", "agent_memory", "mcp", *options]
+
+
+def test_stdio_server_store_search_list_update_delete(minilm: str, tmp_path: Path) -> None:
+    command = _command(minilm, tmp_path / "db")
+    params = StdioServerParameters(command=command[0], args=command[1:])
+
+    async def run() -> dict[str, Any]:
+        async with Client(params, read_timeout_seconds=120) as client:
+            return await _session(client)
+
+    _check(asyncio.run(run()))
+    with MemorySystem(minilm, path=str(tmp_path / "db")) as memory:  # it really wrote to the store
+        assert [m.text for m in memory.list_memories(user_id="alice")] == ["Alice has a dog named Biscuit", "Smuggled"]
+        assert memory.count(user_id="mallory") == 0
+
+
+@pytest.fixture
+def http_server(minilm: str, tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    log = (tmp_path / "server.log").open("wb")
+    command = _command(minilm, tmp_path / "db", "--http", str(port))
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    try:
+        assert process.poll() is None, (tmp_path / "server.log").read_text()
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        stop_server(process)
+
+
+def test_http_server_store_search_list_update_delete(http_server: str) -> None:
+    async def run() -> dict[str, Any]:
+        async with Client(http_server, read_timeout_seconds=120) as client:
+            return await _session(client)
+
+    _check(asyncio.run(run()))
+
+
+def test_any_user_mode_puts_user_id_in_every_schema() -> None:
+    with MemorySystem(embedder=HashEmbedder(), path=":memory:") as memory:
+        server = create_mcp_server(memory, allow_any_user=True)
+
+        async def run() -> tuple[list[Any], Any, Any]:
+            async with Client(server) as client:
+                tools = (await client.list_tools()).tools
+                await client.call_tool("store_memory", {"user_id": "bob", "text": "Bob likes tea"})
+                mine = await client.call_tool("list_memories", {"user_id": "bob"})
+                theirs = await client.call_tool("list_memories", {"user_id": "carol"})
+                return tools, mine, theirs
+
+        tools, mine, theirs = asyncio.run(run())
+    assert all("user_id" in t.input_schema["required"] for t in tools)
+    assert [m["text"] for m in _result(mine)] == ["Bob likes tea"] and _result(theirs) == []
+
+
+def test_the_operator_must_choose_the_user() -> None:
+    with MemorySystem(embedder=HashEmbedder(), path=":memory:") as memory:
+        with pytest.raises(ConfigurationError, match="user"):
+            create_mcp_server(memory)
+        with pytest.raises(ConfigurationError, match="not both"):
+            create_mcp_server(memory, user_id="alice", allow_any_user=True)
+
+
+def test_the_readme_client_configuration_is_valid_json() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```json\n", 1)[1].split("```", 1)[0]
+    config = json.loads(block)
+    server = config["mcpServers"]["agent-memory"]
+    assert server["command"] == "agent-memory" and server["args"][:3] == ["mcp", "--user", "alice"]
