@@ -26,6 +26,7 @@ from agent_memory._errors import (
     UnknownTaskError,
     ValidationError,
 )
+from agent_memory._history import HistoryEvent
 from agent_memory._hybrid import MODES as SEARCH_MODES
 from agent_memory._rerank import Qwen3Reranker, Reranker
 from agent_memory._store import ChromaStore, MemoryStore, Scope
@@ -46,6 +47,7 @@ __all__ = [
     "EmbedderMismatchError",
     "EmbeddingError",
     "EmbeddingServerError",
+    "HistoryEvent",
     "InvalidDimensionsError",
     "InvalidFilterError",
     "InvalidMetadataError",

@@ -13,8 +13,8 @@ from typing import Any, TextIO
 from agent_memory._errors import AgentMemoryError, ValidationError
 from agent_memory._hybrid import MODES as SEARCH_MODES
 from agent_memory._system import MemorySystem
+from agent_memory._transfer import Record, export_records, import_records, parse_record
 from agent_memory._types import Memory, SearchHit
-from agent_memory._validation import check_metadata, check_optional_scope, check_text, check_user_id
 
 __all__ = ["main"]
 
@@ -151,63 +151,63 @@ def _cmd_forget(args: argparse.Namespace, out: TextIO) -> int:
             print("nothing deleted", file=out)
             return 1
     with _system(args) as memory:
-        count = memory.delete_all_memories(user_id=args.user)
+        count = memory.delete_all_memories(user_id=args.user, purge_history=args.purge_history)
     print(f"deleted {count} memories of {args.user}", file=out)
     return 0
 
 
-def _check_record(record: object, default_user: str | None) -> dict[str, Any]:
-    """One import line as the keyword arguments of a store, or a ValidationError saying what is wrong."""
-    if not isinstance(record, dict):
-        raise ValidationError("expected a JSON object")
-    user = default_user if default_user is not None else record.get("user_id")
-    if user is None:
-        raise ValidationError("no user_id (add one, or pass --user)")
-    return {
-        "text": check_text(record.get("text")),
-        "user_id": check_user_id(user),
-        "agent_id": check_optional_scope(record.get("agent_id"), "agent_id"),
-        "session_id": check_optional_scope(record.get("session_id"), "session_id"),
-        "metadata": check_metadata(record.get("metadata")),
-    }
+def _cmd_history(args: argparse.Namespace, out: TextIO) -> int:
+    with _system(args) as memory:
+        events = memory.history(args.id, user_id=args.user)
+    if args.json:
+        for e in events:
+            print(json.dumps(e.to_dict(), ensure_ascii=False), file=out)
+        return 0
+    if not events:
+        print(f"  (no history for {args.id} of {args.user})", file=out)
+    for e in events:
+        shown = {"create": f"+ {e.new_text}", "delete": f"- {e.old_text}"}
+        change = shown.get(e.action, f"{e.old_text} -> {e.new_text}")
+        print(f"  {e.at.isoformat(timespec='seconds')}  {e.action:<6}  {e.actor:<14}  {change}", file=out)
+    return 0
 
 
-def _read_jsonl(lines: Iterator[str], default_user: str | None) -> list[dict[str, Any]]:
+def _read_jsonl(lines: Iterator[str], default_user: str | None) -> list[Record]:
     """Parse and check every line first, so that a file with a bad line writes nothing."""
     records, errors = [], []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            records.append(_check_record(json.loads(line), default_user))
+            records.append(parse_record(json.loads(line), default_user))
         except ValueError as exc:  # JSON errors and ValidationErrors alike
             errors.append(f"line {number}: {exc}")
     if errors:
-        raise ValidationError("nothing imported; fix these lines:\n  " + "\n  ".join(errors[:20]))
+        raise ValidationError(f"nothing imported; {len(errors)} line(s) rejected:\n  " + "\n  ".join(errors[:20]))
     return records
 
 
 def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
     with sys.stdin if args.file == "-" else open(args.file, encoding="utf-8") as handle:
         records = _read_jsonl(iter(handle), args.user)
-    groups: dict[tuple[str, str | None, str | None], list[dict[str, Any]]] = {}
+    with_ids = [r for r in records if r.memory.id]
+    groups: dict[tuple[str, str | None, str | None], list[Memory]] = {}
     for r in records:
-        groups.setdefault((r["user_id"], r["agent_id"], r["session_id"]), []).append(r)
+        if not r.memory.id:
+            groups.setdefault((r.memory.user_id, r.memory.agent_id, r.memory.session_id), []).append(r.memory)
+    progress = len(records) >= 100 or None
     with _system(args) as memory:
-        stored = sum(
-            len(
-                memory.store_memories(
-                    [r["text"] for r in group],
-                    user_id=user,
-                    agent_id=agent,
-                    session_id=session,
-                    metadatas=[r["metadata"] for r in group],
-                    progress=len(records) >= 100 or None,
-                )
+        report = import_records(memory, with_ids, progress=progress)
+        for (user, agent, session), group in groups.items():
+            texts, metadatas = [m.text for m in group], [m.metadata for m in group]
+            memory.store_memories(
+                texts, user_id=user, agent_id=agent, session_id=session, metadatas=metadatas, progress=progress
             )
-            for (user, agent, session), group in groups.items()
-        )
-    print(f"imported {stored} memories ({len(groups)} scope(s))", file=sys.stderr)
+    print(
+        f"imported {len(records)} memories: with ids {report.created} created, {report.updated} restored to "
+        f"the file's version, {report.unchanged} unchanged; {len(records) - len(with_ids)} without ids, by text",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -215,7 +215,8 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     with _system(args) as memory:
         users = [args.user] if args.user else list(memory.stats().users)
         for user in users:
-            _print_memories(list(memory.iter_memories(user_id=user)), True, out)
+            for line in export_records(memory, user, vectors=args.vectors):
+                print(json.dumps(line, ensure_ascii=False), file=out)
     return 0
 
 
@@ -320,11 +321,16 @@ def _parser() -> argparse.ArgumentParser:
     p = command("forget", "delete every memory of a user")
     p.add_argument("--user", required=True)
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--purge-history", action="store_true", help="also delete the user's change history")
+    p = command("history", "show every change to a memory (create, update, delete)")
+    p.add_argument("id")
+    p.add_argument("--user", required=True)
     p = command("import", "store memories from a JSONL file ({'text', 'user_id', 'metadata', ...} per line)")
     p.add_argument("file", help="path, or - for standard input")
     p.add_argument("--user", help="store every line for this user")
     p = command("export", "write memories as JSONL to standard output")
     p.add_argument("--user", help="only this user (default: every user)")
+    p.add_argument("--vectors", action="store_true", help="include each memory's vector (and its model)")
     command("stats", "what the store holds")
     p = command("reindex", "re-embed every memory with --model/--dimensions, switching over when complete")
     p.add_argument("--keep-old", action="store_true", help="keep the old collection, renamed")
@@ -342,6 +348,7 @@ _COMMANDS = {
     "export": _cmd_export,
     "stats": _cmd_stats,
     "mcp": _cmd_mcp,
+    "history": _cmd_history,
     "reindex": _cmd_reindex,
     "demo": _cmd_demo,
 }

@@ -35,12 +35,16 @@ _INSTRUCTIONS = (
 
 
 def _tools(memory: MemorySystem, agent_id: str | None) -> list[Callable[..., Any]]:
-    """The memory tools, each taking ``user_id`` (bound or exposed by :func:`create_mcp_server`)."""
+    """The memory tools, each taking ``user_id`` (bound or exposed by :func:`create_mcp_server`).
+
+    The history records their changes as made by ``agent:<agent_id>`` (``agent:mcp`` by default).
+    """
+    actor = f"agent:{agent_id or 'mcp'}"
 
     def store_memory(user_id: str, text: str, metadata: _Metadata | None = None) -> dict[str, Any]:
         """Remember one short, self-contained fact about the user (e.g. "Prefers window seats").
         Storing the same text again returns the existing memory. Returns the stored memory with its id."""
-        return memory.store_memory(text, user_id=user_id, metadata=metadata, agent_id=agent_id).to_dict()
+        return memory.store_memory(text, user_id=user_id, metadata=metadata, agent_id=agent_id, actor=actor).to_dict()
 
     def search_memory(user_id: str, query: str, top_k: int = 5) -> list[dict[str, Any]]:
         """Find the user's memories most relevant to a question or topic, best first.
@@ -55,17 +59,17 @@ def _tools(memory: MemorySystem, agent_id: str | None) -> list[Callable[..., Any
         user_id: str, memory_id: str, text: str | None = None, metadata: _Metadata | None = None
     ) -> dict[str, Any]:
         """Correct a memory: replace its text (it is re-embedded) and/or its metadata, keeping its id."""
-        return memory.update_memory(memory_id, user_id=user_id, text=text, metadata=metadata).to_dict()
+        return memory.update_memory(memory_id, user_id=user_id, text=text, metadata=metadata, actor=actor).to_dict()
 
     def delete_memory(user_id: str, memory_id: str) -> dict[str, Any]:
         """Forget one memory by its id. Returns whether it existed."""
-        return {"deleted": memory.delete_memory(memory_id, user_id=user_id)}
+        return {"deleted": memory.delete_memory(memory_id, user_id=user_id, actor=actor)}
 
     def delete_all_memories(user_id: str, confirm: bool) -> dict[str, Any]:
         """Forget everything about the user. Only when the user explicitly asks; pass confirm=true."""
         if confirm is not True:
             raise ValidationError("delete_all_memories needs confirm=true")
-        return {"deleted": memory.delete_all_memories(user_id=user_id)}
+        return {"deleted": memory.delete_all_memories(user_id=user_id, actor=actor)}
 
     return [store_memory, search_memory, list_memories, update_memory, delete_memory, delete_all_memories]
 

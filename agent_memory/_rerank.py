@@ -20,7 +20,7 @@ from agent_memory.embeddings._models import auto_device, half_precision_dtype, m
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["RERANK_PREFIX", "RERANK_SUFFIX", "Qwen3Reranker", "Reranker", "format_rerank_input"]
+__all__ = ["RERANK_PREFIX", "RERANK_SUFFIX", "Qwen3Reranker", "Reranker", "as_reranker", "format_rerank_input"]
 
 RERANK_PREFIX = (
     "<|im_start|>system\nJudge whether the Document meets the requirements based on the Query and the Instruct "
@@ -111,3 +111,12 @@ class Qwen3Reranker:
         with torch.inference_mode():
             last = model(**batch, logits_to_keep=1).logits[:, -1, answer_ids].float()
         return torch.log_softmax(last, dim=1)[:, 1].exp().cpu()
+
+
+def as_reranker(reranker: str | Reranker | None) -> Reranker | None:
+    """A configured reranker: a model name or path becomes a :class:`Qwen3Reranker`."""
+    if reranker is None or isinstance(reranker, Reranker):
+        return reranker
+    if isinstance(reranker, str):
+        return Qwen3Reranker(reranker)
+    raise ConfigurationError(f"reranker must be a model name or a Reranker, got {type(reranker).__name__}")

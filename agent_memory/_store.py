@@ -73,6 +73,8 @@ class MemoryStore(Protocol):
 
     def ids(self, scope: Scope) -> list[str]: ...
 
+    def owners(self, ids: Sequence[str]) -> dict[str, str]: ...
+
     def snapshot(self, scope: Scope) -> tuple[list[Memory], NDArray[np.float32]]: ...
 
     def list_memories(
@@ -116,6 +118,12 @@ def _chroma_errors(action: str) -> Iterator[None]:
         raise StoreError(f"Chroma failed to {action}: {exc}") from exc
     except httpx.TransportError as exc:
         raise StoreError(f"Chroma failed to {action}: the server cannot be reached ({exc})") from exc
+
+
+def _replacing(new: dict[str, Any], old: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``new`` as a replacement of ``old``: Chroma merges metadata on update and upsert,
+    and removes a key only when it is sent as None."""
+    return {**{key: None for key in old or {} if key not in new}, **new}
 
 
 def _retrying(collection: Collection) -> Collection:
@@ -225,13 +233,19 @@ class ChromaStore:
         Chroma ids are global to a collection, so an id that another user's record
         already has is refused (:class:`ValidationError`) before anything is written.
         """
-        owners = self._owners([m.id for m in memories])
-        foreign = [m.id for m in memories if owners.get(m.id, m.user_id) != m.user_id]
+        existing = self._metadatas([m.id for m in memories])
+        foreign = [m.id for m in memories if existing.get(m.id, {}).get("user_id", m.user_id) != m.user_id]
         if foreign:
             raise ValidationError(f"ids {foreign!r} are already used in this collection outside this user's scope")
-        self._write(self._collection.upsert, memories, vectors)
+        self._write(self._collection.upsert, memories, vectors, existing)
 
-    def _write(self, write: Any, memories: Sequence[Memory], vectors: NDArray[np.float32]) -> None:
+    def _write(
+        self,
+        write: Any,
+        memories: Sequence[Memory],
+        vectors: NDArray[np.float32],
+        existing: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         for start in range(0, len(memories), self._batch):
             chunk = memories[start : start + self._batch]
             with _chroma_errors("write memories"):
@@ -239,23 +253,25 @@ class ChromaStore:
                     ids=[m.id for m in chunk],
                     embeddings=vectors[start : start + self._batch],
                     documents=[m.text for m in chunk],
-                    metadatas=[record_metadata(m) for m in chunk],
+                    metadatas=[_replacing(record_metadata(m), (existing or {}).get(m.id)) for m in chunk],
                 )
 
-    def _owners(self, ids: Sequence[str]) -> dict[str, str]:
-        """The ``user_id`` that owns each existing id (ids that do not exist are left out)."""
+    def _metadatas(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored metadata of each existing id (ids that do not exist are left out)."""
         if not ids:
             return {}
         with _chroma_errors("look up ids"):
             result = self._collection.get(ids=list(ids), include=["metadatas"])
         metas = result["metadatas"] or []
-        return {i: str((m or {}).get("user_id")) for i, m in zip(result["ids"], metas, strict=True)}
+        return {i: dict(m or {}) for i, m in zip(result["ids"], metas, strict=True)}
+
+    def owners(self, ids: Sequence[str]) -> dict[str, str]:
+        """The ``user_id`` that owns each existing id (ids that do not exist are left out)."""
+        return {i: str(m.get("user_id")) for i, m in self._metadatas(ids).items()}
 
     def update(self, memory: Memory, vector: NDArray[np.float32] | None) -> None:
+        metadata = _replacing(record_metadata(memory), self._metadatas([memory.id]).get(memory.id))
         with _chroma_errors("update a memory"):
-            old = self._collection.get(ids=[memory.id], include=["metadatas"])["metadatas"] or [{}]
-            metadata: dict[str, Any] = {k: None for k in old[0] or {} if k not in ("user_id", "created_at")}
-            metadata.update(record_metadata(memory))  # Chroma merges metadata; None removes a dropped key
             if vector is None:  # same text: Chroma would try to re-embed a document passed without a vector
                 self._collection.update(ids=[memory.id], metadatas=[metadata])
             else:

@@ -5,24 +5,28 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import numpy as np
 
 from agent_memory import _config
-from agent_memory._errors import ConfigurationError, InvalidTypeError, MemoryNotFoundError, ValidationError
+from agent_memory._errors import ConfigurationError, MemoryNotFoundError
+from agent_memory._history import HistoryEvent, HistoryLog, event
 from agent_memory._hybrid import MODES, HybridIndex
 from agent_memory._ids import now_ms
-from agent_memory._rerank import Qwen3Reranker, Reranker
+from agent_memory._rerank import Reranker, as_reranker
 from agent_memory._store import ChromaStore, MemoryStore, Scope
 from agent_memory._tasks import resolve_task
 from agent_memory._types import Memory, MetadataValue, SearchHit
 from agent_memory._validation import (
+    check_actor,
     check_choice,
     check_filters,
     check_id,
     check_metadata,
+    check_metadatas,
     check_min_score,
     check_non_negative,
     check_positive,
@@ -51,14 +55,6 @@ class MemoryStats:
     path: str
     model: str | None
     dimension: int | None
-
-
-def _reranker(reranker: str | Reranker | None) -> Reranker | None:
-    if reranker is None or isinstance(reranker, Reranker):
-        return reranker
-    if isinstance(reranker, str):
-        return Qwen3Reranker(reranker)
-    raise ConfigurationError(f"reranker must be a model name or a Reranker, got {type(reranker).__name__}")
 
 
 def _chunks(total: int, progress: bool | None) -> Iterator[range]:
@@ -115,6 +111,9 @@ class MemorySystem:
             :class:`Qwen3Reranker`), or any :class:`Reranker`. It re-scores the first stage's
             best ``rerank_candidates`` memories; off by default (see the README: it is not
             measured here, for want of real reranker weights offline).
+        history_path: the SQLite file of the change history (default: ``history.sqlite3``
+            in the Chroma directory; in the user data directory in server mode; in memory
+            for ``":memory:"`` and custom stores).
     """
 
     def __init__(
@@ -139,6 +138,7 @@ class MemorySystem:
         cache_size: int = 4096,
         reranker: str | Reranker | None = None,
         rerank_candidates: int = 30,
+        history_path: str | None = None,
     ) -> None:
         self.task = resolve_task(task)
         backend_settings = (model, dimensions, device, backend, base_url, api_key, backend_options)
@@ -148,7 +148,7 @@ class MemorySystem:
             raise ConfigurationError(f"embedder {embedder!r} does not implement the Embedder protocol")
         self._owns_embedder = embedder is None
         self.cache = EmbeddingCache(cache_size)
-        self.reranker = _reranker(reranker)
+        self.reranker = as_reranker(reranker)
         self.rerank_candidates = check_positive(rerank_candidates, "rerank_candidates")
         self.embedder: Embedder = embedder or create_embedder(
             model,
@@ -163,6 +163,7 @@ class MemorySystem:
             raise ConfigurationError("pass either store= or path=/chroma_url=, not both")
         self.collection, self.path = collection, "<custom store>"
         self.store: MemoryStore = store or self._open_store(path, chroma_url, chroma_headers, tenant, database)
+        self.history_log = HistoryLog(history_path or self._default_history_path(store is not None))
         key = (self.path, collection) if store is None else id(store)
         with _WRITE_LOCKS_GUARD:  # systems of this process on the same collection share one lock and index
             self._write_lock = _WRITE_LOCKS.setdefault(key, threading.Lock())
@@ -187,6 +188,13 @@ class MemorySystem:
         self.path = url
         return ChromaStore.open_server(url, self.collection, headers=headers, tenant=tenant, database=database)
 
+    def _default_history_path(self, custom_store: bool) -> str:
+        if custom_store or self.path == ":memory:":
+            return ":memory:"
+        is_server = self.path.startswith(("http://", "https://"))
+        directory = Path(_config.default_path()) if is_server else Path(self.path)
+        return str(directory / "history.sqlite3")
+
     def __repr__(self) -> str:
         return f"MemorySystem(embedder={self.embedder!r}, path={self.path!r}, collection={self.collection!r})"
 
@@ -204,6 +212,7 @@ class MemorySystem:
         An in-process model (transformers, sentence-transformers) stays loaded for other systems.
         """
         self.store.close()
+        self.history_log.close()
         close_embedder = getattr(self.embedder, "close", None)
         if self._owns_embedder and callable(close_embedder):
             close_embedder()
@@ -218,11 +227,12 @@ class MemorySystem:
         metadata: Mapping[str, MetadataValue] | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        actor: str | None = None,
     ) -> Memory:
         """Store one memory and return it; the exact same text in the same scope returns the existing one."""
         check_text(text)
         return self.store_memories(
-            [text], user_id=user_id, metadatas=[metadata], agent_id=agent_id, session_id=session_id
+            [text], user_id=user_id, metadatas=[metadata], agent_id=agent_id, session_id=session_id, actor=actor
         )[0]
 
     def store_memories(
@@ -234,17 +244,20 @@ class MemorySystem:
         agent_id: str | None = None,
         session_id: str | None = None,
         progress: bool | None = None,
+        actor: str | None = None,
     ) -> list[Memory]:
         """Store many memories in batches; returns one :class:`Memory` per input, in order.
 
         All input is validated before anything is written. Texts already stored in
         this exact scope (and repeats within ``texts``) are not stored again: their
         position gets the existing memory. ``progress`` shows a progress bar
-        (default: for 1,000 texts or more).
+        (default: for 1,000 texts or more). ``actor`` is who the history records
+        (``user``, ``agent:<id>``, ``system``; default ``agent:<agent_id>``, else ``user``).
         """
         texts = check_texts(texts)
         scope = Scope.of(user_id, agent_id, session_id)
-        metas = self._check_metadatas(metadatas, len(texts))
+        actor = check_actor(actor, scope.agent_id)
+        metas = check_metadatas(metadatas, len(texts))
         if not texts:
             return []
         self.store.check_fingerprint(self.embedder.fingerprint)
@@ -252,7 +265,7 @@ class MemorySystem:
         for chunk in _chunks(len(texts), progress):
             with self._write_lock:  # look-up and write as one step, or two threads store the same text twice
                 by_text.update(self.store.find_texts([texts[i] for i in chunk if texts[i] not in by_text], scope))
-                self._add_new(texts, metas, chunk, scope, by_text)
+                self._add_new(texts, metas, chunk, scope, by_text, actor)
         return [by_text[t] for t in texts]
 
     def _add_new(
@@ -262,6 +275,7 @@ class MemorySystem:
         chunk: range,
         scope: Scope,
         by_text: dict[str, Memory],
+        actor: str,
     ) -> None:
         now = now_ms()
         new: list[Memory] = []
@@ -272,6 +286,7 @@ class MemorySystem:
                 new.append(memory)
         if new:
             self.store.add(new, self._embed_documents([m.text for m in new]))
+            self.history_log.record([event(m.id, m.user_id, "create", None, m.text, actor) for m in new])
 
     def update_memory(
         self,
@@ -280,12 +295,13 @@ class MemorySystem:
         user_id: str,
         text: str | None = None,
         metadata: Mapping[str, MetadataValue] | None = None,
+        actor: str | None = None,
     ) -> Memory:
         """Change a memory's text (re-embedding it) and/or replace its metadata; returns the new version.
 
         Raises :class:`MemoryNotFoundError` when the id does not exist for this user.
         """
-        memory_id, scope = check_id(memory_id), Scope.of(user_id)
+        memory_id, scope, actor = check_id(memory_id), Scope.of(user_id), check_actor(actor)
         new_text = None if text is None else check_text(text)
         new_meta = None if metadata is None else check_metadata(metadata)
         current = self.get_memory(memory_id, user_id=scope.user_id)
@@ -305,19 +321,57 @@ class MemorySystem:
             vector = self._embed_documents([new_text])[0]
         self.store.update(updated, vector)
         self._lexical.invalidate(scope.user_id)
+        self.history_log.record([event(memory_id, scope.user_id, "update", current.text, updated.text, actor)])
         return updated
 
-    def delete_memory(self, memory_id: str, *, user_id: str) -> bool:
+    def delete_memory(self, memory_id: str, *, user_id: str, actor: str | None = None) -> bool:
         """Delete one memory; ``False`` when the user has no memory with that id."""
-        scope = Scope.of(user_id)
+        scope, actor = Scope.of(user_id), check_actor(actor)
         self._lexical.invalidate(scope.user_id)
-        return self.store.delete([check_id(memory_id)], scope) > 0
+        found = self.store.get([check_id(memory_id)], scope)
+        if not found or not self.store.delete([memory_id], scope):
+            return False
+        self.history_log.record([event(memory_id, scope.user_id, "delete", found[0].text, None, actor)])
+        return True
 
-    def delete_all_memories(self, *, user_id: str, agent_id: str | None = None, session_id: str | None = None) -> int:
-        """Delete every memory of the user (narrowed by agent/session if given); returns how many."""
-        scope = Scope.of(user_id, agent_id, session_id)
+    def delete_all_memories(
+        self,
+        *,
+        user_id: str,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        actor: str | None = None,
+        purge_history: bool = False,
+    ) -> int:
+        """Delete every memory of the user (narrowed by agent/session if given); returns how many.
+
+        Each deletion is recorded in the history, unless ``purge_history`` is set: then
+        the user's whole history goes too (right to be forgotten; agent and session
+        narrow the memories deleted, never the history purged).
+        """
+        scope, actor = Scope.of(user_id, agent_id, session_id), check_actor(actor)
         self._lexical.invalidate(scope.user_id)
-        return self.store.delete_scope(scope)
+        if purge_history:
+            deleted = self.store.delete_scope(scope)
+            self.history_log.purge_user(scope.user_id)
+            return deleted
+        gone = [event(m.id, m.user_id, "delete", m.text, None, actor) for m in self._iter_scope(scope)]
+        deleted = self.store.delete_scope(scope)
+        self.history_log.record(gone)
+        return deleted
+
+    def _iter_scope(self, scope: Scope, page_size: int = _CHUNK) -> Iterator[Memory]:
+        offset = 0
+        while page := self.store.list_memories(scope, filters=None, limit=page_size, offset=offset):
+            yield from page
+            offset += len(page)
+
+    def history(self, memory_id: str, *, user_id: str) -> list[HistoryEvent]:
+        """Every recorded change of the memory (create, update, delete), oldest first.
+
+        Still there after the memory is deleted; empty for another user's id.
+        """
+        return self.history_log.for_memory(check_id(memory_id), Scope.of(user_id).user_id)
 
     def reindex(self, *, keep_old: bool = False) -> int:
         """Re-embed every memory with this system's embedder; returns how many were re-embedded.
@@ -414,10 +468,7 @@ class MemorySystem:
 
     def iter_memories(self, *, user_id: str, page_size: int = 1000) -> Iterator[Memory]:
         """Every memory of the user, fetched a page at a time (for export and bulk work)."""
-        offset = 0
-        while page := self.list_memories(user_id=user_id, limit=page_size, offset=offset):
-            yield from page
-            offset += len(page)
+        return self._iter_scope(Scope.of(user_id), check_positive(page_size, "page_size"))
 
     def count(self, *, user_id: str | None = None) -> int:
         """How many memories the user has; every user's together when ``user_id`` is None."""
@@ -437,16 +488,6 @@ class MemorySystem:
         )
 
     # -- helpers -------------------------------------------------------------------------
-
-    @staticmethod
-    def _check_metadatas(metadatas: object, count: int) -> list[dict[str, MetadataValue]]:
-        if metadatas is None:
-            return [{} for _ in range(count)]
-        if isinstance(metadatas, (str, bytes, Mapping)) or not isinstance(metadatas, Sequence):
-            raise InvalidTypeError(f"metadatas must be a list of dicts, got {type(metadatas).__name__}")
-        if len(metadatas) != count:
-            raise ValidationError(f"got {len(metadatas)} metadatas for {count} texts")
-        return [check_metadata(m) for m in metadatas]
 
     def _embed_documents(self, texts: list[str]) -> Any:
         def compute(missing: list[str]) -> Any:

@@ -118,6 +118,21 @@ def check_choice(value: object, choices: Sequence[str], name: str) -> str:
     return value
 
 
+def check_actor(actor: object, agent_id: str | None = None) -> str:
+    """Who made a change, for the history: ``user``, ``system`` or ``agent:<id>``.
+
+    ``None`` means ``agent:<agent_id>`` when the change is made in an agent's scope, else ``user``.
+    """
+    if actor is None:
+        return f"agent:{agent_id}" if agent_id else "user"
+    if not isinstance(actor, str):
+        raise InvalidTypeError(f"actor must be a str, got {type(actor).__name__}")
+    if actor not in ("user", "system") and not (actor.startswith("agent:") and len(actor) > len("agent:")):
+        raise ValidationError(f"actor must be 'user', 'system' or 'agent:<id>', got {actor!r}")
+    check_text(actor, "actor")
+    return actor
+
+
 def check_min_score(min_score: object) -> float | None:
     """``None``, or a finite number to drop weaker search hits."""
     if min_score is None:
@@ -157,6 +172,17 @@ def check_metadata(metadata: object) -> dict[str, MetadataValue]:
             raise InvalidMetadataError(f"metadata key {key!r} is reserved; pass scopes as arguments")
         checked[key] = _check_metadata_value(key, value)
     return checked
+
+
+def check_metadatas(metadatas: object, count: int) -> list[dict[str, MetadataValue]]:
+    """One metadata dict per text (``None`` for none at all, or for one text's)."""
+    if metadatas is None:
+        return [{} for _ in range(count)]
+    if isinstance(metadatas, (str, bytes, Mapping)) or not isinstance(metadatas, Sequence):
+        raise InvalidTypeError(f"metadatas must be a list of dicts, got {type(metadatas).__name__}")
+    if len(metadatas) != count:
+        raise ValidationError(f"got {len(metadatas)} metadatas for {count} texts")
+    return [check_metadata(m) for m in metadatas]
 
 
 def check_filters(filters: object) -> dict[str, object] | None:

@@ -77,3 +77,16 @@ def test_upsert_refuses_an_id_of_another_user(hashed: MemorySystem) -> None:
     assert store.get(["shared"], Scope("alice"))[0].text == "alice's"
     store.upsert([Memory.create("alice's again", Scope("alice"), id="shared")], vector)
     assert store.get(["shared"], Scope("alice"))[0].text == "alice's again"
+
+
+def test_upsert_and_update_replace_metadata_rather_than_merge(hashed: MemorySystem) -> None:
+    """Chroma merges metadata on upsert and update: a key the new version lacks must still go."""
+    from agent_memory import Memory
+
+    original = Memory.create("a fact", Scope.of("alice"), {"source": "chat", "turn": 3})
+    vector = hashed.embedder.embed_documents(["a fact"])
+    hashed.store.upsert([original], vector)
+    hashed.store.upsert([Memory.create("a fact", Scope.of("alice"), {"source": "import"}, id=original.id)], vector)
+    assert hashed.get_memory(original.id, user_id="alice").metadata == {"source": "import"}  # type: ignore[union-attr]
+    hashed.update_memory(original.id, user_id="alice", metadata={"checked": True})
+    assert hashed.get_memory(original.id, user_id="alice").metadata == {"checked": True}  # type: ignore[union-attr]

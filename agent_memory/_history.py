@@ -1,0 +1,129 @@
+"""The audit trail: every create, update and delete of a memory, with old and new text, time and actor.
+
+Kept in SQLite (WAL mode, so readers never block the writer; a busy timeout, so
+two processes writing at once wait instead of failing) because it must outlive
+the memory it describes: a deleted memory's history is still there to show who
+deleted it and what it said. ``purge_user`` removes a user's trail for
+right-to-be-forgotten requests.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from agent_memory._errors import StoreError
+
+__all__ = ["ACTIONS", "HistoryEvent", "HistoryLog", "event"]
+
+ACTIONS = ("create", "update", "delete")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    memory_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    old_text TEXT,
+    new_text TEXT,
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_memory ON history (memory_id, user_id);
+CREATE INDEX IF NOT EXISTS history_user ON history (user_id);
+"""
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One change to a memory: ``action`` is create, update or delete; ``actor`` is
+    ``user``, ``agent:<id>`` or ``system``; texts are ``None`` where there is none."""
+
+    memory_id: str
+    user_id: str
+    action: str
+    old_text: str | None
+    new_text: str | None
+    actor: str
+    at: datetime
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict (``at`` as ISO 8601)."""
+        return {
+            "memory_id": self.memory_id,
+            "user_id": self.user_id,
+            "action": self.action,
+            "old_text": self.old_text,
+            "new_text": self.new_text,
+            "actor": self.actor,
+            "at": self.at.isoformat(),
+        }
+
+
+class HistoryLog:
+    """A SQLite history file (``":memory:"`` for one that lives as long as the object)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the history at {self.path}: {exc}") from exc
+
+    def record(self, events: Sequence[HistoryEvent]) -> None:
+        """Append events in one transaction."""
+        rows = [(e.memory_id, e.user_id, e.action, e.old_text, e.new_text, e.actor, e.at.isoformat()) for e in events]
+        if rows:
+            self._write(
+                "INSERT INTO history (memory_id, user_id, action, old_text, new_text, actor, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def for_memory(self, memory_id: str, user_id: str) -> list[HistoryEvent]:
+        """The memory's events, oldest first (only the user's: another user's id shows nothing)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT memory_id, user_id, action, old_text, new_text, actor, at FROM history"
+                " WHERE memory_id = ? AND user_id = ? ORDER BY seq",
+                (memory_id, user_id),
+            ).fetchall()
+        return [
+            HistoryEvent(memory_id, user, action, old, new, actor, datetime.fromisoformat(at))
+            for memory_id, user, action, old, new, actor, at in rows
+        ]
+
+    def purge_user(self, user_id: str) -> int:
+        """Delete every event of the user; returns how many."""
+        with self._lock:
+            return self._db.execute("DELETE FROM history WHERE user_id = ?", (user_id,)).rowcount
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _write(self, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(sql, rows)
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise StoreError(f"cannot write the history at {self.path}: {exc}") from exc
+
+
+def event(memory_id: str, user_id: str, action: str, old: str | None, new: str | None, actor: str) -> HistoryEvent:
+    """An event stamped now."""
+    return HistoryEvent(memory_id, user_id, action, old, new, actor, datetime.now(timezone.utc))

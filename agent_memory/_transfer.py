@@ -1,0 +1,189 @@
+"""Moving memories between stores as JSON lines: ids, scopes, metadata, timestamps, and vectors if wanted.
+
+An exported line is :meth:`Memory.to_dict` (plus ``vector``, ``model`` and
+``dimension`` with vectors). Importing a line with an ``id`` writes exactly that
+memory: the same file imported twice changes nothing the second time, and a
+memory edited since is brought back to the file's version (recorded as an
+update in the history). A vector in the file is used only when it was made by
+the same model at the same size as this store's; otherwise the text is
+embedded again. Every line is checked before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import astuple, dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from agent_memory._errors import ValidationError
+from agent_memory._history import event
+from agent_memory._ids import now_ms
+from agent_memory._records import Scope
+from agent_memory._types import Memory
+from agent_memory._validation import check_id, check_metadata, check_optional_scope, check_text, check_user_id
+
+if TYPE_CHECKING:
+    from agent_memory._system import MemorySystem
+
+__all__ = ["ImportReport", "Record", "export_records", "import_records", "parse_record"]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One checked import line: the memory, and its vector with the model that made it (if any)."""
+
+    memory: Memory
+    vector: tuple[float, ...] | None = None
+    model: str | None = None
+    timed: bool = True
+    """Whether the line gave ``created_at``; if not, an existing memory keeps its times."""
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did: memories created, changed back to the file's version, already equal."""
+
+    created: int
+    updated: int
+    unchanged: int
+
+
+def _timestamp(value: object, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be an ISO 8601 string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"{name} {value!r} is not an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        raise ValidationError(f"{name} {value!r} has no time zone")
+    return parsed
+
+
+def _vector(record: Mapping[str, Any]) -> tuple[float, ...] | None:
+    vector = record.get("vector")
+    if vector is None:
+        return None
+    if not isinstance(vector, list) or not vector or not all(isinstance(x, (int, float)) for x in vector):
+        raise ValidationError("vector must be a non-empty list of numbers")
+    if not isinstance(record.get("model"), str):
+        raise ValidationError("a vector needs the model that made it ('model')")
+    return tuple(float(x) for x in vector)
+
+
+def parse_record(record: object, default_user: str | None = None) -> Record:
+    """One import line, checked; a :class:`ValidationError` says what is wrong with it."""
+    if not isinstance(record, dict):
+        raise ValidationError("expected a JSON object")
+    user = default_user if default_user is not None else record.get("user_id")
+    if user is None:
+        raise ValidationError("no user_id (add one, or pass --user)")
+    created = _timestamp(record.get("created_at"), "created_at") or now_ms()
+    memory = Memory(
+        id=check_id(record["id"]) if record.get("id") is not None else "",
+        text=check_text(record.get("text")),
+        user_id=check_user_id(user),
+        agent_id=check_optional_scope(record.get("agent_id"), "agent_id"),
+        session_id=check_optional_scope(record.get("session_id"), "session_id"),
+        metadata=check_metadata(record.get("metadata")),
+        created_at=created,
+        updated_at=_timestamp(record.get("updated_at"), "updated_at") or created,
+    )
+    vector = _vector(record)
+    model = str(record["model"]) if vector is not None else None
+    return Record(memory, vector, model, timed=record.get("created_at") is not None)
+
+
+def export_records(memory: MemorySystem, user_id: str, *, vectors: bool = False) -> Iterator[dict[str, object]]:
+    """The user's memories as export lines, a page at a time."""
+    fingerprint = memory.store.fingerprint
+    page: list[Memory] = []
+    for item in memory.iter_memories(user_id=user_id):
+        page.append(item)
+        if len(page) == 1000:
+            yield from _lines(memory, page, fingerprint.model if vectors and fingerprint else None)
+            page = []
+    yield from _lines(memory, page, fingerprint.model if vectors and fingerprint else None)
+
+
+def _lines(memory: MemorySystem, page: list[Memory], model: str | None) -> Iterator[dict[str, object]]:
+    if model is None or not page:
+        yield from (m.to_dict() for m in page)
+        return
+    stored = memory.store.vectors([m.id for m in page], Scope.of(page[0].user_id))
+    for m, vector in zip(page, stored, strict=True):
+        yield {**m.to_dict(), "model": model, "dimension": len(vector), "vector": [float(x) for x in vector]}
+
+
+def import_records(
+    memory: MemorySystem, records: Sequence[Record], *, actor: str = "system", progress: bool | None = None
+) -> ImportReport:
+    """Write records that carry ids (as they are), 1,000 at a time with a progress bar for large
+    files; ids another user owns are refused before anything is written."""
+    from agent_memory._system import _chunks
+
+    owners = memory.store.owners([r.memory.id for r in records])
+    foreign = sorted({r.memory.id for r in records if owners.get(r.memory.id, r.memory.user_id) != r.memory.user_id})
+    if foreign:
+        raise ValidationError(f"ids already used by another user in this collection: {foreign[:5]!r}")
+    memory.store.check_fingerprint(memory.embedder.fingerprint)
+    totals = ImportReport(0, 0, 0)
+    for chunk in _chunks(len(records), progress):
+        report = _import_chunk(memory, [records[i] for i in chunk], actor)
+        totals = ImportReport(*(a + b for a, b in zip(astuple(totals), astuple(report), strict=True)))
+    return totals
+
+
+def _import_chunk(memory: MemorySystem, records: list[Record], actor: str) -> ImportReport:
+    created = updated = unchanged = 0
+    by_user: dict[str, list[Record]] = {}
+    for r in records:
+        by_user.setdefault(r.memory.user_id, []).append(r)
+    for user_id, group in by_user.items():
+        existing = {m.id: m for m in memory.store.get([r.memory.id for r in group], Scope.of(user_id))}
+        group = [_keeping_times(r, existing.get(r.memory.id)) for r in group]
+        changed = [r for r in group if existing.get(r.memory.id) != r.memory]
+        unchanged += len(group) - len(changed)
+        if changed:
+            memory.store.upsert([r.memory for r in changed], _vectors(memory, changed))
+            memory._lexical.invalidate(user_id)
+            memory.history_log.record(
+                [
+                    event(r.memory.id, user_id, "update", old.text, r.memory.text, actor)
+                    if (old := existing.get(r.memory.id))
+                    else event(r.memory.id, user_id, "create", None, r.memory.text, actor)
+                    for r in changed
+                ]
+            )
+            updated += sum(r.memory.id in existing for r in changed)
+            created += sum(r.memory.id not in existing for r in changed)
+    return ImportReport(created, updated, unchanged)
+
+
+def _keeping_times(record: Record, existing: Memory | None) -> Record:
+    """A line without times takes the existing memory's, so importing it again changes nothing."""
+    if record.timed or existing is None:
+        return record
+    kept = replace(record.memory, created_at=existing.created_at, updated_at=existing.updated_at)
+    return replace(record, memory=kept)
+
+
+def _vectors(memory: MemorySystem, records: list[Record]) -> NDArray[np.float32]:
+    """The file's vectors where this store's model made them at this size; new ones for the rest."""
+    fingerprint = memory.embedder.fingerprint
+    reusable = [r.model == fingerprint.model and len(r.vector or ()) == fingerprint.dimension for r in records]
+    out = np.empty((len(records), fingerprint.dimension), dtype=np.float32)
+    fresh = [i for i, ok in enumerate(reusable) if not ok]
+    if fresh:
+        out[fresh] = memory._embed_documents([records[i].memory.text for i in fresh])
+    for i, ok in enumerate(reusable):
+        if ok:
+            vector = np.asarray(records[i].vector, dtype=np.float32)
+            out[i] = vector / max(float(np.linalg.norm(vector)), np.finfo(np.float32).tiny)
+    return out

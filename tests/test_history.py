@@ -1,0 +1,89 @@
+"""The change history: create, update and delete recorded with texts, time and actor, in SQLite."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from agent_memory import MemorySystem, ValidationError
+from agent_memory._cli import main
+from agent_memory.testing import HashEmbedder
+
+
+def test_every_change_is_recorded_in_order(tmp_path: Path) -> None:
+    with MemorySystem(embedder=HashEmbedder(), path=str(tmp_path / "db")) as memory:
+        m = memory.store_memory("Alice likes coffee", user_id="alice")
+        memory.store_memory("Alice likes coffee", user_id="alice")  # a duplicate changes nothing
+        memory.update_memory(m.id, user_id="alice", text="Alice likes tea", actor="agent:planner")
+        memory.update_memory(m.id, user_id="alice", metadata={"source": "chat"}, actor="system")
+        memory.delete_memory(m.id, user_id="alice")
+        events = memory.history(m.id, user_id="alice")
+        assert memory.history(m.id, user_id="bob") == []  # another user's id shows nothing
+    assert [(e.action, e.old_text, e.new_text, e.actor) for e in events] == [
+        ("create", None, "Alice likes coffee", "user"),
+        ("update", "Alice likes coffee", "Alice likes tea", "agent:planner"),
+        ("update", "Alice likes tea", "Alice likes tea", "system"),
+        ("delete", "Alice likes tea", None, "user"),
+    ]
+    assert [e.at for e in events] == sorted(e.at for e in events)
+    with MemorySystem(embedder=HashEmbedder(), path=str(tmp_path / "db")) as reopened:  # it is on disk
+        assert len(reopened.history(m.id, user_id="alice")) == 4
+    db = sqlite3.connect(tmp_path / "db" / "history.sqlite3")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_agent_scope_is_the_default_actor_and_bad_actors_are_refused() -> None:
+    with MemorySystem(embedder=HashEmbedder(), path=":memory:") as memory:
+        m = memory.store_memory("Prefers aisle seats", user_id="alice", agent_id="travel")
+        assert memory.history(m.id, user_id="alice")[0].actor == "agent:travel"
+        for bad in ("admin", "agent:", ""):
+            with pytest.raises(ValidationError, match="actor"):
+                memory.update_memory(m.id, user_id="alice", text="x", actor=bad)
+        assert memory.get_memory(m.id, user_id="alice").text == "Prefers aisle seats"  # type: ignore[union-attr]
+        assert not memory.delete_memory("0" * 32, user_id="alice")
+        assert len(memory.history(m.id, user_id="alice")) == 1
+
+
+def test_delete_all_records_each_deletion_or_purges_the_history() -> None:
+    with MemorySystem(embedder=HashEmbedder(), path=":memory:") as memory:
+        kept = memory.store_memories(["a fact", "another fact"], user_id="alice")
+        assert memory.delete_all_memories(user_id="alice", actor="system") == 2
+        assert [e.action for e in memory.history(kept[0].id, user_id="alice")] == ["create", "delete"]
+        forgotten = memory.store_memory("to be forgotten", user_id="bob")
+        other = memory.store_memory("stays", user_id="carol")
+        assert memory.delete_all_memories(user_id="bob", purge_history=True) == 1
+        assert memory.history(forgotten.id, user_id="bob") == []
+        assert len(memory.history(other.id, user_id="carol")) == 1
+
+
+def test_threads_writing_at_once_lose_no_event(tmp_path: Path) -> None:
+    with MemorySystem(embedder=HashEmbedder(), path=str(tmp_path / "db")) as memory:
+
+        def work(n: int) -> None:
+            for i in range(20):
+                m = memory.store_memory(f"fact {n}-{i}", user_id=f"user{n}")
+                memory.update_memory(m.id, user_id=f"user{n}", text=f"fact {n}-{i} (edited)")
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for n in range(4):
+            for m in memory.list_memories(user_id=f"user{n}"):
+                assert [e.action for e in memory.history(m.id, user_id=f"user{n}")] == ["create", "update"]
+
+
+def test_cli_history_and_forget_with_purge(tmp_path: Path, capsys: pytest.CaptureFixture[str], minilm: str) -> None:
+    options = ["--model", minilm, "--path", str(tmp_path / "db")]
+    assert main(["add", "Alice likes coffee", "--user", "alice", "--json", *options]) == 0
+    memory_id = capsys.readouterr().out.split('"id": "')[1].split('"')[0]
+    assert main(["history", memory_id, "--user", "alice", *options]) == 0
+    assert "create" in capsys.readouterr().out
+    assert main(["forget", "--user", "alice", "--yes", "--purge-history", *options]) == 0
+    capsys.readouterr()
+    assert main(["history", memory_id, "--user", "alice", *options]) == 0
+    assert "no history" in capsys.readouterr().out
