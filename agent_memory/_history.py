@@ -9,9 +9,10 @@ right-to-be-forgotten requests.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +26,7 @@ ACTIONS = ("create", "update", "delete")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    namespace TEXT NOT NULL,
     memory_id TEXT NOT NULL,
     user_id TEXT NOT NULL,
     action TEXT NOT NULL,
@@ -33,8 +35,8 @@ CREATE TABLE IF NOT EXISTS history (
     actor TEXT NOT NULL,
     at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS history_memory ON history (memory_id, user_id);
-CREATE INDEX IF NOT EXISTS history_user ON history (user_id);
+CREATE INDEX IF NOT EXISTS history_memory ON history (namespace, memory_id, user_id);
+CREATE INDEX IF NOT EXISTS history_user ON history (namespace, user_id);
 """
 
 
@@ -65,10 +67,15 @@ class HistoryEvent:
 
 
 class HistoryLog:
-    """A SQLite history file (``":memory:"`` for one that lives as long as the object)."""
+    """A SQLite history file (``":memory:"`` for one that lives as long as the object).
 
-    def __init__(self, path: str | Path) -> None:
+    ``namespace`` names the collection the events belong to (its location and
+    name), so that collections sharing a file never see or purge each other's.
+    """
+
+    def __init__(self, path: str | Path, *, namespace: str = "") -> None:
         self.path = str(path)
+        self.namespace = namespace
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -82,21 +89,24 @@ class HistoryLog:
 
     def record(self, events: Sequence[HistoryEvent]) -> None:
         """Append events in one transaction."""
-        rows = [(e.memory_id, e.user_id, e.action, e.old_text, e.new_text, e.actor, e.at.isoformat()) for e in events]
+        rows = [
+            (self.namespace, e.memory_id, e.user_id, e.action, e.old_text, e.new_text, e.actor, e.at.isoformat())
+            for e in events
+        ]
         if rows:
             self._write(
-                "INSERT INTO history (memory_id, user_id, action, old_text, new_text, actor, at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO history (namespace, memory_id, user_id, action, old_text, new_text, actor, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
     def for_memory(self, memory_id: str, user_id: str) -> list[HistoryEvent]:
         """The memory's events, oldest first (only the user's: another user's id shows nothing)."""
-        with self._lock:
+        with self._lock, self._errors("read"):
             rows = self._db.execute(
                 "SELECT memory_id, user_id, action, old_text, new_text, actor, at FROM history"
-                " WHERE memory_id = ? AND user_id = ? ORDER BY seq",
-                (memory_id, user_id),
+                " WHERE namespace = ? AND memory_id = ? AND user_id = ? ORDER BY seq",
+                (self.namespace, memory_id, user_id),
             ).fetchall()
         return [
             HistoryEvent(memory_id, user, action, old, new, actor, datetime.fromisoformat(at))
@@ -105,12 +115,20 @@ class HistoryLog:
 
     def purge_user(self, user_id: str) -> int:
         """Delete every event of the user; returns how many."""
-        with self._lock:
-            return self._db.execute("DELETE FROM history WHERE user_id = ?", (user_id,)).rowcount
+        with self._lock, self._errors("purge"):
+            sql = "DELETE FROM history WHERE namespace = ? AND user_id = ?"
+            return self._db.execute(sql, (self.namespace, user_id)).rowcount
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    @contextlib.contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot {action} the history at {self.path}: {exc}") from exc
 
     def _write(self, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
         with self._lock:

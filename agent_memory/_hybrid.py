@@ -41,7 +41,7 @@ MODES = ("hybrid", "dense")
 DENSE_WEIGHT = 0.5
 """Weight of the standardised dense scores; BM25's is ``1 - DENSE_WEIGHT``."""
 NEIGHBOUR_WEIGHT = 0.5
-"""Share of the best neighbour's fused score that a memory in a session receives."""
+"""Share of the best neighbour's fused score (when positive) that a memory in a session receives."""
 NEIGHBOUR_WINDOW = 2
 """How many memories before and after a memory in its session count as its neighbours."""
 
@@ -135,7 +135,9 @@ class UserIndex:
     def _best_neighbour(self, fused: NDArray[np.float64]) -> NDArray[np.float64]:
         padded = np.append(fused, -np.inf)  # index -1 (no neighbour) reads -inf
         best = padded[self.neighbours].max(axis=1, initial=-np.inf)
-        return np.where(np.isfinite(best), best, 0.0)
+        # Only a boost: weak neighbours must not rank a session's memory below one stored without a session.
+        boost: NDArray[np.float64] = np.maximum(best, 0.0)
+        return boost
 
 
 class HybridIndex:
@@ -144,11 +146,13 @@ class HybridIndex:
     def __init__(self, max_users: int = 64) -> None:
         self.max_users = max_users
         self._users: OrderedDict[str, UserIndex] = OrderedDict()
+        self._generation = 0  # bumped by every invalidation: a build that saw an older one is not kept
         self._lock = threading.Lock()
 
     def invalidate(self, user_id: str | None = None) -> None:
         """Forget one user's index (after a write to that user), or every user's."""
         with self._lock:
+            self._generation += 1
             if user_id is None:
                 self._users.clear()
             else:
@@ -158,14 +162,15 @@ class HybridIndex:
         """The user's index, rebuilt from ``store`` when this process has none or the ids changed."""
         current = store.ids(Scope.of(user_id))
         with self._lock:
-            index = self._users.get(user_id)
+            index, generation = self._users.get(user_id), self._generation
             if index is not None and index.ids == frozenset(current):
                 self._users.move_to_end(user_id)
                 return index
         memories, vectors = store.snapshot(Scope.of(user_id))
         index = UserIndex.build(memories, vectors)
         with self._lock:
-            self._users[user_id] = index
-            while len(self._users) > self.max_users:
-                self._users.popitem(last=False)
+            if generation == self._generation:  # no write since the snapshot was taken
+                self._users[user_id] = index
+                while len(self._users) > self.max_users:
+                    self._users.popitem(last=False)
         return index

@@ -27,15 +27,20 @@ def now_ms() -> datetime:
 def new_id(created_at: datetime) -> str:
     """A UUIDv7 hex string: 48 bits of Unix milliseconds, version 7, a 12-bit counter, variant 10, 62 random bits.
 
-    The counter (RFC 9562, method 1) keeps ids made in one millisecond by this
-    process in the order they were made, so a batch of memories (the turns of a
-    conversation, say) sorts as it was given.
+    The counter (RFC 9562, method 1) keeps every id this process makes in the
+    order it was made, so a batch of memories (the turns of a conversation, say)
+    sorts as it was given. Ids never go backwards: when the clock does, or a
+    millisecond runs out of counter, the id's time runs a millisecond or so ahead
+    of ``created_at`` (which is then stored beside it).
     """
     millis = (created_at - _EPOCH) // _MS
     with _LAST_LOCK:
-        same_millisecond = millis == _LAST[0] and _LAST[1] < 0xFFF
-        # A new millisecond starts the counter low (random), so thousands more ids fit in it.
-        counter = _LAST[1] + 1 if same_millisecond else int.from_bytes(os.urandom(2), "big") & 0x1FF
+        if millis <= _LAST[0]:  # the same millisecond, or a clock that stepped back: keep counting
+            millis, counter = _LAST[0], _LAST[1] + 1
+            if counter > 0xFFF:  # more than ~3,500 ids in a millisecond: borrow the next one
+                millis, counter = millis + 1, 0
+        else:  # a new millisecond starts the counter low (random), so thousands more ids fit in it
+            counter = int.from_bytes(os.urandom(2), "big") & 0x1FF
         _LAST[:] = [millis, counter]
     rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
     value = (millis << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand

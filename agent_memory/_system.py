@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from agent_memory import _config
-from agent_memory._errors import ConfigurationError, MemoryNotFoundError
+from agent_memory._errors import ConfigurationError, EmbeddingError, MemoryNotFoundError
 from agent_memory._history import HistoryEvent, HistoryLog, event
 from agent_memory._hybrid import MODES, HybridIndex
 from agent_memory._ids import now_ms
@@ -163,11 +163,13 @@ class MemorySystem:
             raise ConfigurationError("pass either store= or path=/chroma_url=, not both")
         self.collection, self.path = collection, "<custom store>"
         self.store: MemoryStore = store or self._open_store(path, chroma_url, chroma_headers, tenant, database)
-        self.history_log = HistoryLog(history_path or self._default_history_path(store is not None))
-        key = (self.path, collection) if store is None else id(store)
+        self.history_log = HistoryLog(
+            history_path or self._default_history_path(store is not None), namespace=f"{self.path}|{collection}"
+        )
+        self._shared_key = self._sharing_key(store is not None)
         with _WRITE_LOCKS_GUARD:  # systems of this process on the same collection share one lock and index
-            self._write_lock = _WRITE_LOCKS.setdefault(key, threading.Lock())
-            self._lexical = _HYBRID_INDEXES.setdefault(key, HybridIndex())
+            self._write_lock = _WRITE_LOCKS.setdefault(self._shared_key, threading.Lock())
+            self._lexical = _HYBRID_INDEXES.setdefault(self._shared_key, HybridIndex())
 
     def _open_store(
         self,
@@ -187,6 +189,14 @@ class MemorySystem:
             return ChromaStore.open(self.path, self.collection)
         self.path = url
         return ChromaStore.open_server(url, self.collection, headers=headers, tenant=tenant, database=database)
+
+    def _sharing_key(self, custom_store: bool) -> object:
+        """What systems of this process share a write lock and a hybrid index by: the collection
+        (a directory however it is spelled, or a server URL); a private store shares with nobody."""
+        if custom_store or self.path == ":memory:":
+            return id(self.store)
+        is_server = self.path.startswith(("http://", "https://"))
+        return (self.path if is_server else str(Path(self.path).resolve()), self.collection)
 
     def _default_history_path(self, custom_store: bool) -> str:
         if custom_store or self.path == ":memory:":
@@ -213,6 +223,10 @@ class MemorySystem:
         """
         self.store.close()
         self.history_log.close()
+        if isinstance(self._shared_key, int):  # a private store's id may be reused once it is gone
+            with _WRITE_LOCKS_GUARD:
+                _WRITE_LOCKS.pop(self._shared_key, None)
+                _HYBRID_INDEXES.pop(self._shared_key, None)
         close_embedder = getattr(self.embedder, "close", None)
         if self._owns_embedder and callable(close_embedder):
             close_embedder()
@@ -328,10 +342,11 @@ class MemorySystem:
         """Delete one memory; ``False`` when the user has no memory with that id."""
         scope, actor = Scope.of(user_id), check_actor(actor)
         self._lexical.invalidate(scope.user_id)
-        found = self.store.get([check_id(memory_id)], scope)
-        if not found or not self.store.delete([memory_id], scope):
-            return False
-        self.history_log.record([event(memory_id, scope.user_id, "delete", found[0].text, None, actor)])
+        with self._write_lock:
+            found = self.store.get([check_id(memory_id)], scope)
+            if not found or not self.store.delete([memory_id], scope):
+                return False
+            self.history_log.record([event(memory_id, scope.user_id, "delete", found[0].text, None, actor)])
         return True
 
     def delete_all_memories(
@@ -351,14 +366,15 @@ class MemorySystem:
         """
         scope, actor = Scope.of(user_id, agent_id, session_id), check_actor(actor)
         self._lexical.invalidate(scope.user_id)
-        if purge_history:
+        with self._write_lock:  # nothing stored between listing and deleting escapes the history
+            if purge_history:
+                deleted = self.store.delete_scope(scope)
+                self.history_log.purge_user(scope.user_id)
+                return deleted
+            gone = [event(m.id, m.user_id, "delete", m.text, None, actor) for m in self._iter_scope(scope)]
             deleted = self.store.delete_scope(scope)
-            self.history_log.purge_user(scope.user_id)
+            self.history_log.record(gone)
             return deleted
-        gone = [event(m.id, m.user_id, "delete", m.text, None, actor) for m in self._iter_scope(scope)]
-        deleted = self.store.delete_scope(scope)
-        self.history_log.record(gone)
-        return deleted
 
     def _iter_scope(self, scope: Scope, page_size: int = _CHUNK) -> Iterator[Memory]:
         offset = 0
@@ -384,7 +400,10 @@ class MemorySystem:
         """
         with self._write_lock:
             self._lexical.invalidate()
-            return self.store.reindex(self.embedder.fingerprint, self._embed_documents, keep_old=keep_old)
+            try:
+                return self.store.reindex(self.embedder.fingerprint, self._embed_documents, keep_old=keep_old)
+            finally:
+                self._lexical.invalidate()  # a search during the reindex may have indexed the old vectors
 
     # -- reading -------------------------------------------------------------------------
 
@@ -432,6 +451,8 @@ class MemorySystem:
         if not hits:
             return hits
         scores = self.reranker.rerank(query, [h.text for h in hits], instruction)
+        if len(scores) != len(hits):
+            raise EmbeddingError(f"the reranker returned {len(scores)} scores for {len(hits)} memories")
         reranked = [SearchHit(h.memory, float(s), h.similarity) for h, s in zip(hits, scores, strict=True)]
         return sorted(reranked, key=lambda h: h.score, reverse=True)
 

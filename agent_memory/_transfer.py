@@ -11,6 +11,7 @@ embedded again. Every line is checked before anything is written.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import astuple, dataclass, replace
 from datetime import datetime
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from agent_memory._errors import ValidationError
+from agent_memory._errors import StoreError, ValidationError
 from agent_memory._history import event
 from agent_memory._ids import now_ms
 from agent_memory._records import Scope
@@ -117,6 +118,8 @@ def _lines(memory: MemorySystem, page: list[Memory], model: str | None) -> Itera
         yield from (m.to_dict() for m in page)
         return
     stored = memory.store.vectors([m.id for m in page], Scope.of(page[0].user_id))
+    if len(stored) != len(page):
+        raise StoreError("memories were deleted while they were exported; export again")
     for m, vector in zip(page, stored, strict=True):
         yield {**m.to_dict(), "model": model, "dimension": len(vector), "vector": [float(x) for x in vector]}
 
@@ -128,6 +131,9 @@ def import_records(
     files; ids another user owns are refused before anything is written."""
     from agent_memory._system import _chunks
 
+    repeated = sorted(i for i, n in Counter(r.memory.id for r in records).items() if n > 1)
+    if repeated:
+        raise ValidationError(f"ids appear more than once: {repeated[:5]!r}")
     owners = memory.store.owners([r.memory.id for r in records])
     foreign = sorted({r.memory.id for r in records if owners.get(r.memory.id, r.memory.user_id) != r.memory.user_id})
     if foreign:

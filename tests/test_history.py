@@ -87,3 +87,17 @@ def test_cli_history_and_forget_with_purge(tmp_path: Path, capsys: pytest.Captur
     capsys.readouterr()
     assert main(["history", memory_id, "--user", "alice", *options]) == 0
     assert "no history" in capsys.readouterr().out
+
+
+def test_collections_sharing_a_history_file_keep_to_their_own(tmp_path: Path) -> None:
+    path = str(tmp_path / "db")
+    with (
+        MemorySystem(embedder=HashEmbedder(), path=path, collection="work") as work,
+        MemorySystem(embedder=HashEmbedder(), path=path, collection="home") as home,
+    ):
+        at_work = work.store_memory("Alice leads the platform team", user_id="alice")
+        at_home = home.store_memory("Alice has a dog", user_id="alice")
+        home.delete_all_memories(user_id="alice", purge_history=True)
+        assert home.history(at_home.id, user_id="alice") == []
+        assert [e.action for e in work.history(at_work.id, user_id="alice")] == ["create"]
+        assert work.history(at_home.id, user_id="alice") == []

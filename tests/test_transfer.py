@@ -140,3 +140,11 @@ def test_cli_export_import_round_trip(tmp_path: Path, minilm: str, capsys: pytes
     assert main(["export", "--user", "alice", *target]) == 0
     line = json.loads(capsys.readouterr().out)
     assert line == {k: v for k, v in json.loads(exported).items() if k not in ("vector", "model", "dimension")}
+
+
+def test_an_id_twice_in_one_file_is_refused() -> None:
+    with MemorySystem(embedder=HashEmbedder(32), path=":memory:") as memory:
+        twice = [parse_record({"id": "dup", "text": t, "user_id": "alice"}) for t in ("one", "two")]
+        with pytest.raises(ValidationError, match="more than once"):
+            import_records(memory, twice)
+        assert memory.count() == 0
