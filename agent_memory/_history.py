@@ -26,7 +26,7 @@ ACTIONS = ("create", "update", "delete")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    namespace TEXT NOT NULL,
+    namespace TEXT NOT NULL DEFAULT '',
     memory_id TEXT NOT NULL,
     user_id TEXT NOT NULL,
     action TEXT NOT NULL,
@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS history (
     actor TEXT NOT NULL,
     at TEXT NOT NULL
 );
+"""
+_INDEXES = """
 CREATE INDEX IF NOT EXISTS history_memory ON history (namespace, memory_id, user_id);
 CREATE INDEX IF NOT EXISTS history_user ON history (namespace, user_id);
 """
@@ -71,6 +73,8 @@ class HistoryLog:
 
     ``namespace`` names the collection the events belong to (its location and
     name), so that collections sharing a file never see or purge each other's.
+    Events written before namespaces existed (namespace ``''``) belong to every
+    collection of the file, as they did then.
     """
 
     def __init__(self, path: str | Path, *, namespace: str = "") -> None:
@@ -84,6 +88,10 @@ class HistoryLog:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA busy_timeout=30000")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(history)")}
+            if "namespace" not in columns:  # a file from before namespaces: its events keep namespace ''
+                self._db.execute("ALTER TABLE history ADD COLUMN namespace TEXT NOT NULL DEFAULT ''")
+            self._db.executescript(_INDEXES)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the history at {self.path}: {exc}") from exc
 
@@ -105,7 +113,7 @@ class HistoryLog:
         with self._lock, self._errors("read"):
             rows = self._db.execute(
                 "SELECT memory_id, user_id, action, old_text, new_text, actor, at FROM history"
-                " WHERE namespace = ? AND memory_id = ? AND user_id = ? ORDER BY seq",
+                " WHERE namespace IN (?, '') AND memory_id = ? AND user_id = ? ORDER BY seq",
                 (self.namespace, memory_id, user_id),
             ).fetchall()
         return [
@@ -116,7 +124,7 @@ class HistoryLog:
     def purge_user(self, user_id: str) -> int:
         """Delete every event of the user; returns how many."""
         with self._lock, self._errors("purge"):
-            sql = "DELETE FROM history WHERE namespace = ? AND user_id = ?"
+            sql = "DELETE FROM history WHERE namespace IN (?, '') AND user_id = ?"
             return self._db.execute(sql, (self.namespace, user_id)).rowcount
 
     def close(self) -> None:

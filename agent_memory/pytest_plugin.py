@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,11 +30,14 @@ __all__ = ["chroma_server", "memory", "minilm", "offline_environment", "tiny_qwe
 
 
 def offline_environment() -> None:
-    """No model hub, and none of the user's AGENT_MEMORY_* settings leaking into tests."""
+    """No model hub, none of the user's AGENT_MEMORY_* settings leaking into tests, and a
+    private data directory: nothing a test stores by default (a server-mode history, say)
+    lands in the user's own."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    for name in ("AGENT_MEMORY_MODEL", "AGENT_MEMORY_PATH", "AGENT_MEMORY_DEVICE", "AGENT_MEMORY_BACKEND"):
+    for name in ("AGENT_MEMORY_MODEL", "AGENT_MEMORY_DEVICE", "AGENT_MEMORY_BACKEND"):
         os.environ.pop(name, None)
+    os.environ["AGENT_MEMORY_PATH"] = tempfile.mkdtemp(prefix="agent-memory-tests-")
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import pytest
 
 from agent_memory import MemorySystem, ValidationError
 from agent_memory._cli import main
+from agent_memory._history import HistoryLog, event
 from agent_memory.testing import HashEmbedder
 
 
@@ -101,3 +102,23 @@ def test_collections_sharing_a_history_file_keep_to_their_own(tmp_path: Path) ->
         assert home.history(at_home.id, user_id="alice") == []
         assert [e.action for e in work.history(at_work.id, user_id="alice")] == ["create"]
         assert work.history(at_home.id, user_id="alice") == []
+
+
+def test_a_history_file_from_before_namespaces_is_upgraded_and_kept(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "history.sqlite3")
+    old.executescript(
+        "CREATE TABLE history (seq INTEGER PRIMARY KEY AUTOINCREMENT, memory_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+        " action TEXT NOT NULL, old_text TEXT, new_text TEXT, actor TEXT NOT NULL, at TEXT NOT NULL);"
+        "INSERT INTO history (memory_id, user_id, action, old_text, new_text, actor, at)"
+        " VALUES ('m1', 'alice', 'create', NULL, 'old fact', 'user', '2026-01-01T00:00:00+00:00');"
+    )
+    old.commit()
+    old.close()
+    log = HistoryLog(tmp_path / "history.sqlite3", namespace="db|memories")
+    log.record([event("m1", "alice", "update", "old fact", "new fact", "system")])
+    assert [(e.action, e.new_text) for e in log.for_memory("m1", "alice")] == [
+        ("create", "old fact"),
+        ("update", "new fact"),
+    ]
+    assert log.purge_user("alice") == 2
+    log.close()
