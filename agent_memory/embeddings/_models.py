@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import warnings
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from agent_memory._errors import ModelNotFoundError
 
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_LENGTH",
     "ModelRef",
+    "SharedModels",
     "TextTruncatedWarning",
     "auto_device",
     "half_precision_dtype",
@@ -38,6 +41,41 @@ _HUB_CACHE_SNAPSHOT = re.compile(r"models--(?P<org>[^/\\]+?)--(?P<name>[^/\\]+)[
 def looks_instruction_aware_name(name: str) -> bool:
     """Qwen3-Embedding models by name (hub id, path or served name)."""
     return bool(_QWEN3_EMBEDDING.search(name))
+
+
+_Model = TypeVar("_Model")
+
+
+class SharedModels(Generic[_Model]):
+    """Loaded models shared by every embedder of a process, one per key, each loaded once.
+
+    Loading happens under the lock, so two threads asking for the same model at
+    once load it once; it is cheap next to a load that takes seconds.
+    """
+
+    def __init__(self) -> None:
+        self._models: dict[Hashable, _Model] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, load: Callable[[], _Model]) -> _Model:
+        """The model for ``key``, loaded by ``load()`` the first time."""
+        with self._lock:
+            if key not in self._models:
+                self._models[key] = load()
+            return self._models[key]
+
+    def discard(self, key: Hashable, model: _Model) -> None:
+        """Forget ``model`` (after it was shut down) if it is still the one shared under ``key``."""
+        with self._lock:
+            if self._models.get(key) is model:
+                del self._models[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._models.clear()
+
+    def __len__(self) -> int:
+        return len(self._models)
 
 
 class TextTruncatedWarning(UserWarning):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,6 +13,7 @@ from agent_memory.embeddings._base import BaseEmbedder, validate_dimensions
 from agent_memory.embeddings._models import (
     DEFAULT_MAX_LENGTH,
     ModelRef,
+    SharedModels,
     auto_device,
     half_precision_dtype,
     model_not_found,
@@ -26,8 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SentenceTransformerEmbedder"]
 
-_MODELS: dict[tuple[str, str, int], SentenceTransformer] = {}
-_MODELS_LOCK = threading.Lock()
+_MODELS: SharedModels[SentenceTransformer] = SharedModels()
 
 
 def _model_kwargs(device: str) -> dict[str, Any]:
@@ -98,10 +97,7 @@ class SentenceTransformerEmbedder(BaseEmbedder):
         if self._st is None:
             device = self.device or auto_device()
             key = (self._ref.load_from, device, self.max_length)
-            with _MODELS_LOCK:
-                if key not in _MODELS:
-                    _MODELS[key] = _load(self._ref, device, self.max_length)
-                self._st = _MODELS[key]
+            self._st = _MODELS.get(key, lambda: _load(self._ref, device, self.max_length))
             validate_dimensions(self._dimensions, self.native_dimension)
         return self._st
 

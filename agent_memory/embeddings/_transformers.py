@@ -16,7 +16,6 @@ default) and to cosine 0.999 in bfloat16/float16 (the GPU default).
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +27,7 @@ from agent_memory.embeddings._base import BaseEmbedder, validate_dimensions
 from agent_memory.embeddings._models import (
     DEFAULT_MAX_LENGTH,
     ModelRef,
+    SharedModels,
     auto_device,
     half_precision_dtype,
     model_not_found,
@@ -79,8 +79,7 @@ class _Engine:
         return [e.ids for e in encodings]
 
 
-_ENGINES: dict[tuple[str, str, str, int], _Engine] = {}
-_ENGINES_LOCK = threading.Lock()
+_ENGINES: SharedModels[_Engine] = SharedModels()
 
 
 def _load_tokenizer(ref: ModelRef, offline: bool, max_length: int) -> Tokenizer:
@@ -169,10 +168,7 @@ class TransformersEmbedder(BaseEmbedder):
             device = self.device or auto_device()
             dtype = _resolve_dtype(self.dtype, device)
             key = (self._ref.load_from, device, str(dtype), self.max_length)
-            with _ENGINES_LOCK:
-                if key not in _ENGINES:
-                    _ENGINES[key] = _load(self._ref, device, dtype, self.max_length)
-                self._engine = _ENGINES[key]
+            self._engine = _ENGINES.get(key, lambda: _load(self._ref, device, dtype, self.max_length))
             validate_dimensions(self._dimensions, self.native_dimension)
         return self._engine
 

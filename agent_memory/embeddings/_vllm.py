@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,15 +10,14 @@ from numpy.typing import NDArray
 
 from agent_memory._errors import ConfigurationError
 from agent_memory.embeddings._base import BaseEmbedder, validate_dimensions
-from agent_memory.embeddings._models import resolve_model
+from agent_memory.embeddings._models import SharedModels, resolve_model
 
 if TYPE_CHECKING:
     from vllm import LLM
 
 __all__ = ["VLLMEmbedder"]
 
-_ENGINES: dict[tuple[str, str], LLM] = {}  # one engine per model and options, shared in the process
-_ENGINES_LOCK = threading.Lock()
+_ENGINES: SharedModels[LLM] = SharedModels()  # one engine per model and options
 
 
 class VLLMEmbedder(BaseEmbedder):
@@ -76,10 +74,7 @@ class VLLMEmbedder(BaseEmbedder):
     def llm(self) -> LLM:
         """The vLLM engine, started on first use."""
         if self._llm is None:
-            with _ENGINES_LOCK:
-                if self._key not in _ENGINES:
-                    _ENGINES[self._key] = self._start()
-                self._llm = _ENGINES[self._key]
+            self._llm = _ENGINES.get(self._key, self._start)
         return self._llm
 
     @property
@@ -113,9 +108,7 @@ class VLLMEmbedder(BaseEmbedder):
         """Shut the engine down and free its memory (embedders sharing it start a new one on next use)."""
         if self._llm is None:
             return
-        with _ENGINES_LOCK:
-            if _ENGINES.get(self._key) is self._llm:
-                del _ENGINES[self._key]
+        _ENGINES.discard(self._key, self._llm)
         shutdown = getattr(getattr(self._llm, "llm_engine", None), "shutdown", None)
         if callable(shutdown):
             shutdown()
