@@ -163,10 +163,8 @@ class MemorySystem:
             raise ConfigurationError("pass either store= or path=/chroma_url=, not both")
         self.collection, self.path = collection, "<custom store>"
         self.store: MemoryStore = store or self._open_store(path, chroma_url, chroma_headers, tenant, database)
-        self.history_log = HistoryLog(
-            history_path or self._default_history_path(store is not None), namespace=f"{self.path}|{collection}"
-        )
-        self._shared_key = self._sharing_key(store is not None)
+        self._shared_key, default_history = self._placement(store is not None)
+        self.history_log = HistoryLog(history_path or default_history, namespace=f"{self.path}|{collection}")
         with _WRITE_LOCKS_GUARD:  # systems of this process on the same collection share one lock and index
             self._write_lock = _WRITE_LOCKS.setdefault(self._shared_key, threading.Lock())
             self._lexical = _HYBRID_INDEXES.setdefault(self._shared_key, HybridIndex())
@@ -190,20 +188,17 @@ class MemorySystem:
         self.path = url
         return ChromaStore.open_server(url, self.collection, headers=headers, tenant=tenant, database=database)
 
-    def _sharing_key(self, custom_store: bool) -> object:
-        """What systems of this process share a write lock and a hybrid index by: the collection
-        (a directory however it is spelled, or a server URL); a private store shares with nobody."""
+    def _placement(self, custom_store: bool) -> tuple[object, str]:
+        """What systems of this process share a write lock and a hybrid index by, and the default
+        history file. A private store (``":memory:"``, custom) shares with nobody and keeps its
+        history in memory; a server's collection is keyed by URL, its history in the user data
+        directory; a directory, however it is spelled, holds its own history."""
         if custom_store or self.path == ":memory:":
-            return id(self.store)
-        is_server = self.path.startswith(("http://", "https://"))
-        return (self.path if is_server else str(Path(self.path).resolve()), self.collection)
-
-    def _default_history_path(self, custom_store: bool) -> str:
-        if custom_store or self.path == ":memory:":
-            return ":memory:"
-        is_server = self.path.startswith(("http://", "https://"))
-        directory = Path(_config.default_path()) if is_server else Path(self.path)
-        return str(directory / "history.sqlite3")
+            return id(self.store), ":memory:"
+        if self.path.startswith(("http://", "https://")):
+            return (self.path, self.collection), str(Path(_config.default_path()) / "history.sqlite3")
+        directory = Path(self.path).resolve()
+        return (str(directory), self.collection), str(directory / "history.sqlite3")
 
     def __repr__(self) -> str:
         return f"MemorySystem(embedder={self.embedder!r}, path={self.path!r}, collection={self.collection!r})"
@@ -371,15 +366,16 @@ class MemorySystem:
                 deleted = self.store.delete_scope(scope)
                 self.history_log.purge_user(scope.user_id)
                 return deleted
-            gone = [event(m.id, m.user_id, "delete", m.text, None, actor) for m in self._iter_scope(scope)]
+            gone = [event(m.id, m.user_id, "delete", m.text, None, actor) for page in self._pages(scope) for m in page]
             deleted = self.store.delete_scope(scope)
             self.history_log.record(gone)
             return deleted
 
-    def _iter_scope(self, scope: Scope, page_size: int = _CHUNK) -> Iterator[Memory]:
+    def _pages(self, scope: Scope, page_size: int = _CHUNK) -> Iterator[list[Memory]]:
+        """The scope's memories, a page of ``page_size`` (or what is left) at a time."""
         offset = 0
         while page := self.store.list_memories(scope, filters=None, limit=page_size, offset=offset):
-            yield from page
+            yield page
             offset += len(page)
 
     def history(self, memory_id: str, *, user_id: str) -> list[HistoryEvent]:
@@ -489,7 +485,7 @@ class MemorySystem:
 
     def iter_memories(self, *, user_id: str, page_size: int = 1000) -> Iterator[Memory]:
         """Every memory of the user, fetched a page at a time (for export and bulk work)."""
-        return self._iter_scope(Scope.of(user_id), check_positive(page_size, "page_size"))
+        return (m for page in self._pages(Scope.of(user_id), check_positive(page_size, "page_size")) for m in page)
 
     def count(self, *, user_id: str | None = None) -> int:
         """How many memories the user has; every user's together when ``user_id`` is None."""

@@ -104,17 +104,13 @@ def parse_record(record: object, default_user: str | None = None) -> Record:
 def export_records(memory: MemorySystem, user_id: str, *, vectors: bool = False) -> Iterator[dict[str, object]]:
     """The user's memories as export lines, a page at a time."""
     fingerprint = memory.store.fingerprint
-    page: list[Memory] = []
-    for item in memory.iter_memories(user_id=user_id):
-        page.append(item)
-        if len(page) == 1000:
-            yield from _lines(memory, page, fingerprint.model if vectors and fingerprint else None)
-            page = []
-    yield from _lines(memory, page, fingerprint.model if vectors and fingerprint else None)
+    model = fingerprint.model if vectors and fingerprint else None
+    for page in memory._pages(Scope.of(user_id)):
+        yield from _lines(memory, page, model)
 
 
 def _lines(memory: MemorySystem, page: list[Memory], model: str | None) -> Iterator[dict[str, object]]:
-    if model is None or not page:
+    if model is None:
         yield from (m.to_dict() for m in page)
         return
     stored = memory.store.vectors([m.id for m in page], Scope.of(page[0].user_id))
