@@ -16,6 +16,7 @@ from agent_memory._errors import (
     EmbedderMismatchError,
     EmbeddingError,
     EmbeddingServerError,
+    ExtractionError,
     InvalidDimensionsError,
     InvalidFilterError,
     InvalidMetadataError,
@@ -26,13 +27,16 @@ from agent_memory._errors import (
     UnknownTaskError,
     ValidationError,
 )
+from agent_memory._extraction import Decision, Extractor, LLMExtractor, Message, TokenUsage
 from agent_memory._history import HistoryEvent
 from agent_memory._hybrid import MODES as SEARCH_MODES
+from agent_memory._openai_chat import OpenAIExtractor
+from agent_memory._remember import MemoryChange
 from agent_memory._rerank import Qwen3Reranker, Reranker
 from agent_memory._store import ChromaStore, MemoryStore, Scope
-from agent_memory._system import MemoryStats, MemorySystem
+from agent_memory._system import MemorySystem
 from agent_memory._tasks import DEFAULT_TASK, TASKS, format_query
-from agent_memory._types import Memory, MetadataValue, SearchHit
+from agent_memory._types import Memory, MemoryStats, MetadataValue, SearchHit
 
 __version__ = "0.1.0"
 
@@ -44,26 +48,34 @@ __all__ = [
     "AgentMemoryError",
     "ChromaStore",
     "ConfigurationError",
+    "Decision",
     "EmbedderMismatchError",
     "EmbeddingError",
     "EmbeddingServerError",
+    "ExtractionError",
+    "Extractor",
     "HistoryEvent",
     "InvalidDimensionsError",
     "InvalidFilterError",
     "InvalidMetadataError",
     "InvalidTypeError",
+    "LLMExtractor",
     "Memory",
+    "MemoryChange",
     "MemoryNotFoundError",
     "MemoryStats",
     "MemoryStore",
     "MemorySystem",
+    "Message",
     "MetadataValue",
     "ModelNotFoundError",
+    "OpenAIExtractor",
     "Qwen3Reranker",
     "Reranker",
     "Scope",
     "SearchHit",
     "StoreError",
+    "TokenUsage",
     "UnknownTaskError",
     "ValidationError",
     "__version__",

@@ -14,6 +14,7 @@
     ├── EmbedderMismatchError             the collection was written by another model/dimension
     ├── EmbeddingError                    an embedder returned vectors of the wrong shape or NaN
     │   └── EmbeddingServerError          an embedding server is down, refused, or answered nonsense
+    ├── ExtractionError                   an LLM's answer to fact extraction could not be used (not JSON, ...)
     ├── MemoryNotFoundError (KeyError)    no memory with that id in the caller's scope
     └── StoreError                        the vector store failed (Chroma's own error is chained)
 
@@ -29,6 +30,7 @@ __all__ = [
     "EmbedderMismatchError",
     "EmbeddingError",
     "EmbeddingServerError",
+    "ExtractionError",
     "InvalidDimensionsError",
     "InvalidFilterError",
     "InvalidMetadataError",
@@ -87,6 +89,14 @@ class EmbeddingError(AgentMemoryError):
 
 class EmbeddingServerError(EmbeddingError):
     """An embedding server could not be reached, kept failing, or answered something malformed."""
+
+
+class ExtractionError(AgentMemoryError):
+    """An LLM's answer to fact extraction or reconciliation could not be used (not JSON, wrong shape).
+
+    Raised by extractors; :meth:`MemorySystem.remember` raises it for the extraction
+    step (nothing is written) and handles it per fact for decisions (see ``on_invalid``).
+    """
 
 
 class MemoryNotFoundError(AgentMemoryError, KeyError):

@@ -14,13 +14,22 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from agent_memory._errors import ConfigurationError, ModelNotFoundError
+from agent_memory._errors import ConfigurationError, EmbeddingError, ModelNotFoundError
+from agent_memory._types import SearchHit
 from agent_memory.embeddings._models import auto_device, half_precision_dtype, model_not_found, resolve_model
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["RERANK_PREFIX", "RERANK_SUFFIX", "Qwen3Reranker", "Reranker", "as_reranker", "format_rerank_input"]
+__all__ = [
+    "RERANK_PREFIX",
+    "RERANK_SUFFIX",
+    "Qwen3Reranker",
+    "Reranker",
+    "as_reranker",
+    "format_rerank_input",
+    "rerank_hits",
+]
 
 RERANK_PREFIX = (
     "<|im_start|>system\nJudge whether the Document meets the requirements based on the Query and the Instruct "
@@ -120,3 +129,14 @@ def as_reranker(reranker: str | Reranker | None) -> Reranker | None:
     if isinstance(reranker, str):
         return Qwen3Reranker(reranker)
     raise ConfigurationError(f"reranker must be a model name or a Reranker, got {type(reranker).__name__}")
+
+
+def rerank_hits(reranker: Reranker, query: str, instruction: str, hits: list[SearchHit]) -> list[SearchHit]:
+    """``hits`` re-scored by ``reranker`` and sorted by its scores (the cosine similarity kept)."""
+    if not hits:
+        return hits
+    scores = reranker.rerank(query, [h.text for h in hits], instruction)
+    if len(scores) != len(hits):
+        raise EmbeddingError(f"the reranker returned {len(scores)} scores for {len(hits)} memories")
+    reranked = [SearchHit(h.memory, float(s), h.similarity) for h, s in zip(hits, scores, strict=True)]
+    return sorted(reranked, key=lambda h: h.score, reverse=True)

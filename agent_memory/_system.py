@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -12,14 +12,16 @@ from typing import Any
 import numpy as np
 
 from agent_memory import _config
-from agent_memory._errors import ConfigurationError, EmbeddingError, MemoryNotFoundError
+from agent_memory._errors import ConfigurationError, MemoryNotFoundError
+from agent_memory._extraction import Extractor, Message
 from agent_memory._history import HistoryEvent, HistoryLog, event
 from agent_memory._hybrid import MODES, HybridIndex
 from agent_memory._ids import now_ms
-from agent_memory._rerank import Reranker, as_reranker
+from agent_memory._remember import MemoryChange, remember
+from agent_memory._rerank import Reranker, as_reranker, rerank_hits
 from agent_memory._store import ChromaStore, MemoryStore, Scope
 from agent_memory._tasks import resolve_task
-from agent_memory._types import Memory, MetadataValue, SearchHit
+from agent_memory._types import Memory, MemoryStats, MetadataValue, SearchHit
 from agent_memory._validation import (
     check_actor,
     check_choice,
@@ -36,25 +38,13 @@ from agent_memory._validation import (
 from agent_memory.embeddings import Embedder, EmbeddingCache, create_embedder
 from agent_memory.embeddings._base import check_vectors
 
-__all__ = ["MemoryStats", "MemorySystem"]
+__all__ = ["MemorySystem"]
 
 _CHUNK = 1000  # memories embedded and written per round in store_memories
 _WRITE_LOCKS: dict[object, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 _HYBRID_INDEXES: dict[object, HybridIndex] = {}
 _PROGRESS_FROM = 1000  # inputs at least this large get a progress bar by default
-
-
-@dataclass(frozen=True)
-class MemoryStats:
-    """What a store holds: totals, per-user counts, and the embedder that wrote it."""
-
-    total: int
-    users: dict[str, int]
-    collection: str
-    path: str
-    model: str | None
-    dimension: int | None
 
 
 def _chunks(total: int, progress: bool | None) -> Iterator[range]:
@@ -297,6 +287,48 @@ class MemorySystem:
             self.store.add(new, self._embed_documents([m.text for m in new]))
             self.history_log.record([event(m.id, m.user_id, "create", None, m.text, actor) for m in new])
 
+    def remember(
+        self,
+        messages: Sequence[Message | Mapping[str, Any] | object],
+        *,
+        user_id: str,
+        extractor: Extractor,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        candidates: int = 5,
+        on_invalid: str = "add",
+        actor: str | None = None,
+    ) -> list[MemoryChange]:
+        """Store the lasting facts of a conversation, reconciled with the user's memories.
+
+        ``messages`` are ``{"role", "content", "time"?}`` mappings (``time`` a datetime or
+        ISO 8601; relative dates are resolved against it, against now where it is
+        missing), :class:`Message` objects, or the extractor's own message types.
+        The ``extractor`` lists the facts, then for each fact sees the user's
+        ``candidates`` most similar memories (this agent's, from any session; found
+        like ``search_memory`` finds them) and decides: add it, update one, delete
+        one, or nothing. A fact equal to a memory is ``unchanged`` without asking.
+        Updates and deletes keep the old text in the :meth:`history`.
+
+        A decision that cannot be followed (unparseable, unknown action, an id the
+        model was not shown, such as another user's) is never applied: with
+        ``on_invalid="add"`` (default) the fact is stored as a new memory, with
+        ``"skip"`` nothing is; either way its change carries the ``problem``.
+        Facts that cannot be extracted raise :class:`ExtractionError` before
+        anything is written. Returns one :class:`MemoryChange` per fact, in order.
+        """
+        return remember(
+            self,
+            messages,
+            user_id=user_id,
+            extractor=extractor,
+            agent_id=agent_id,
+            session_id=session_id,
+            candidates=candidates,
+            on_invalid=on_invalid,
+            actor=actor,
+        )
+
     def update_memory(
         self,
         memory_id: str,
@@ -440,17 +472,7 @@ class MemorySystem:
         else:
             hits = self._hybrid_search(query, vector, scope, where, first_stage)
         hits = [h for h in hits if threshold is None or h.similarity >= threshold]
-        return self._rerank(query, instruction, hits)[:top_k] if self.reranker is not None else hits
-
-    def _rerank(self, query: str, instruction: str, hits: list[SearchHit]) -> list[SearchHit]:
-        assert self.reranker is not None
-        if not hits:
-            return hits
-        scores = self.reranker.rerank(query, [h.text for h in hits], instruction)
-        if len(scores) != len(hits):
-            raise EmbeddingError(f"the reranker returned {len(scores)} scores for {len(hits)} memories")
-        reranked = [SearchHit(h.memory, float(s), h.similarity) for h, s in zip(hits, scores, strict=True)]
-        return sorted(reranked, key=lambda h: h.score, reverse=True)
+        return rerank_hits(self.reranker, query, instruction, hits)[:top_k] if self.reranker is not None else hits
 
     def _hybrid_search(
         self, query: str, vector: Any, scope: Scope, where: Mapping[str, Any] | None, top_k: int

@@ -23,6 +23,7 @@ TASKS: Mapping[str, str] = MappingProxyType(
         "documents": "Given a question, find relevant documents",
         "code": "Given a coding query, retrieve relevant code snippets",
         "qa": "Given a user question, retrieve the best answer",
+        "reconcile": "Given a new fact about a user, retrieve stored memories about the same subject",
     }
 )
 """Task templates by name. Any other instruction sentence works as a task too."""

@@ -11,7 +11,7 @@ from agent_memory._ids import new_id, now_ms
 if TYPE_CHECKING:
     from agent_memory._store import Scope
 
-__all__ = ["Memory", "MetadataValue", "SearchHit"]
+__all__ = ["Memory", "MemoryStats", "MetadataValue", "SearchHit"]
 
 MetadataValue = str | int | float | bool
 """What a metadata value can be: Chroma stores flat scalars only."""
@@ -98,3 +98,15 @@ class SearchHit:
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict: the memory's fields plus ``score`` and ``similarity``."""
         return {**self.memory.to_dict(), "score": self.score, "similarity": self.similarity}
+
+
+@dataclass(frozen=True)
+class MemoryStats:
+    """What a store holds: totals, per-user counts, and the embedder that wrote it."""
+
+    total: int
+    users: dict[str, int]
+    collection: str
+    path: str
+    model: str | None
+    dimension: int | None

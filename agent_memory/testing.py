@@ -10,6 +10,9 @@ Two things every test suite of an agent-memory integration needs, offline and fa
   every code path a real Qwen3-Embedding model does, in well under a second.
 * :class:`HashEmbedder`, a deterministic embedder with no model at all, for
   benchmarks and tests of the storage layer where the model is not the subject.
+* :class:`ScriptedLLM`, a chat-completion function that answers from a script,
+  for :class:`~agent_memory.LLMExtractor` in tests (the LangChain and LlamaIndex
+  suites use their frameworks' own fake models instead).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from agent_memory.embeddings._base import Fingerprint, normalize_rows
 __all__ = [
     "QWEN3_EMBEDDING_SHAPES",
     "HashEmbedder",
+    "ScriptedLLM",
     "build_qwen3_embedding_architecture",
     "build_tiny_qwen3_embedding",
     "build_tiny_qwen3_reranker",
@@ -258,6 +262,21 @@ class HashEmbedder:
 
     def embed_queries(self, queries: Sequence[str], task: str | None = None) -> NDArray[np.float32]:
         return self.embed_documents([format_query(q, task) for q in queries])
+
+
+class ScriptedLLM:
+    """A stand-in for a chat model: answers each call with the next of ``replies`` (objects are
+    sent as their JSON), and keeps every prompt it was given in ``prompts``."""
+
+    def __init__(self, replies: Sequence[object]) -> None:
+        self.replies = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in replies]
+        self.prompts: list[list[dict[str, str]]] = []
+
+    def __call__(self, messages: list[dict[str, str]]) -> str:
+        self.prompts.append(messages)
+        if len(self.prompts) > len(self.replies):
+            raise AssertionError(f"call {len(self.prompts)} has no scripted reply: {messages[-1]['content']!r}")
+        return self.replies[len(self.prompts) - 1]
 
 
 async def event_loop_ticks(awaitable: Awaitable[_T]) -> tuple[_T, int]:

@@ -6,6 +6,7 @@ subclass, before anything is written.
 
 from agent_memory._validation import (
     RESERVED_KEYS,
+    check_choice,
     check_filters,
     check_id,
     check_metadata,
@@ -20,6 +21,7 @@ from agent_memory._validation import (
 
 __all__ = [
     "RESERVED_KEYS",
+    "check_choice",
     "check_filters",
     "check_id",
     "check_metadata",

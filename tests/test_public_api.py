@@ -63,3 +63,15 @@ def test_results_are_frozen() -> None:
     assert hit.text == "t"
     with pytest.raises(AttributeError):
         hit.score = 1.0  # type: ignore[misc]
+    change = agent_memory.MemoryChange("added", "t", memory=memory)
+    assert (change.id, change.new_text, change.old_text) == ("1", "t", None)
+    with pytest.raises(AttributeError):
+        change.event = "deleted"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        agent_memory.Decision("add").action = "none"  # type: ignore[misc]
+
+
+def test_remember_api_names_are_importable() -> None:
+    from agent_memory import Extractor, LLMExtractor, MemoryChange, Message, OpenAIExtractor  # noqa: F401
+
+    assert isinstance(LLMExtractor(lambda messages: "{}"), Extractor)

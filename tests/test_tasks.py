@@ -13,6 +13,7 @@ def test_task_templates_are_exact() -> None:
         "documents": "Given a question, find relevant documents",
         "code": "Given a coding query, retrieve relevant code snippets",
         "qa": "Given a user question, retrieve the best answer",
+        "reconcile": "Given a new fact about a user, retrieve stored memories about the same subject",
     }
     assert DEFAULT_TASK == "Given a user query, retrieve relevant memories"
 

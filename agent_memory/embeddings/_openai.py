@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -12,12 +10,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agent_memory._errors import ConfigurationError, EmbeddingServerError
+from agent_memory._http import post_json
 from agent_memory.embeddings._base import BaseEmbedder
 from agent_memory.embeddings._models import looks_instruction_aware_name
 
 __all__ = ["OpenAIEmbedder"]
-
-_RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
 class OpenAIEmbedder(BaseEmbedder):
@@ -100,34 +97,16 @@ class OpenAIEmbedder(BaseEmbedder):
         return self._parse(answer, len(batch), expected)
 
     def _post_with_retries(self, payload: dict[str, Any]) -> Any:
-        for attempt in range(self.max_retries + 1):
-            last = attempt == self.max_retries
-            try:
-                response = self._client.post("/embeddings", json=payload)
-            except httpx.TransportError as exc:
-                if last:
-                    raise EmbeddingServerError(f"cannot reach the embedding server at {self.base_url}: {exc}") from exc
-                self._sleep(attempt, None)
-                continue
-            if response.status_code in _RETRY_STATUS and not last:
-                self._sleep(attempt, response.headers.get("retry-after"))
-                continue
-            if response.status_code >= 400:
-                raise EmbeddingServerError(
-                    f"embedding server at {self.base_url} answered {response.status_code}: {response.text[:300]}"
-                )
-            try:
-                return response.json()
-            except ValueError:
-                raise EmbeddingServerError(f"embedding server at {self.base_url} answered non-JSON") from None
-        raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
-
-    def _sleep(self, attempt: int, retry_after: str | None) -> None:
-        delay = self.backoff * 2**attempt
-        if retry_after is not None:
-            with contextlib.suppress(ValueError):  # an HTTP date instead of seconds: keep the backoff
-                delay = max(delay, min(float(retry_after), 60.0))
-        time.sleep(delay)
+        server = f"embedding server at {self.base_url}"
+        return post_json(
+            self._client,
+            "/embeddings",
+            payload,
+            error=EmbeddingServerError,
+            server=server,
+            max_retries=self.max_retries,
+            backoff=self.backoff,
+        )
 
     def _parse(self, answer: Any, count: int, width: int | None) -> NDArray[np.float32]:
         data = answer.get("data") if isinstance(answer, dict) else None

@@ -1,0 +1,200 @@
+"""The ``Extractor`` protocol (facts from a conversation, one decision per fact) and an LLM-backed base.
+
+The core depends on no LLM framework: :class:`LLMExtractor` needs only a function
+from chat messages to the model's reply. The LangChain and LlamaIndex packages
+subclass it to drive their frameworks' models; the MCP server drives the
+client's model through sampling.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol, runtime_checkable
+
+from agent_memory._errors import ExtractionError, InvalidTypeError, ValidationError
+from agent_memory._prompts import DECISION_SCHEMA, FACTS_SCHEMA, ChatTurn, decision_prompt, extraction_prompt
+from agent_memory._types import Memory
+from agent_memory._validation import check_text
+
+__all__ = ["ACTIONS", "Decision", "Extractor", "LLMExtractor", "Message", "TokenUsage", "to_messages"]
+
+ACTIONS = ("add", "update", "delete", "none")
+"""What a decision may do with a fact: store it, rewrite a memory, delete a memory, nothing."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message of a conversation. ``time`` is when it was sent (relative dates in it are
+    resolved against it); :meth:`MemorySystem.remember` fills in the call's time where it is missing."""
+
+    role: str
+    content: str
+    time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with one fact: ``action`` is one of :data:`ACTIONS`.
+
+    ``memory_id`` names the memory acted on (required for ``update`` and ``delete``;
+    for ``none``, the memory that already says it). ``text`` is the text to store
+    (``add``) or the memory's new text (``update``); the fact itself when ``None``.
+    """
+
+    action: str
+    memory_id: str | None = None
+    text: str | None = None
+
+
+@runtime_checkable
+class Extractor(Protocol):
+    """What :meth:`MemorySystem.remember` needs from an LLM.
+
+    ``extract`` returns the lasting facts in a conversation (in the language they
+    were written in); ``decide`` says what to do with one fact given the user's
+    stored memories most similar to it. Output that cannot be used raises
+    :class:`ExtractionError`. An extractor may also define ``to_message(obj)``,
+    turning its framework's message objects into :class:`Message` (or ``None``
+    for objects it does not know).
+    """
+
+    def extract(self, messages: Sequence[Message]) -> list[str]: ...
+
+    def decide(self, fact: str, memories: Sequence[Memory]) -> Decision: ...
+
+
+@dataclass
+class TokenUsage:
+    """LLM calls an extractor made and the tokens they used (where the model reports them)."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, input_tokens: int = 0, output_tokens: int = 0) -> None:
+        """Count one call."""
+        with self._lock:
+            self.calls += 1
+            self.input_tokens += input_tokens
+            self.output_tokens += output_tokens
+
+
+class LLMExtractor:
+    """An :class:`Extractor` over any chat model: agent-memory's prompts, strict parsing of the answers.
+
+    Give ``complete``, a function from chat messages (``[{"role", "content"}]``)
+    to the model's reply text, or subclass and override :meth:`complete`, which
+    also receives the JSON schema of the answer (for models with structured
+    output) and may return the parsed object instead of text. ``usage`` counts
+    the calls (and tokens, where :meth:`complete` records them).
+    """
+
+    def __init__(self, complete: Callable[[list[ChatTurn]], str] | None = None) -> None:
+        self._complete = complete
+        self.usage = TokenUsage()
+
+    def complete(self, messages: list[ChatTurn], schema: Mapping[str, Any]) -> str | Mapping[str, Any]:
+        """The model's answer to ``messages``: JSON text, or an object already parsed."""
+        if self._complete is None:
+            raise NotImplementedError("pass complete= or override LLMExtractor.complete")
+        self.usage.add()
+        return self._complete(messages)
+
+    def extract(self, messages: Sequence[Message]) -> list[str]:
+        """The facts in ``messages``, as the model lists them."""
+        turns = [(m.role, m.content, m.time or datetime.now(timezone.utc)) for m in messages]
+        return parse_facts(self.complete(extraction_prompt(turns), FACTS_SCHEMA))
+
+    def decide(self, fact: str, memories: Sequence[Memory]) -> Decision:
+        """The model's decision for ``fact``, its handles mapped back to the memories' ids."""
+        reply = self.complete(decision_prompt(fact, memories), DECISION_SCHEMA)
+        return parse_decision(reply, {str(i): m.id for i, m in enumerate(memories, start=1)})
+
+    def to_message(self, obj: object) -> Message | None:
+        """Override to accept a framework's own message objects; ``None`` for unknown ones."""
+        return None
+
+
+_FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
+_THINKING = re.compile(r"^\s*<think>.*?</think>", re.DOTALL)  # reasoning models (Qwen3) think aloud first
+
+
+def parse_json(reply: object) -> object:
+    """The JSON in a model's reply: the reply itself if already parsed, else its text without a
+    leading ``<think>`` block and Markdown fences, else its outermost ``{...}``.
+    :class:`ExtractionError` when there is none."""
+    if not isinstance(reply, str):
+        return reply
+    text = _FENCE.sub("", _THINKING.sub("", reply).strip())
+    for candidate in (text, text[text.find("{") : text.rfind("}") + 1]):
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            continue
+    raise ExtractionError(f"the model's answer is not JSON: {reply[:200]!r}")
+
+
+def parse_facts(reply: object) -> list[str]:
+    """The facts of an extraction answer: ``{"facts": [...]}`` (or a bare list) of strings."""
+    parsed = parse_json(reply)
+    facts = parsed.get("facts") if isinstance(parsed, Mapping) else parsed
+    if not isinstance(facts, list) or not all(isinstance(f, str) for f in facts):
+        raise ExtractionError(f'the model\'s answer is not {{"facts": [strings]}}: {str(parsed)[:200]!r}')
+    return facts
+
+
+def parse_decision(reply: object, handles: Mapping[str, str]) -> Decision:
+    """A :class:`Decision` from ``{"action", "id", "text"}``; ``handles`` maps the ids the model
+    was shown to memory ids. Unknown actions and ids pass through for the caller to refuse."""
+    parsed = parse_json(reply)
+    if not isinstance(parsed, Mapping) or not isinstance(parsed.get("action"), str):
+        raise ExtractionError(f'the model\'s answer has no "action": {str(parsed)[:200]!r}')
+    raw_id, text = parsed.get("id"), parsed.get("text")
+    if (raw_id is not None and not isinstance(raw_id, str | int)) or (text is not None and not isinstance(text, str)):
+        raise ExtractionError(f'the model\'s "id" or "text" is not a string: {str(parsed)[:200]!r}')
+    memory_id = None if raw_id in (None, "") else handles.get(str(raw_id), str(raw_id))
+    return Decision(parsed["action"].strip().lower(), memory_id, text or None)
+
+
+def to_messages(messages: object, extractor: object) -> list[Message]:
+    """Check and convert ``remember``'s messages: :class:`Message`, mappings with ``role``,
+    ``content`` and an optional ``time`` (datetime or ISO 8601), or what the extractor's
+    ``to_message`` accepts."""
+    if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Sequence):
+        raise InvalidTypeError(f"messages must be a list of messages, got {type(messages).__name__}")
+    convert = getattr(extractor, "to_message", None)
+    return [_to_message(m, i, convert) for i, m in enumerate(messages)]
+
+
+def _to_message(obj: object, index: int, convert: Callable[[object], Message | None] | None) -> Message:
+    message = obj if isinstance(obj, Message) else None
+    if isinstance(obj, Mapping):
+        message = Message(obj.get("role"), obj.get("content"), obj.get("time"))  # type: ignore[arg-type]
+    elif message is None and convert is not None:
+        message = convert(obj)
+    if message is None:
+        raise InvalidTypeError(f"messages[{index}] is a {type(obj).__name__}, not a message")
+    if not isinstance(message.role, str) or not message.role.strip():
+        raise ValidationError(f"messages[{index}] needs a role (user, assistant, ...)")
+    if not isinstance(message.content, str):
+        raise InvalidTypeError(f"messages[{index}].content must be a str, got {type(message.content).__name__}")
+    if message.content.strip():
+        check_text(message.content, f"messages[{index}].content")
+    return Message(message.role.strip(), message.content, _time(message.time, index))
+
+
+def _time(value: object, index: int) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise InvalidTypeError(f"messages[{index}].time must be a datetime or ISO 8601 str")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"messages[{index}].time is not ISO 8601: {value!r}") from None

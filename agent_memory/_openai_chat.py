@@ -1,0 +1,87 @@
+"""``OpenAIExtractor``: fact extraction by any OpenAI-compatible chat server, with no LLM framework."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from agent_memory._errors import ConfigurationError, ExtractionError
+from agent_memory._extraction import LLMExtractor
+from agent_memory._http import post_json
+
+__all__ = ["OpenAIExtractor"]
+
+
+class OpenAIExtractor(LLMExtractor):
+    """An :class:`Extractor` over an OpenAI-compatible ``/chat/completions`` endpoint: OpenAI,
+    ``vllm serve``, Ollama, llama.cpp's server, LM Studio...
+
+    Asks for JSON (``response_format={"type": "json_object"}``; ``json_mode=False``
+    for servers that refuse it) at ``temperature`` 0, retries connection errors,
+    429 and 5xx answers with backoff, and counts the tokens the server reports in
+    ``usage``. A server that cannot be reached or answers an error raises
+    :class:`ExtractionError`. ``transport`` is any ``httpx.BaseTransport`` (tests,
+    custom networking).
+
+    Example:
+        .. code-block:: python
+
+            extractor = OpenAIExtractor("Qwen/Qwen3-8B", base_url="http://127.0.0.1:8001/v1")
+            memory.remember(messages, user_id="alice", extractor=extractor)
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str,
+        api_key: str | None = None,
+        temperature: float = 0.0,
+        json_mode: bool = True,
+        timeout: float = 120.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__()
+        if not model or not base_url:
+            raise ConfigurationError("OpenAIExtractor needs a model and a base_url (http://host:port/v1)")
+        self.model, self.base_url = model, base_url.rstrip("/")
+        self.temperature, self.json_mode = temperature, json_mode
+        self.max_retries, self.backoff = max(0, max_retries), backoff
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, transport=transport)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._client.close()
+
+    def complete(self, messages: list[dict[str, str]], schema: Mapping[str, Any]) -> str:
+        """The server's reply text to ``messages``."""
+        payload: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.temperature}
+        if self.json_mode:
+            payload["response_format"] = {"type": "json_object"}
+        answer = post_json(
+            self._client,
+            "/chat/completions",
+            payload,
+            error=ExtractionError,
+            server=f"LLM server at {self.base_url}",
+            max_retries=self.max_retries,
+            backoff=self.backoff,
+        )
+        usage = answer.get("usage") if isinstance(answer, dict) else None
+        usage = usage if isinstance(usage, dict) else {}
+        self.usage.add(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+        try:
+            content = answer["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            raise ExtractionError(f"LLM server at {self.base_url} answered no message: {str(answer)[:200]}") from None
+        if not isinstance(content, str):
+            raise ExtractionError(f"LLM server at {self.base_url} answered a message without text")
+        return content

@@ -1,0 +1,108 @@
+"""agent-memory's own prompts for fact extraction and reconciliation, and the JSON they ask for.
+
+Written for facts about a person that stay true (preferences, relationships,
+plans with dates, health, work), in the language the person wrote in. The
+answer formats are described, not written as valid JSON, so that a model that
+echoes its prompt is not read as answering. Candidate memories are shown under
+short handles (``"1"``, ``"2"``...), not their UUIDs: short handles are copied
+back reliably, and a model cannot name a memory it was not shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from agent_memory._types import Memory
+
+__all__ = ["DECISION_SCHEMA", "FACTS_SCHEMA", "ChatTurn", "decision_prompt", "extraction_prompt"]
+
+ChatTurn = dict[str, str]
+"""One message of a prompt: ``{"role": "system" | "user", "content": ...}``."""
+
+_EXTRACTION_SYSTEM = """\
+You keep the long-term memory of an AI assistant about the person it talks with (the user).
+Read the conversation and list the facts about the user worth remembering in later conversations:
+facts that stay true for a while, such as preferences and dislikes, family, friends and other
+relationships, plans and events with their dates, health, work and studies, places lived in or
+visited, possessions, habits, and important experiences.
+
+Rules:
+- One fact per item: a short sentence that makes sense on its own, without the conversation
+  ("Has a daughter named Mia, born in 2019", not "She is five").
+- Name the person the fact is about when the conversation gives the name; otherwise write about
+  the user the way that language would ("The user ...", "用户...").
+- Write each fact in the language the user wrote in. Never translate.
+- Each message starts with the date it was sent. Turn relative dates ("tomorrow", "next Friday",
+  "last year") into absolute dates using the date of the message they appear in
+  ("Flies to Rome on 2024-05-17"). Keep a date as written if it cannot be resolved.
+- Take facts from what the user says. What the assistant says counts only when the user confirms it.
+- Leave out greetings, small talk, questions, passing moods and anything true only for the moment.
+- If nothing is worth remembering, return an empty list.
+
+Answer with JSON only, no other text, in this form: {"facts": [fact, fact, ...]}"""
+
+_DECISION_SYSTEM = """\
+You keep the long-term memory of an AI assistant about a user. A new fact about the user was just
+learned. Below it are the stored memories most similar to it, each with an id. Choose one action:
+
+- "none": the fact is already known: a memory says the same, in any words, or says more.
+  Give that memory's id.
+- "update": a memory is about the same thing and the new fact refines it (adds detail) or replaces
+  it (the user changed their mind, moved, changed jobs: the old memory is no longer true).
+  Give that memory's id and its new text: one sentence that keeps what is still true of the old
+  memory and states the new fact.
+- "delete": the new fact only says that a memory is no longer true and adds nothing to keep.
+  Give that memory's id.
+- "add": no memory is about the same thing; the fact is new.
+
+A fact that restates a memory is "none", never "update" or "delete". Use only the ids shown.
+Write the text in the language of the fact. Never translate.
+
+Answer with JSON only, no other text, in this form:
+{"action": one of "add", "update", "delete", "none", "id": the memory's id, "text": the memory's new text}"""
+
+FACTS_SCHEMA: dict[str, Any] = {
+    "title": "MemoryFacts",
+    "description": "The lasting facts about the user found in the conversation.",
+    "type": "object",
+    "properties": {"facts": {"type": "array", "items": {"type": "string"}}},
+    "required": ["facts"],
+}
+"""The JSON schema of an extraction answer (for models with structured output)."""
+
+DECISION_SCHEMA: dict[str, Any] = {
+    "title": "MemoryDecision",
+    "description": "What to do with a new fact, given the stored memories most similar to it.",
+    "type": "object",
+    "properties": {
+        "action": {"type": "string", "enum": ["add", "update", "delete", "none"]},
+        "id": {"type": "string", "description": "The id of the memory acted on (update, delete, none)."},
+        "text": {"type": "string", "description": "The memory's new text (update)."},
+    },
+    "required": ["action"],
+}
+"""The JSON schema of a decision answer (for models with structured output)."""
+
+
+def _stamp(time: datetime) -> str:
+    return time.strftime("%Y-%m-%d (%A) %H:%M")
+
+
+def extraction_prompt(turns: Sequence[tuple[str, str, datetime]]) -> list[ChatTurn]:
+    """The chat that asks for the facts in a conversation of ``(role, content, time)`` turns."""
+    lines = "\n".join(f"[{_stamp(time)}] {role}: {content}" for role, content, time in turns)
+    return [
+        {"role": "system", "content": _EXTRACTION_SYSTEM},
+        {"role": "user", "content": f"Conversation:\n{lines}"},
+    ]
+
+
+def decision_prompt(fact: str, memories: Sequence[Memory]) -> list[ChatTurn]:
+    """The chat that asks what to do with ``fact``; memory ``i`` is shown as id ``str(i + 1)``."""
+    listed = "\n".join(f'- id "{i}": {m.text}' for i, m in enumerate(memories, start=1))
+    return [
+        {"role": "system", "content": _DECISION_SYSTEM},
+        {"role": "user", "content": f"New fact: {fact}\n\nStored memories:\n{listed}"},
+    ]
