@@ -10,7 +10,7 @@ from typing import ParamSpec
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_memory import AgentMemoryError, MemorySystem, Scope
+from agent_memory import AgentMemoryError, Extractor, MemorySystem, Scope
 
 __all__ = ["create_memory_tools"]
 
@@ -28,6 +28,11 @@ class _SearchMemories(BaseModel):
     top_k: int = Field(default=5, ge=1, le=50, description="How many memories to return (1-50).")
 
 
+class _Remember(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(description="What the user said that may hold lasting facts about them, in their own words.")
+
+
 class _DeleteMemory(BaseModel):
     model_config = ConfigDict(extra="forbid")
     memory_id: str = Field(description="The id of a memory, as returned by search_memories or save_memory.")
@@ -39,12 +44,17 @@ def create_memory_tools(
     user_id: str,
     agent_id: str | None = None,
     session_id: str | None = None,
+    extractor: Extractor | None = None,
 ) -> list[BaseTool]:
-    """``save_memory``, ``search_memories`` and ``delete_memory`` tools for one user.
+    """``save_memory``, ``search_memories`` and ``delete_memory`` tools for one user, and
+    ``remember`` when an ``extractor`` is given (such as a :class:`LangChainExtractor`).
 
     ``user_id`` (and ``agent_id``/``session_id``) are fixed here, not tool
     arguments: whatever the model sends, it only reads and changes this user's
     memories. Bad arguments come back to the model as tool errors, not exceptions.
+    ``remember`` hands what the user said to :meth:`MemorySystem.remember`: the
+    extractor's model lists the lasting facts and reconciles each with what is
+    remembered; the tool returns the changes made (added, updated, deleted, unchanged).
     """
     Scope.of(user_id, agent_id, session_id)  # fail now on a bad scope, not at the first tool call
 
@@ -60,6 +70,17 @@ def create_memory_tools(
     def delete_memory(memory_id: str) -> str:
         deleted = memory.delete_memory(memory_id, user_id=user_id)
         return json.dumps({"deleted": deleted, "id": memory_id})
+
+    def remember(text: str) -> str:
+        assert extractor is not None
+        changes = memory.remember(
+            [{"role": "user", "content": text}],
+            user_id=user_id,
+            extractor=extractor,
+            agent_id=agent_id,
+            session_id=session_id,
+        )
+        return json.dumps([c.to_dict() for c in changes], ensure_ascii=False)
 
     specs: list[tuple[Callable[..., str], type[BaseModel], str]] = [
         (
@@ -81,6 +102,15 @@ def create_memory_tools(
             "by its id. Returns whether it was deleted.",
         ),
     ]
+    if extractor is not None:
+        specs.append(
+            (
+                remember,
+                _Remember,
+                "Remember what the user just told you: the lasting facts in it are stored, or update, "
+                "replace or remove what you remembered before. Returns the changes made as JSON.",
+            )
+        )
     return [
         StructuredTool.from_function(
             func=_reporting_errors(func),

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import langchain_agent_memory
 
-EXPECTED = ["AgentMemoryRetriever", "AgentMemoryVectorStore", "Qwen3Embeddings", "create_memory_tools"]
+EXPECTED = [
+    "AgentMemoryRetriever",
+    "AgentMemoryVectorStore",
+    "LangChainExtractor",
+    "Qwen3Embeddings",
+    "create_memory_tools",
+]
 
 
 def test_all_imports() -> None:
