@@ -5,17 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.bridge.pydantic import Field, model_validator
 from llama_index.core.memory.memory import BaseMemoryBlock
+from llama_index.memory.agent_memory.extractor import message_text as _text
 
-from agent_memory import MemorySystem, Scope
+from agent_memory import Extractor, InvalidTypeError, MemorySystem, Scope
 
 __all__ = ["AgentMemoryBlock"]
-
-
-def _text(message: ChatMessage) -> str:
-    return " ".join(b.text for b in message.blocks if isinstance(b, TextBlock)).strip()
 
 
 class AgentMemoryBlock(BaseMemoryBlock[str]):
@@ -24,7 +21,10 @@ class AgentMemoryBlock(BaseMemoryBlock[str]):
 
     On ``aput`` (messages leaving the short-term buffer) each user and assistant
     message with text becomes a memory of ``user_id`` (with its ``role`` as metadata;
-    repeats are stored once). On ``aget`` the latest messages are the query,
+    repeats are stored once). With an ``extractor`` (such as a
+    :class:`LlamaIndexExtractor`), the messages go to :meth:`MemorySystem.remember`
+    instead: the lasting facts in them are stored, reconciled with what is
+    remembered, rather than the raw messages. On ``aget`` the latest messages are the query,
     embedded with the Qwen3 task instruction, and the ``top_k`` memories come back
     as lines of text. Only ``user_id``'s memories are ever read or written.
 
@@ -44,20 +44,33 @@ class AgentMemoryBlock(BaseMemoryBlock[str]):
     session_id: str | None = None
     query_messages: int = Field(default=3, ge=1, description="How many latest messages form the query.")
     roles: tuple[MessageRole, ...] = (MessageRole.USER, MessageRole.ASSISTANT)
+    extractor: Any = Field(default=None, description="An agent_memory Extractor: store facts, not raw messages.")
 
     @model_validator(mode="after")
     def _check_scope(self) -> AgentMemoryBlock:
         Scope.of(self.user_id, self.agent_id, self.session_id)
+        if self.extractor is not None and not isinstance(self.extractor, Extractor):
+            raise InvalidTypeError(f"extractor {self.extractor!r} does not implement the Extractor protocol")
         return self
 
     async def _aput(self, messages: list[ChatMessage]) -> None:
-        kept = [(m.role.value, _text(m)) for m in messages if m.role in self.roles and _text(m)]
-        if kept:
+        kept = [(m.role.value, _text(m), m) for m in messages if m.role in self.roles and _text(m)]
+        if kept and self.extractor is not None:
+            said = [{"role": role, "content": text, "time": m.additional_kwargs.get("time")} for role, text, m in kept]
+            await asyncio.to_thread(
+                self.memory.remember,
+                said,
+                user_id=self.user_id,
+                extractor=self.extractor,
+                agent_id=self.agent_id,
+                session_id=self.session_id,
+            )
+        elif kept:
             await asyncio.to_thread(
                 self.memory.store_memories,
-                [text for _, text in kept],
+                [text for _, text, _ in kept],
                 user_id=self.user_id,
-                metadatas=[{"role": role} for role, _ in kept],
+                metadatas=[{"role": role} for role, _, _ in kept],
                 agent_id=self.agent_id,
                 session_id=self.session_id,
             )
