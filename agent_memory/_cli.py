@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from agent_memory._errors import AgentMemoryError, ValidationError
 from agent_memory._hybrid import MODES as SEARCH_MODES
+from agent_memory._openai_chat import OpenAIExtractor
 from agent_memory._system import MemorySystem
 from agent_memory._transfer import Record, export_records, import_records, parse_record
 from agent_memory._types import Memory, SearchHit
@@ -223,8 +224,14 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
     from agent_memory._mcp import create_mcp_server
 
+    extractor = None
+    if args.llm_model:
+        api_key = os.environ.get("AGENT_MEMORY_LLM_API_KEY")
+        extractor = OpenAIExtractor(args.llm_model, base_url=args.llm_base_url or "", api_key=api_key)
     with _system(args) as memory:
-        server = create_mcp_server(memory, user_id=args.user, allow_any_user=args.allow_any_user, agent_id=args.agent)
+        server = create_mcp_server(
+            memory, user_id=args.user, allow_any_user=args.allow_any_user, agent_id=args.agent, extractor=extractor
+        )
         memory.embedder.embed_queries(["warm-up"])  # load the model now, not on the first tool call
         if args.http is None:
             server.run("stdio")
@@ -311,6 +318,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--agent", help="agent id to tag stored memories with")
     p.add_argument("--http", type=int, metavar="PORT", help="streamable HTTP on this port instead of stdio")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on with --http (default: 127.0.0.1)")
+    p.add_argument(
+        "--llm-model",
+        default=os.environ.get("AGENT_MEMORY_LLM_MODEL"),
+        help="offer a remember tool, run by this chat model on --llm-base-url",
+    )
+    p.add_argument(
+        "--llm-base-url",
+        default=os.environ.get("AGENT_MEMORY_LLM_BASE_URL"),
+        help="an OpenAI-compatible chat server (http://host:port/v1; key in AGENT_MEMORY_LLM_API_KEY)",
+    )
     p = command("list", "list a user's memories", scoped)
     p.add_argument("--user", required=True)
     p.add_argument("--limit", type=int)

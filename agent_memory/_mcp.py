@@ -7,6 +7,12 @@ read or change another user's memories. ``allow_any_user=True`` (``--allow-any-u
 adds a required ``user_id`` argument to every tool instead, for trusted
 multi-user back ends. Bad arguments come back as MCP tool errors with the
 library's message, never as a crashed server.
+
+With an ``extractor`` (``--llm-model``/``--llm-base-url`` on the command line:
+any OpenAI-compatible chat server), a ``remember`` tool stores the lasting facts
+of a conversation, reconciled with what is remembered (:meth:`MemorySystem.remember`).
+MCP sampling (asking the client's own model) is not used: the 2026-07-28
+protocol revision deprecates it.
 """
 
 # No ``from __future__ import annotations``: the SDK builds each tool's schema from its
@@ -16,7 +22,10 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, Field
+
 from agent_memory._errors import AgentMemoryError, ConfigurationError, ValidationError
+from agent_memory._extraction import Extractor
 from agent_memory._system import MemorySystem
 from agent_memory._validation import check_user_id
 
@@ -34,7 +43,13 @@ _INSTRUCTIONS = (
 )
 
 
-def _tools(memory: MemorySystem, agent_id: str | None) -> list[Callable[..., Any]]:
+class _Turn(BaseModel):
+    role: str = Field(description="Who said it: user or assistant.")
+    content: str = Field(description="What was said.")
+    time: str | None = Field(default=None, description="When, as ISO 8601 (relative dates are resolved against it).")
+
+
+def _tools(memory: MemorySystem, agent_id: str | None, extractor: Extractor | None) -> list[Callable[..., Any]]:
     """The memory tools, each taking ``user_id`` (bound or exposed by :func:`create_mcp_server`).
 
     The history records their changes as made by ``agent:<agent_id>`` (``agent:mcp`` by default).
@@ -71,7 +86,31 @@ def _tools(memory: MemorySystem, agent_id: str | None) -> list[Callable[..., Any
             raise ValidationError("delete_all_memories needs confirm=true")
         return {"deleted": memory.delete_all_memories(user_id=user_id, actor=actor)}
 
-    return [store_memory, search_memory, list_memories, update_memory, delete_memory, delete_all_memories]
+    def remember(user_id: str, messages: list[_Turn]) -> list[dict[str, Any]]:
+        """Remember a conversation: the lasting facts about the user in it are stored, each reconciled
+        with what is already remembered (added, or updating, replacing or removing an older memory; the
+        old text stays in the history). Give the recent messages, oldest first, in the user's language.
+        Returns one change per fact: event (added, updated, deleted, unchanged, skipped), id, fact,
+        old_text, new_text, problem."""
+        assert extractor is not None  # the tool is only offered with one
+        changes = memory.remember(
+            [turn.model_dump() for turn in messages],
+            user_id=user_id,
+            extractor=extractor,
+            agent_id=agent_id,
+            actor=actor,
+        )
+        return [change.to_dict() for change in changes]
+
+    tools: list[Callable[..., Any]] = [
+        store_memory,
+        search_memory,
+        list_memories,
+        update_memory,
+        delete_memory,
+        delete_all_memories,
+    ]
+    return tools if extractor is None else [*tools, remember]
 
 
 def _reporting_errors(tool: Callable[..., Any]) -> Callable[..., Any]:
@@ -110,13 +149,15 @@ def create_mcp_server(
     user_id: str | None = None,
     allow_any_user: bool = False,
     agent_id: str | None = None,
+    extractor: Extractor | None = None,
     name: str = "agent-memory",
 ) -> "MCPServer":
-    """An MCP server whose tools store, search, list, update and delete memories.
+    """An MCP server whose tools store, search, list, update, delete and remember memories.
 
     Exactly one of ``user_id`` (every call acts for that user) and
     ``allow_any_user=True`` (every tool takes a ``user_id``) must be given.
-    ``agent_id`` tags the memories this server stores.
+    ``agent_id`` tags the memories this server stores. With an ``extractor``
+    (an :class:`~agent_memory.OpenAIExtractor`, say) the server also has ``remember``.
     """
     try:
         from mcp.server.mcpserver import MCPServer
@@ -125,7 +166,9 @@ def create_mcp_server(
     if (user_id is None) == (not allow_any_user):
         raise ConfigurationError("give the server's user (user_id=...) or allow_any_user=True, not both or neither")
     server = MCPServer(name, instructions=_INSTRUCTIONS)
-    for tool in _tools(memory, agent_id):
+    if extractor is not None and not isinstance(extractor, Extractor):
+        raise ConfigurationError(f"extractor {extractor!r} does not implement the Extractor protocol")
+    for tool in _tools(memory, agent_id, extractor):
         tool = _reporting_errors(tool)
         server.tool()(tool if allow_any_user else _bind_user(tool, check_user_id(user_id)))
     return server

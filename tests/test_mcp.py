@@ -7,17 +7,19 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client, StdioServerParameters
 
-from agent_memory import ConfigurationError, MemorySystem
+from agent_memory import ConfigurationError, LLMExtractor, MemorySystem
 from agent_memory._mcp import create_mcp_server
-from agent_memory.testing import HashEmbedder, free_port, stop_server
+from agent_memory.testing import HashEmbedder, ScriptedLLM, free_port, stop_server
 
 TOOLS = {"store_memory", "search_memory", "list_memories", "update_memory", "delete_memory", "delete_all_memories"}
 
@@ -144,3 +146,78 @@ def test_the_readme_client_configuration_is_valid_json() -> None:
     config = json.loads(block)
     server = config["mcpServers"]["agent-memory"]
     assert server["command"] == "agent-memory" and server["args"][:3] == ["mcp", "--user", "alice"]
+
+
+def test_remember_is_offered_with_an_extractor_and_reconciles() -> None:
+    with MemorySystem(embedder=HashEmbedder(), path=":memory:") as memory:
+        old = memory.store_memory("Alice lives in Paris", user_id="alice")
+        memory.store_memory("Bob lives in Paris", user_id="bob")
+        script = ScriptedLLM([{"facts": ["Alice lives in Berlin"]}, {"action": "update", "id": "1"}])
+        server = create_mcp_server(memory, user_id="alice", extractor=LLMExtractor(script))
+
+        async def run() -> tuple[set[str], Any, Any]:
+            async with Client(server) as client:
+                tools = {t.name: t for t in (await client.list_tools()).tools}
+                said = [{"role": "user", "content": "I live in Berlin now.", "time": "2024-05-08T10:00:00"}]
+                changes = await client.call_tool("remember", {"messages": said})
+                bad = await client.call_tool("remember", {"messages": [{"role": "user", "content": 5}]})
+                return tools, changes, bad
+
+        tools, changes, bad = asyncio.run(run())
+        assert "user_id" not in tools["remember"].input_schema["properties"]
+        [change] = _result(changes)
+        assert (change["event"], change["id"], change["old_text"]) == ("updated", old.id, "Alice lives in Paris")
+        assert change["new_text"] == "Alice lives in Berlin"
+        assert bad.is_error
+        assert "[2024-05-08 (Wednesday) 10:00] user: I live in Berlin now." in script.prompts[0][-1]["content"]
+        assert [m.text for m in memory.list_memories(user_id="bob")] == ["Bob lives in Paris"]
+        assert memory.history(old.id, user_id="alice")[-1].actor == "agent:mcp"
+    with MemorySystem(embedder=HashEmbedder(), path=":memory:") as memory, pytest.raises(ConfigurationError):
+        create_mcp_server(memory, user_id="alice", extractor=object())  # type: ignore[arg-type]
+
+
+class _FakeChatServer(ThreadingHTTPServer):
+    """An OpenAI-compatible chat server answering from a script (the stand-in for a paid LLM API)."""
+
+    def __init__(self, replies: list[object]) -> None:
+        self.replies = [json.dumps(r) for r in replies]
+        self.requests: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                outer.requests.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                content = outer.replies[len(outer.requests) - 1]
+                body = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def test_the_cli_server_remembers_through_an_openai_compatible_llm(minilm: str, tmp_path: Path) -> None:
+    llm = _FakeChatServer([{"facts": ["Alice is allergic to peanuts"]}])
+    url = f"http://127.0.0.1:{llm.server_address[1]}/v1"
+    command = _command(minilm, tmp_path / "db", "--llm-model", "scripted", "--llm-base-url", url)
+    params = StdioServerParameters(command=command[0], args=command[1:])
+
+    async def run() -> Any:
+        async with Client(params, read_timeout_seconds=120) as client:
+            said = [{"role": "user", "content": "I'm allergic to peanuts."}]
+            return _result(await client.call_tool("remember", {"messages": said}))
+
+    try:
+        [change] = asyncio.run(run())
+    finally:
+        llm.shutdown()
+    assert (change["event"], change["new_text"], change["problem"]) == ("added", "Alice is allergic to peanuts", None)
+    assert llm.requests[0]["model"] == "scripted"
+    with MemorySystem(minilm, path=str(tmp_path / "db")) as memory:
+        assert [m.text for m in memory.list_memories(user_id="alice")] == ["Alice is allergic to peanuts"]
