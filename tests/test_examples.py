@@ -37,3 +37,12 @@ def test_qa_matching(model: str, request: pytest.FixtureRequest) -> None:
         assert "-> The capital of China is Beijing." in out
         assert "-> Gravity is a force" in out
         assert "-> 北京是中国的首都。" in out
+
+
+def test_remember_conversation(minilm: str) -> None:
+    out = _run_example("remember_conversation.py", minilm)
+    assert "updated   'Alice lives in Paris' -> 'Alice lives in Berlin (moved from Paris around 2024-05-01)'" in out
+    assert "unchanged Alice has a dog" in out and "added     爱丽丝将于2024-05-17去罗马" in out
+    memories = out.split("alice's memories:")[1]
+    assert "was 'Alice lives in Paris' (update by agent:remember)" in memories
+    assert "problem" not in out
