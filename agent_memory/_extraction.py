@@ -13,10 +13,10 @@ import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from agent_memory._errors import ExtractionError, InvalidTypeError, ValidationError
+from agent_memory._errors import AgentMemoryError, ExtractionError, InvalidTypeError, ValidationError
 from agent_memory._prompts import DECISION_SCHEMA, FACTS_SCHEMA, ChatTurn, decision_prompt, extraction_prompt
 from agent_memory._types import Memory
 from agent_memory._validation import check_text
@@ -30,7 +30,7 @@ ACTIONS = ("add", "update", "delete", "none")
 @dataclass(frozen=True)
 class Message:
     """One message of a conversation. ``time`` is when it was sent (relative dates in it are
-    resolved against it); :meth:`MemorySystem.remember` fills in the call's time where it is missing."""
+    resolved against it); :meth:`MemorySystem.remember` fills in the call's local time where it is missing."""
 
     role: str
     content: str
@@ -93,6 +93,11 @@ class LLMExtractor:
     also receives the JSON schema of the answer (for models with structured
     output) and may return the parsed object instead of text. ``usage`` counts
     the calls (and tokens, where :meth:`complete` records them).
+
+    Whatever the model's client raises (a rate limit, a timeout, a refused
+    request) comes out as an :class:`ExtractionError` with the original chained,
+    so that :meth:`MemorySystem.remember` handles a failed decision like a
+    malformed one instead of stopping half-way through a conversation's facts.
     """
 
     def __init__(self, complete: Callable[[list[ChatTurn]], str] | None = None) -> None:
@@ -108,13 +113,21 @@ class LLMExtractor:
 
     def extract(self, messages: Sequence[Message]) -> list[str]:
         """The facts in ``messages``, as the model lists them."""
-        turns = [(m.role, m.content, m.time or datetime.now(timezone.utc)) for m in messages]
-        return parse_facts(self.complete(extraction_prompt(turns), FACTS_SCHEMA))
+        turns = [(m.role, m.content, m.time or datetime.now().astimezone()) for m in messages]
+        return parse_facts(self._ask(extraction_prompt(turns), FACTS_SCHEMA))
 
     def decide(self, fact: str, memories: Sequence[Memory]) -> Decision:
         """The model's decision for ``fact``, its handles mapped back to the memories' ids."""
-        reply = self.complete(decision_prompt(fact, memories), DECISION_SCHEMA)
+        reply = self._ask(decision_prompt(fact, memories), DECISION_SCHEMA)
         return parse_decision(reply, {str(i): m.id for i, m in enumerate(memories, start=1)})
+
+    def _ask(self, messages: list[ChatTurn], schema: Mapping[str, Any]) -> str | Mapping[str, Any]:
+        try:
+            return self.complete(messages, schema)
+        except AgentMemoryError:
+            raise
+        except Exception as exc:  # any LLM client's own errors: their types are not known here
+            raise ExtractionError(f"the model failed: {type(exc).__name__}: {exc}") from exc
 
     def to_message(self, obj: object) -> Message | None:
         """Override to accept a framework's own message objects; ``None`` for unknown ones."""
@@ -132,6 +145,8 @@ def parse_json(reply: object) -> object:
     if not isinstance(reply, str):
         return reply
     text = _FENCE.sub("", _THINKING.sub("", reply).strip())
+    if text.startswith("<think>"):  # cut off while thinking: any JSON in there is a draft, not the answer
+        raise ExtractionError(f"the model's answer ends inside its <think> block: {reply[:200]!r}")
     for candidate in (text, text[text.find("{") : text.rfind("}") + 1]):
         try:
             return json.loads(candidate)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from agent_memory._errors import ExtractionError, InvalidTypeError, MemoryNotFoundError, ValidationError
@@ -199,7 +199,7 @@ def remember(
         check_choice(on_invalid, ON_INVALID, "on_invalid"),
         check_positive(candidates, "candidates"),
     )
-    now = datetime.now(timezone.utc)
+    now = datetime.now().astimezone()  # local: "tomorrow" means the user's tomorrow, not UTC's
     conversation = [replace(m, time=m.time or now) for m in to_messages(messages, extractor) if m.content.strip()]
     if not conversation:
         return []

@@ -231,10 +231,56 @@ def test_the_prompt_dates_each_message_and_keeps_the_users_language(memory: Memo
     assert memory.search_memory("罗马", user_id="alice")[0].text == "爱丽丝于2024-05-17飞往罗马"
 
 
-def test_messages_without_a_time_are_dated_now(memory: MemorySystem) -> None:
+def test_messages_without_a_time_are_dated_now_in_local_time(memory: MemorySystem) -> None:
     script = ScriptedLLM([facts()])
+    before = datetime.now().astimezone()
     assert memory.remember(SAID, user_id="alice", extractor=LLMExtractor(script)) == []
-    assert f"[{datetime.now(timezone.utc):%Y-%m-%d}" in script.prompts[0][-1]["content"]
+    after = datetime.now().astimezone()
+    stamp = script.prompts[0][-1]["content"].split("\n")[1]
+    assert stamp.startswith((f"[{before:%Y-%m-%d (%A) %H:%M}]", f"[{after:%Y-%m-%d (%A) %H:%M}]")), stamp
+
+
+def test_the_models_own_failures_during_a_decision_are_reported_not_raised(memory: MemorySystem) -> None:
+    memory.store_memory("Alice lives in Paris", user_id="alice")
+    replies = iter(['{"facts": ["Alice lives in Berlin", "Alice likes tea"]}'])
+
+    def complete(messages: list[dict[str, str]]) -> str:
+        try:
+            return next(replies)
+        except StopIteration:
+            raise TimeoutError("the LLM server timed out") from None
+
+    changes = memory.remember(SAID, user_id="alice", extractor=LLMExtractor(complete))
+    assert [c.event for c in changes] == ["added", "added"]
+    assert all(c.problem and "TimeoutError: the LLM server timed out" in c.problem for c in changes)
+    with pytest.raises(ExtractionError, match="TimeoutError"):  # during extraction: nothing to fall back on
+        memory.remember(SAID, user_id="bob", extractor=LLMExtractor(complete))
+    assert memory.count(user_id="bob") == 0
+
+
+def test_an_answer_cut_off_while_thinking_is_not_read_as_a_decision(memory: MemorySystem) -> None:
+    old = memory.store_memory("Alice lives in Paris", user_id="alice")
+    draft = '<think>Maybe {"action": "delete", "id": "1"}? No wait, the user only'
+    [change] = remember(memory, ScriptedLLM([facts("Alice lives in Berlin"), draft]), on_invalid="skip")
+    assert change.event == "skipped" and change.problem is not None and "<think>" in change.problem
+    assert memory.get_memory(old.id, user_id="alice") == old
+    assert parse_json('<think>{"action": "none"}</think>\n{"action": "add"}') == {"action": "add"}
+
+
+def test_candidates_bounds_what_the_model_sees_and_texts_default_to_the_fact(memory: MemorySystem) -> None:
+    first = memory.store_memory("Alice has a dog", user_id="alice")
+    memory.store_memory("Alice has a cat", user_id="alice")
+    script = ScriptedLLM(
+        [
+            facts("Alice has a dog named Rex", "Alice owns a parrot"),
+            {"action": "update", "id": "1"},
+            {"action": "add", "text": "Alice has a parrot"},
+        ]
+    )
+    updated, added = remember(memory, script, candidates=1)
+    assert [p[-1]["content"].count('- id "') for p in script.prompts[1:]] == [1, 1]
+    assert (updated.event, updated.id, updated.new_text) == ("updated", first.id, "Alice has a dog named Rex")
+    assert (added.event, added.fact, added.new_text) == ("added", "Alice owns a parrot", "Alice has a parrot")
 
 
 class _DeletingExtractor:

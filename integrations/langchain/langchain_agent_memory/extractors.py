@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, ChatMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
 
 from agent_memory import ConfigurationError, ExtractionError, LLMExtractor, Message
@@ -15,7 +15,12 @@ from agent_memory.validation import check_choice
 __all__ = ["LangChainExtractor"]
 
 METHODS = ("auto", "structured", "json")
-_ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+# Message chunks subclass their messages, so isinstance covers streamed messages too.
+_ROLES: tuple[tuple[type[BaseMessage], str], ...] = (
+    (HumanMessage, "user"),
+    (AIMessage, "assistant"),
+    (SystemMessage, "system"),
+)
 
 
 class LangChainExtractor(LLMExtractor):
@@ -25,7 +30,8 @@ class LangChainExtractor(LLMExtractor):
     (tool calling) where it has one, and as strict JSON text otherwise;
     ``"structured"`` insists on the former, ``"json"`` always uses the latter.
     The prompts are agent-memory's own. ``usage`` counts the calls and the tokens
-    the model reports. LangChain messages can be given to
+    the model reports. For a model whose tool calling is there but fails (a server
+    that refuses a forced tool choice), use ``method="json"``. LangChain messages can be given to
     :meth:`MemorySystem.remember` as they are (a ``time`` in ``additional_kwargs``
     dates them).
 
@@ -80,7 +86,11 @@ class LangChainExtractor(LLMExtractor):
         self.usage.add(usage.get("input_tokens", 0), usage.get("output_tokens", 0))
 
     def to_message(self, obj: object) -> Message | None:
-        """A LangChain message as a :class:`Message` (human is ``user``, ai is ``assistant``)."""
+        """A LangChain message (or chunk) as a :class:`Message`: human is ``user``, ai is ``assistant``,
+        a ``ChatMessage`` keeps its role."""
         if not isinstance(obj, BaseMessage):
             return None
-        return Message(_ROLES.get(obj.type, obj.type), obj.text, obj.additional_kwargs.get("time"))
+        role = next((r for t, r in _ROLES if isinstance(obj, t)), obj.type)
+        if isinstance(obj, ChatMessage):
+            role = obj.role
+        return Message(role, obj.text, obj.additional_kwargs.get("time"))

@@ -58,8 +58,8 @@ def test_add_update_delete_and_unchanged(memory: MemorySystem) -> None:
             "facts": [
                 "Alice lives in Berlin",
                 "Alice no longer has a cat",
-                "Alice lives in Berlin",
-                "Alice has a sister",
+                "alice lives in  berlin",
+                "Alice is based in Berlin",
             ]
         },
         {"action": "update", "id": "1", "text": "Alice lives in Berlin"},
@@ -68,15 +68,15 @@ def test_add_update_delete_and_unchanged(memory: MemorySystem) -> None:
     )
     extractor = LlamaIndexExtractor(llm)
     changes = memory.remember(SAID, user_id="alice", extractor=extractor)
-    assert [(c.event, c.id) for c in changes] == [
-        ("updated", paris.id),
-        ("deleted", cat.id),
-        ("unchanged", paris.id),
+    assert [(c.event, c.id, c.fact) for c in changes] == [
+        ("updated", paris.id, "Alice lives in Berlin"),
+        ("deleted", cat.id, "Alice no longer has a cat"),
+        ("unchanged", paris.id, "Alice is based in Berlin"),
     ]
     assert _texts(memory) == ["Alice lives in Berlin"]
     assert [e.action for e in memory.history(paris.id, user_id="alice")] == ["create", "update"]
     assert memory.history(cat.id, user_id="alice")[-1].old_text == "Alice has a cat"
-    assert extractor.usage.calls == 4  # the repeated fact was asked about once
+    assert extractor.usage.calls == 4  # the repeat (same words, other case) was dropped before asking
 
 
 def test_an_echoing_llm_is_malformed_output_and_writes_nothing(memory: MemorySystem) -> None:
@@ -135,3 +135,19 @@ async def test_the_memory_block_stores_facts_instead_of_raw_messages(memory: Mem
     assert _texts(memory) == ["Alice has a beagle named Rex", "Alice takes her coffee black"]
     assert "user: I just adopted a beagle called Rex." in llm.prompts[0]
     assert "Rex" in await block.aget([ChatMessage(role=MessageRole.USER, content="What is my dog called?")])
+
+
+async def test_the_block_keeps_the_turns_when_the_extractor_fails(memory: MemorySystem) -> None:
+    roles = (MessageRole.USER, MessageRole.CHATBOT)
+    block = AgentMemoryBlock(memory=memory, user_id="alice", extractor=LlamaIndexExtractor(MockLLM()), roles=roles)
+    turns = [
+        ChatMessage(role=MessageRole.USER, content="I just adopted a beagle called Rex."),
+        ChatMessage(role=MessageRole.CHATBOT, content="Congratulations on Rex!"),
+    ]
+    with pytest.warns(UserWarning, match="stored the turns as they are"):
+        await block.aput(turns)
+    stored = memory.list_memories(user_id="alice")
+    assert [(m.text, m.metadata["role"]) for m in stored] == [
+        ("I just adopted a beagle called Rex.", "user"),
+        ("Congratulations on Rex!", "assistant"),
+    ]

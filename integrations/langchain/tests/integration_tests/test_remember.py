@@ -16,7 +16,16 @@ import pytest
 from langchain_agent_memory import LangChainExtractor, create_memory_tools
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    HumanMessageChunk,
+    SystemMessage,
+    ToolMessage,
+)
 from langchain_core.runnables import Runnable
 
 from agent_memory import ConfigurationError, ExtractionError, MemorySystem
@@ -204,3 +213,15 @@ def test_the_remember_tool_reports_a_bad_extraction_as_a_tool_error(memory: Memo
     result = remember.invoke({"name": "remember", "args": {"text": "hi"}, "id": "c1", "type": "tool_call"})
     assert isinstance(result, ToolMessage) and result.status == "error" and "not JSON" in str(result.content)
     assert memory.count(user_id="alice") == 0
+
+
+def test_message_chunks_and_chat_messages_keep_their_roles() -> None:
+    extractor = LangChainExtractor(_fake([]))
+    given = [
+        HumanMessageChunk(content="I like tea"),
+        AIMessageChunk(content="Noted"),
+        ChatMessage(role="user", content="And coffee"),
+        SystemMessage("Be brief"),
+    ]
+    assert [extractor.to_message(m).role for m in given] == ["user", "assistant", "user", "system"]  # type: ignore[union-attr]
+    assert extractor.to_message({"role": "user"}) is None

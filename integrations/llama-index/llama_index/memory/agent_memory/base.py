@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.bridge.pydantic import Field, model_validator
 from llama_index.core.memory.memory import BaseMemoryBlock
-from llama_index.memory.agent_memory.extractor import message_text as _text
+from llama_index.memory.agent_memory.extractor import message_role, message_text
 
-from agent_memory import Extractor, InvalidTypeError, MemorySystem, Scope
+from agent_memory import AgentMemoryError, Extractor, InvalidTypeError, MemorySystem, Scope
 
 __all__ = ["AgentMemoryBlock"]
 
@@ -24,7 +25,9 @@ class AgentMemoryBlock(BaseMemoryBlock[str]):
     repeats are stored once). With an ``extractor`` (such as a
     :class:`LlamaIndexExtractor`), the messages go to :meth:`MemorySystem.remember`
     instead: the lasting facts in them are stored, reconciled with what is
-    remembered, rather than the raw messages. On ``aget`` the latest messages are the query,
+    remembered, rather than the raw messages; if the extractor fails (its LLM is down,
+    or answers nothing usable), the turns are stored as they are, with a warning,
+    since the short-term memory has already let them go. On ``aget`` the latest messages are the query,
     embedded with the Qwen3 task instruction, and the ``top_k`` memories come back
     as lines of text. Only ``user_id``'s memories are ever read or written.
 
@@ -54,29 +57,35 @@ class AgentMemoryBlock(BaseMemoryBlock[str]):
         return self
 
     async def _aput(self, messages: list[ChatMessage]) -> None:
-        kept = [(m.role.value, _text(m), m) for m in messages if m.role in self.roles and _text(m)]
-        if kept and self.extractor is not None:
-            said = [{"role": role, "content": text, "time": m.additional_kwargs.get("time")} for role, text, m in kept]
-            await asyncio.to_thread(
-                self.memory.remember,
-                said,
-                user_id=self.user_id,
-                extractor=self.extractor,
-                agent_id=self.agent_id,
-                session_id=self.session_id,
-            )
-        elif kept:
-            await asyncio.to_thread(
-                self.memory.store_memories,
-                [text for _, text, _ in kept],
-                user_id=self.user_id,
-                metadatas=[{"role": role} for role, _, _ in kept],
-                agent_id=self.agent_id,
-                session_id=self.session_id,
-            )
+        kept = [m for m in messages if m.role in self.roles and message_text(m)]
+        if not kept:
+            return
+        if self.extractor is not None:
+            try:
+                await asyncio.to_thread(self._remember, kept)
+                return
+            except AgentMemoryError as exc:  # the short-term buffer has let these turns go: keep them as they are
+                warnings.warn(f"AgentMemoryBlock stored the turns as they are: {exc}", stacklevel=2)
+        await asyncio.to_thread(
+            self.memory.store_memories,
+            [message_text(m) for m in kept],
+            user_id=self.user_id,
+            metadatas=[{"role": message_role(m)} for m in kept],
+            agent_id=self.agent_id,
+            session_id=self.session_id,
+        )
+
+    def _remember(self, messages: list[ChatMessage]) -> None:
+        said = [
+            {"role": message_role(m), "content": message_text(m), "time": m.additional_kwargs.get("time")}
+            for m in messages
+        ]
+        self.memory.remember(
+            said, user_id=self.user_id, extractor=self.extractor, agent_id=self.agent_id, session_id=self.session_id
+        )
 
     async def _aget(self, messages: list[ChatMessage] | None = None, **block_kwargs: Any) -> str:
-        query = " ".join(t for t in (_text(m) for m in (messages or [])[-self.query_messages :]) if t)
+        query = " ".join(t for t in (message_text(m) for m in (messages or [])[-self.query_messages :]) if t)
         if not query:
             return ""
         hits = await asyncio.to_thread(

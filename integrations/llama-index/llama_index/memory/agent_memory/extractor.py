@@ -10,12 +10,19 @@ from llama_index.core.llms import LLM
 
 from agent_memory import ConfigurationError, LLMExtractor, Message
 
-__all__ = ["LlamaIndexExtractor", "message_text"]
+__all__ = ["LlamaIndexExtractor", "message_role", "message_text"]
+
+_ROLES = {MessageRole.CHATBOT: "assistant", MessageRole.MODEL: "assistant", MessageRole.DEVELOPER: "system"}
 
 
 def message_text(message: ChatMessage) -> str:
     """The text blocks of a chat message, joined (images and other blocks left out)."""
     return " ".join(b.text for b in message.blocks if isinstance(b, TextBlock)).strip()
+
+
+def message_role(message: ChatMessage) -> str:
+    """The message's role as the prompts name roles (a ``chatbot`` or ``model`` is the assistant)."""
+    return _ROLES.get(message.role, message.role.value)
 
 
 class LlamaIndexExtractor(LLMExtractor):
@@ -52,7 +59,7 @@ class LlamaIndexExtractor(LLMExtractor):
         """A LlamaIndex ``ChatMessage`` as a :class:`Message`."""
         if not isinstance(obj, ChatMessage):
             return None
-        return Message(obj.role.value, message_text(obj), obj.additional_kwargs.get("time"))
+        return Message(message_role(obj), message_text(obj), obj.additional_kwargs.get("time"))
 
 
 def _tokens(value: object) -> int:
