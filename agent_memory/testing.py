@@ -11,8 +11,10 @@ Two things every test suite of an agent-memory integration needs, offline and fa
 * :class:`HashEmbedder`, a deterministic embedder with no model at all, for
   benchmarks and tests of the storage layer where the model is not the subject.
 * :class:`ScriptedLLM`, a chat-completion function that answers from a script,
-  for :class:`~agent_memory.LLMExtractor` in tests (the LangChain and LlamaIndex
-  suites use their frameworks' own fake models instead).
+  for :class:`~agent_memory.LLMExtractor` in tests, and :class:`FakeChatServer`,
+  an OpenAI-compatible chat server that does the same over HTTP (the stand-ins for
+  a paid LLM API; the LangChain and LlamaIndex suites also use their frameworks'
+  own fake models).
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Awaitable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +41,7 @@ from agent_memory.embeddings._base import Fingerprint, normalize_rows
 
 __all__ = [
     "QWEN3_EMBEDDING_SHAPES",
+    "FakeChatServer",
     "HashEmbedder",
     "ScriptedLLM",
     "build_qwen3_embedding_architecture",
@@ -277,6 +282,56 @@ class ScriptedLLM:
         if len(self.prompts) > len(self.replies):
             raise AssertionError(f"call {len(self.prompts)} has no scripted reply: {messages[-1]['content']!r}")
         return self.replies[len(self.prompts) - 1]
+
+
+class FakeChatServer(ThreadingHTTPServer):
+    """An OpenAI-compatible ``/v1/chat/completions`` server on 127.0.0.1 that answers each request
+    with the next of ``replies`` (objects as their JSON) and keeps the requests in ``requests``.
+
+    Serves from a daemon thread from the start; ``shutdown()`` stops it. ``url`` is the base URL.
+    """
+
+    def __init__(self, replies: Sequence[object], *, usage: tuple[int, int] = (0, 0)) -> None:
+        self.replies = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in replies]
+        self.requests: list[dict[str, Any]] = []
+        self.usage = usage
+        super().__init__(("127.0.0.1", 0), _chat_handler(self))
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/v1"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The completion for ``request``: the next scripted reply, as an assistant message."""
+        self.requests.append(request)
+        content = self.replies[len(self.requests) - 1]
+        return {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": request.get("model", "scripted"),
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+            "usage": {
+                "prompt_tokens": self.usage[0],
+                "completion_tokens": self.usage[1],
+                "total_tokens": sum(self.usage),
+            },
+        }
+
+
+def _chat_handler(server: FakeChatServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = json.dumps(server.answer(request)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
 
 
 async def event_loop_ticks(awaitable: Awaitable[_T]) -> tuple[_T, int]:

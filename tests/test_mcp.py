@@ -7,10 +7,8 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ from mcp import Client, StdioServerParameters
 
 from agent_memory import ConfigurationError, LLMExtractor, MemorySystem
 from agent_memory._mcp import create_mcp_server
-from agent_memory.testing import HashEmbedder, ScriptedLLM, free_port, stop_server
+from agent_memory.testing import FakeChatServer, HashEmbedder, ScriptedLLM, free_port, stop_server
 
 TOOLS = {"store_memory", "search_memory", "list_memories", "update_memory", "delete_memory", "delete_all_memories"}
 
@@ -176,35 +174,9 @@ def test_remember_is_offered_with_an_extractor_and_reconciles() -> None:
         create_mcp_server(memory, user_id="alice", extractor=object())  # type: ignore[arg-type]
 
 
-class _FakeChatServer(ThreadingHTTPServer):
-    """An OpenAI-compatible chat server answering from a script (the stand-in for a paid LLM API)."""
-
-    def __init__(self, replies: list[object]) -> None:
-        self.replies = [json.dumps(r) for r in replies]
-        self.requests: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                outer.requests.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                content = outer.replies[len(outer.requests) - 1]
-                body = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-
 def test_the_cli_server_remembers_through_an_openai_compatible_llm(minilm: str, tmp_path: Path) -> None:
-    llm = _FakeChatServer([{"facts": ["Alice is allergic to peanuts"]}])
-    url = f"http://127.0.0.1:{llm.server_address[1]}/v1"
+    llm = FakeChatServer([{"facts": ["Alice is allergic to peanuts"]}])
+    url = llm.url
     command = _command(minilm, tmp_path / "db", "--llm-model", "scripted", "--llm-base-url", url)
     params = StdioServerParameters(command=command[0], args=command[1:])
 

@@ -29,6 +29,7 @@ from langchain_core.messages import (
 from langchain_core.runnables import Runnable
 
 from agent_memory import ConfigurationError, ExtractionError, MemorySystem
+from agent_memory.testing import FakeChatServer
 
 
 def _json(obj: object) -> AIMessage:
@@ -225,3 +226,27 @@ def test_message_chunks_and_chat_messages_keep_their_roles() -> None:
     ]
     assert [extractor.to_message(m).role for m in given] == ["user", "assistant", "user", "system"]  # type: ignore[union-attr]
     assert extractor.to_message({"role": "user"}) is None
+
+
+def test_a_real_provider_class_through_its_structured_output(memory: MemorySystem) -> None:
+    """langchain-openai's ChatOpenAI, unchanged, against a scripted OpenAI-compatible server:
+    the auto method takes its structured output (a JSON-schema response format), and its
+    usage report reaches the extractor."""
+    from langchain_openai import ChatOpenAI
+
+    old = memory.store_memory("Alice lives in Paris", user_id="alice")
+    server = FakeChatServer(
+        [{"facts": ["Alice lives in Berlin"]}, {"action": "update", "id": "1", "text": "Alice lives in Berlin"}],
+        usage=(150, 12),
+    )
+    try:
+        model = ChatOpenAI(model="scripted", base_url=server.url, api_key="test", max_retries=0)  # type: ignore[arg-type]
+        extractor = LangChainExtractor(model)
+        [change] = memory.remember(SAID, user_id="alice", extractor=extractor)
+    finally:
+        server.shutdown()
+    assert (change.event, change.id, change.new_text) == ("updated", old.id, "Alice lives in Berlin")
+    formats = [r["response_format"] for r in server.requests]
+    assert [f["type"] for f in formats] == ["json_schema", "json_schema"]
+    assert [f["json_schema"]["name"] for f in formats] == ["MemoryFacts", "MemoryDecision"]
+    assert (extractor.usage.calls, extractor.usage.input_tokens, extractor.usage.output_tokens) == (2, 300, 24)
