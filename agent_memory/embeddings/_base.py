@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from agent_memory._errors import EmbeddingError, InvalidDimensionsError, InvalidTypeError
 from agent_memory._tasks import format_query, resolve_task
+from agent_memory.embeddings._models import resolve_model
 
 __all__ = [
     "MIN_DIMENSIONS",
@@ -213,3 +214,25 @@ class BaseEmbedder(ABC):
     def embed_queries(self, queries: Sequence[str], task: str | None = None) -> NDArray[np.float32]:
         """Embed search queries: with the task instruction when the model is instruction-aware."""
         return self.encode([self.format_query(q, task) for q in queries])
+
+
+class LocalModelEmbedder(BaseEmbedder):
+    """Base of the backends that load the model in this process (sentence-transformers,
+    transformers, vLLM): the model is resolved once to what is loaded and the name its
+    fingerprint records (``name`` overrides it), and whether queries get the instruction
+    is detected from the model unless ``instruction_aware`` says so."""
+
+    def __init__(self, model: str, *, name: str | None, dimensions: int | None, instruction_aware: bool | None) -> None:
+        self._ref = resolve_model(model, name)
+        super().__init__(model=self._ref.name, dimensions=dimensions)
+        self._instruction_aware = instruction_aware
+
+    @property
+    def instruction_aware(self) -> bool:
+        if self._instruction_aware is None:
+            self._instruction_aware = self._detect_instruction_aware()
+        return self._instruction_aware
+
+    def _detect_instruction_aware(self) -> bool:
+        """Qwen3-Embedding and its kin, by name or configuration (see :meth:`ModelRef.looks_instruction_aware`)."""
+        return self._ref.looks_instruction_aware()

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agent_memory._errors import ModelNotFoundError
-from agent_memory.embeddings._base import BaseEmbedder, validate_dimensions
+from agent_memory.embeddings._base import LocalModelEmbedder, validate_dimensions
 from agent_memory.embeddings._models import (
     DEFAULT_MAX_LENGTH,
     ModelRef,
@@ -17,7 +17,6 @@ from agent_memory.embeddings._models import (
     auto_device,
     half_precision_dtype,
     model_not_found,
-    resolve_model,
     warn_truncated,
 )
 
@@ -52,7 +51,7 @@ def _load(ref: ModelRef, device: str, max_length: int) -> SentenceTransformer:
     return model
 
 
-class SentenceTransformerEmbedder(BaseEmbedder):
+class SentenceTransformerEmbedder(LocalModelEmbedder):
     """Embeds with a sentence-transformers model, Qwen3-Embedding's recipe by default.
 
     Qwen3-Embedding's sentence-transformers files already give last-token
@@ -80,12 +79,10 @@ class SentenceTransformerEmbedder(BaseEmbedder):
         max_length: int = DEFAULT_MAX_LENGTH,
         name: str | None = None,
     ) -> None:
-        self._ref = resolve_model(model, name)
-        super().__init__(model=self._ref.name, dimensions=dimensions)
+        super().__init__(model, name=name, dimensions=dimensions, instruction_aware=instruction_aware)
         self.device = device
         self.batch_size = batch_size
         self.max_length = max_length
-        self._instruction_aware = instruction_aware
         self._st: SentenceTransformer | None = None
 
     def __repr__(self) -> str:
@@ -108,13 +105,10 @@ class SentenceTransformerEmbedder(BaseEmbedder):
             raise ModelNotFoundError(f"{self.model!r} does not declare an embedding dimension")
         return int(dimension)
 
-    @property
-    def instruction_aware(self) -> bool:
-        if self._instruction_aware is None:
-            self._instruction_aware = self._ref.looks_instruction_aware() or str(
-                self.sentence_transformer.prompts.get("query", "")
-            ).startswith("Instruct:")
-        return self._instruction_aware
+    def _detect_instruction_aware(self) -> bool:
+        """As for every local model, or by an ``Instruct:`` query prompt in the model's own configuration."""
+        query_prompt = str(self.sentence_transformer.prompts.get("query", ""))
+        return super()._detect_instruction_aware() or query_prompt.startswith("Instruct:")
 
     def _warn_if_truncated(self, model: SentenceTransformer, texts: list[str]) -> None:
         limit = model.max_seq_length or self.max_length

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agent_memory._errors import ConfigurationError, EmbeddingError
-from agent_memory.embeddings._base import BaseEmbedder, validate_dimensions
+from agent_memory.embeddings._base import LocalModelEmbedder, validate_dimensions
 from agent_memory.embeddings._models import (
     DEFAULT_MAX_LENGTH,
     ModelRef,
@@ -31,7 +31,6 @@ from agent_memory.embeddings._models import (
     auto_device,
     half_precision_dtype,
     model_not_found,
-    resolve_model,
     warn_truncated,
 )
 
@@ -110,7 +109,7 @@ def _load(ref: ModelRef, device: str, dtype: torch.dtype, max_length: int) -> _E
     return _Engine(tokenizer, Qwen3Encoder(model.to(device).eval()), max_length)
 
 
-class TransformersEmbedder(BaseEmbedder):
+class TransformersEmbedder(LocalModelEmbedder):
     """Embeds with Qwen3-Embedding, padding-free, on weights loaded by ``transformers``.
 
     The default backend for Qwen3 models: same vectors as
@@ -146,13 +145,11 @@ class TransformersEmbedder(BaseEmbedder):
             raise ConfigurationError(f"max_batch_tokens must be positive, got {max_batch_tokens}")
         if dtype is not None and dtype not in DTYPES:
             raise ConfigurationError(f"dtype must be one of {', '.join(DTYPES)} or None, got {dtype!r}")
-        self._ref = resolve_model(model, name)
-        super().__init__(model=self._ref.name, dimensions=dimensions)
+        super().__init__(model, name=name, dimensions=dimensions, instruction_aware=instruction_aware)
         self.device = device
         self.dtype = dtype
         self.max_batch_tokens = max_batch_tokens
         self.max_length = max_length
-        self._instruction_aware = instruction_aware
         self._engine: _Engine | None = None
 
     def __repr__(self) -> str:
@@ -175,12 +172,6 @@ class TransformersEmbedder(BaseEmbedder):
     @property
     def native_dimension(self) -> int:
         return self.engine.hidden_size
-
-    @property
-    def instruction_aware(self) -> bool:
-        if self._instruction_aware is None:
-            self._instruction_aware = self._ref.looks_instruction_aware()
-        return self._instruction_aware
 
     def _batch_tokens(self, device: Any) -> int:
         if self.max_batch_tokens is not None:

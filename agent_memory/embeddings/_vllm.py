@@ -9,8 +9,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agent_memory._errors import ConfigurationError
-from agent_memory.embeddings._base import BaseEmbedder, validate_dimensions
-from agent_memory.embeddings._models import SharedModels, resolve_model
+from agent_memory.embeddings._base import LocalModelEmbedder, validate_dimensions
+from agent_memory.embeddings._models import SharedModels
 
 if TYPE_CHECKING:
     from vllm import LLM
@@ -20,7 +20,7 @@ __all__ = ["VLLMEmbedder"]
 _ENGINES: SharedModels[LLM] = SharedModels()  # one engine per model and options
 
 
-class VLLMEmbedder(BaseEmbedder):
+class VLLMEmbedder(LocalModelEmbedder):
     """Embeds with ``vllm.LLM(model, runner="pooling")``, started on first use.
 
     vLLM pools the last token and normalises, as the model's files say; it does
@@ -49,9 +49,7 @@ class VLLMEmbedder(BaseEmbedder):
         name: str | None = None,
         engine_options: dict[str, Any] | None = None,
     ) -> None:
-        self._ref = resolve_model(model, name)
-        super().__init__(model=self._ref.name, dimensions=dimensions)
-        self._instruction_aware = instruction_aware
+        super().__init__(model, name=name, dimensions=dimensions, instruction_aware=instruction_aware)
         self._options: dict[str, Any] = {"dtype": dtype, "tensor_parallel_size": tensor_parallel_size}
         if max_model_len is not None:
             self._options["max_model_len"] = max_model_len
@@ -63,12 +61,6 @@ class VLLMEmbedder(BaseEmbedder):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r}, dimensions={self._dimensions})"
-
-    @property
-    def instruction_aware(self) -> bool:
-        if self._instruction_aware is None:
-            self._instruction_aware = self._ref.looks_instruction_aware()
-        return self._instruction_aware
 
     @property
     def llm(self) -> LLM:
