@@ -139,17 +139,8 @@ class _Reconciler:
             return self._fallback(fact, f"memory {target.id!r} was deleted while the model was deciding")
 
     def _add(self, fact: str, text: str, problem: str | None = None) -> MemoryChange:
-        existing = self.system.store.find_texts([text], self.scope).get(text)
-        if existing is not None:
-            return MemoryChange("unchanged", fact, memory=existing, problem=problem)
-        memory = self.system.store_memory(
-            text,
-            user_id=self.scope.user_id,
-            agent_id=self.scope.agent_id,
-            session_id=self.scope.session_id,
-            actor=self.actor,
-        )
-        return MemoryChange("added", fact, memory=memory, problem=problem)
+        [memory], created = self.system._store_checked([text], [{}], self.scope, self.actor)
+        return MemoryChange("added" if memory.id in created else "unchanged", fact, memory=memory, problem=problem)
 
     def _fallback(self, fact: str, problem: str) -> MemoryChange:
         if self.on_invalid == "add":

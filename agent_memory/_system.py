@@ -257,15 +257,28 @@ class MemorySystem:
         scope = Scope.of(user_id, agent_id, session_id)
         actor = check_actor(actor, scope.agent_id)
         metas = check_metadatas(metadatas, len(texts))
+        return self._store_checked(texts, metas, scope, actor, progress)[0]
+
+    def _store_checked(
+        self,
+        texts: list[str],
+        metas: list[dict[str, MetadataValue]],
+        scope: Scope,
+        actor: str,
+        progress: bool | None = False,
+    ) -> tuple[list[Memory], set[str]]:
+        """``store_memories`` on checked input; also the ids of the memories this call created
+        (decided under the write lock, so a concurrent writer's memory is never reported as ours)."""
         if not texts:
-            return []
+            return [], set()
         self.store.check_fingerprint(self.embedder.fingerprint)
         by_text: dict[str, Memory] = {}
+        created: set[str] = set()
         for chunk in _chunks(len(texts), progress):
             with self._write_lock:  # look-up and write as one step, or two threads store the same text twice
                 by_text.update(self.store.find_texts([texts[i] for i in chunk if texts[i] not in by_text], scope))
-                self._add_new(texts, metas, chunk, scope, by_text, actor)
-        return [by_text[t] for t in texts]
+                created.update(self._add_new(texts, metas, chunk, scope, by_text, actor))
+        return [by_text[t] for t in texts], created
 
     def _add_new(
         self,
@@ -275,7 +288,7 @@ class MemorySystem:
         scope: Scope,
         by_text: dict[str, Memory],
         actor: str,
-    ) -> None:
+    ) -> list[str]:
         now = now_ms()
         new: list[Memory] = []
         for i in chunk:
@@ -286,6 +299,7 @@ class MemorySystem:
         if new:
             self.store.add(new, self._embed_documents([m.text for m in new]))
             self.history_log.record([event(m.id, m.user_id, "create", None, m.text, actor) for m in new])
+        return [m.id for m in new]
 
     def remember(
         self,

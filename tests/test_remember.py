@@ -308,3 +308,25 @@ def test_a_memory_deleted_meanwhile_is_reported_and_repeats_and_bad_facts_are_ha
 def test_changes_serialise_to_json(memory: MemorySystem) -> None:
     [change] = remember(memory, ScriptedLLM([facts("Alice likes tea")]))
     assert json.loads(json.dumps(change.to_dict()))["event"] == "added"
+
+
+class _RacingExtractor:
+    """Decides to add a text that another writer stores while the model is thinking."""
+
+    def __init__(self, memory: MemorySystem) -> None:
+        self.memory = memory
+
+    def extract(self, messages: Sequence[Message]) -> list[str]:
+        return ["Alice lives in Berlin"]
+
+    def decide(self, fact: str, memories: Sequence[Memory]) -> Decision:
+        self.memory.store_memory("Alice lives in Berlin now", user_id="alice")
+        return Decision("add", text="Alice lives in Berlin now")
+
+
+def test_a_text_another_writer_stored_meanwhile_is_reported_unchanged(memory: MemorySystem) -> None:
+    memory.store_memory("Alice lives in Paris", user_id="alice")
+    [change] = memory.remember(SAID, user_id="alice", extractor=_RacingExtractor(memory))
+    assert (change.event, change.problem) == ("unchanged", None)
+    assert texts(memory) == ["Alice lives in Berlin now", "Alice lives in Paris"]
+    assert [e.action for e in memory.history(change.id or "", user_id="alice")] == ["create"]
