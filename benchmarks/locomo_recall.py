@@ -324,11 +324,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         memory, ours = agent_memory_systems(model, conversations, tmp)
         systems = [*ours, langchain_chroma_system(model, conversations), bm25_system(conversations)]
+        opened = [memory]
         if args.extractor:
-            extraction, extracted = _extraction(args, model, conversations, tmp, memory)
+            extraction, extracted, extracted_memory = _extraction(args, model, conversations, tmp, memory)
             systems.append(extracted)
+            opened.append(extracted_memory)
         run(systems, conversations)
-        memory.close()
+        for system in opened:
+            system.close()
     summaries = {s.name: s.summary() for s in systems}
     print_table(summaries)
     questions = sum(len(c.questions) for c in conversations)
@@ -340,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _extraction(
     args: argparse.Namespace, model: str, conversations: list[Conversation], path: str, raw: MemorySystem
-) -> tuple[dict[str, object], System]:
+) -> tuple[dict[str, object], System, MemorySystem]:
     api_key = os.environ.get("AGENT_MEMORY_LLM_API_KEY")
     extractor = OpenAIExtractor(args.llm_model, base_url=args.llm_base_url, api_key=api_key)
     start = time.perf_counter()
@@ -355,7 +358,7 @@ def _extraction(
         "seconds": round(time.perf_counter() - start, 1),
     }
     print(f"extraction: {json.dumps(report)}", file=sys.stderr)
-    return report, system
+    return report, system, memory
 
 
 if __name__ == "__main__":
