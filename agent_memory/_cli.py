@@ -230,7 +230,12 @@ def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
         extractor = OpenAIExtractor(args.llm_model, base_url=args.llm_base_url or "", api_key=api_key)
     with _system(args) as memory:
         server = create_mcp_server(
-            memory, user_id=args.user, allow_any_user=args.allow_any_user, agent_id=args.agent, extractor=extractor
+            memory,
+            user_id=args.user,
+            allow_any_user=args.allow_any_user,
+            agent_id=args.agent,
+            extractor=extractor,
+            mode=args.mode,
         )
         memory.embedder.embed_queries(["warm-up"])  # load the model now, not on the first tool call
         if args.http is None:
@@ -318,6 +323,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--agent", help="agent id to tag stored memories with")
     p.add_argument("--http", type=int, metavar="PORT", help="streamable HTTP on this port instead of stdio")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on with --http (default: 127.0.0.1)")
+    p.add_argument("--mode", choices=SEARCH_MODES, default="hybrid", help="search_memory's mode: hybrid or dense")
     p.add_argument(
         "--llm-model",
         default=os.environ.get("AGENT_MEMORY_LLM_MODEL"),

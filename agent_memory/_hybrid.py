@@ -1,176 +1,248 @@
-"""Hybrid search: BM25 over a user's memories, fused with dense similarity, and neighbouring turns.
+"""The default (hybrid) search: dense candidates from the store, lexical candidates from an in-memory index.
 
-On conversational memory, names and exact terms matter as much as meaning:
-on LoCoMo, BM25 alone finds a quarter more of the evidence than vector search
-with the same small embedding model (see ``benchmarks/locomo_recall.py``). So a
-hybrid search scores every memory of the user both ways, standardises the two
-score lists (z-scores over the user's memories), and adds them with equal
-weights. A memory stored in a session then also gets half of the best fused
-score among its neighbours in that session (the two memories stored just before
-and the two just after it): in a conversation the answer is often a turn next to
-the one that shares the question's words. Each of these steps was kept because it raised
-recall@10 on LoCoMo; the README has the figures.
+Per search, for a user with ``n`` memories:
 
-The index is derived from the Chroma store, never the other way round: it is
-built per user from the stored texts and vectors, dropped when this process
-writes to that user, and rebuilt when the user's ids in the store no longer
-match (another process wrote), so it cannot drift and a crash loses nothing.
+* the store's vector search (Chroma's HNSW) gives the ``CANDIDATES`` nearest memories,
+  exactly as ``mode="dense"`` does;
+* the user's in-memory BM25 index scores the memories that share a term with the
+  query: O(postings of the query's terms), at most O(n) for a term every memory holds;
+* the best lexical candidates that vector search did not return, and the session
+  neighbours of those with real lexical evidence, get their cosine similarity from one
+  more store query restricted to their ids (none when nothing matched lexically);
+* :func:`agent_memory._fusion.fuse` scores the union.
+
+No vectors are held in memory: the index keeps terms, ids and session order only.
+It is kept per user, built once from the store (O(n)), then updated in place: this
+process's writes apply to it directly, and other processes' writes are found through
+the store's change feed, which costs one O(1) look-up per search and O(changed
+memories) to apply (see :meth:`~agent_memory._store.ChromaStore.changes`). Indexes
+are dropped least recently used first when they hold more than a byte budget.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
+from agent_memory._fusion import Weights, dense_score, fuse
+from agent_memory._lexical import LexicalIndex, tokenize
 from agent_memory._records import Scope
-from agent_memory._types import Memory
+from agent_memory._types import Memory, SearchHit
 
-if TYPE_CHECKING:
-    import bm25s
-
-__all__ = ["DENSE_WEIGHT", "MODES", "NEIGHBOUR_WEIGHT", "NEIGHBOUR_WINDOW", "HybridIndex", "UserIndex"]
+__all__ = ["CANDIDATES", "DEFAULT_INDEX_BYTES", "MODES", "NEIGHBOUR_WINDOW", "HybridIndex", "UserIndex", "search"]
 
 MODES = ("hybrid", "dense")
-"""Search modes: ``hybrid`` (the default: BM25 + dense + neighbouring turns) and ``dense`` (vectors only)."""
-DENSE_WEIGHT = 0.5
-"""Weight of the standardised dense scores; BM25's is ``1 - DENSE_WEIGHT``."""
-NEIGHBOUR_WEIGHT = 0.5
-"""Share of the best neighbour's fused score (when positive) that a memory in a session receives."""
+"""Search modes: ``hybrid`` (the default: dense + BM25 + session neighbours) and ``dense`` (vectors only)."""
+CANDIDATES = 50
+"""Memories taken from each of vector search and BM25 (at least ``top_k``) before fusing."""
 NEIGHBOUR_WINDOW = 2
 """How many memories before and after a memory in its session count as its neighbours."""
+DEFAULT_INDEX_BYTES = 256 * 1024 * 1024
+"""Default memory budget of one collection's lexical indexes in a process."""
+
+SessionKey = tuple[str | None, str]
 
 
-def _tokenize(texts: Sequence[str]) -> list[list[str]]:
-    import bm25s
-    import Stemmer
-
-    stemmer = Stemmer.Stemmer("english")
-    tokens: list[list[str]] = bm25s.tokenize(
-        list(texts), stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False
-    )
-    return tokens
-
-
-_NO_SPREAD = 1e-6
-"""Score lists spread less than this carry no ranking, only rounding noise that z-scores would blow up."""
-
-
-def _standardise(scores: NDArray[np.float64]) -> NDArray[np.float64]:
-    spread = scores.std()
-    if not np.isfinite(spread) or spread < _NO_SPREAD:
-        return np.zeros_like(scores)
-    standard: NDArray[np.float64] = (scores - scores.mean()) / spread
-    return standard
-
-
-def _neighbours(memories: Sequence[Memory]) -> NDArray[np.intp]:
-    """For each memory, the indices of the memories up to ``NEIGHBOUR_WINDOW`` places before and
-    after it in the same agent and session, in creation order; -1 where there is none."""
-    sessions: dict[tuple[str | None, str], list[int]] = {}
-    for i, memory in enumerate(memories):  # memories come in creation order
-        if memory.session_id is not None:
-            sessions.setdefault((memory.agent_id, memory.session_id), []).append(i)
-    offsets = [d for d in range(-NEIGHBOUR_WINDOW, NEIGHBOUR_WINDOW + 1) if d]
-    neighbours = np.full((len(memories), len(offsets)), -1, dtype=np.intp)
-    for members in sessions.values():
-        for position, i in enumerate(members):
-            for column, offset in enumerate(offsets):
-                if 0 <= position + offset < len(members):
-                    neighbours[i, column] = members[position + offset]
-    return neighbours
-
-
-@dataclass(frozen=True)
 class UserIndex:
-    """One user's memories (in creation order), their vectors, BM25 index and session neighbours."""
+    """One user's memories as the hybrid search needs them: terms, scopes and session order.
 
-    memories: list[Memory]
-    vectors: NDArray[np.float32]
-    bm25: bm25s.BM25 | None
-    neighbours: NDArray[np.intp]
+    Not thread-safe: :class:`HybridIndex` locks around it.
+    """
 
-    @classmethod
-    def build(cls, memories: list[Memory], vectors: NDArray[np.float32]) -> UserIndex:
-        import bm25s
+    def __init__(self, cursor: object = None) -> None:
+        self.lexical = LexicalIndex()
+        self.cursor = cursor  # where the store's change feed was last read
+        self._slot_of: dict[str, int] = {}
+        self._scope_of: list[tuple[str | None, str | None]] = []  # per slot: agent, session
+        self._ids: list[str] = []
+        self._sessions: dict[SessionKey, list[str]] = {}  # ids in creation order (UUIDv7 sorts by time)
 
-        order = sorted(range(len(memories)), key=lambda i: memories[i].id)  # UUIDv7 ids sort by creation
-        memories = [memories[i] for i in order]
-        vectors = vectors[order] if len(order) else vectors
-        tokens = _tokenize([m.text for m in memories])
-        bm25 = None
-        if any(tokens):
-            bm25 = bm25s.BM25()
-            bm25.index(tokens, show_progress=False)
-        return cls(memories, vectors, bm25, _neighbours(memories))
+    def __len__(self) -> int:
+        return len(self._slot_of)
+
+    def put(self, memory: Memory) -> None:
+        """Add the memory, or replace the version indexed under its id."""
+        self.drop(memory.id)
+        slot = self.lexical.add(tokenize(memory.text))
+        self._slot_of[memory.id] = slot
+        self._ids.append(memory.id)
+        self._scope_of.append((memory.agent_id, memory.session_id))
+        if memory.session_id is not None:
+            bisect.insort(self._sessions.setdefault((memory.agent_id, memory.session_id), []), memory.id)
+
+    def drop(self, memory_id: str) -> None:
+        slot = self._slot_of.pop(memory_id, None)
+        if slot is None:
+            return
+        self.lexical.remove(slot)
+        agent, session = self._scope_of[slot]
+        if session is not None:
+            members = self._sessions[(agent, session)]
+            members.pop(bisect.bisect_left(members, memory_id))
+            if not members:
+                del self._sessions[(agent, session)]
 
     @property
-    def ids(self) -> frozenset[str]:
-        return frozenset(m.id for m in self.memories)
+    def wasteful(self) -> bool:
+        """Whether removed entries outnumber live ones (then rebuilding is cheaper to keep)."""
+        return self.lexical.dead > max(len(self), 1000)
 
-    def rank(
-        self, query: str, vector: NDArray[np.float32], allowed: NDArray[np.bool_], top_k: int
-    ) -> list[tuple[Memory, float, float]]:
-        """``(memory, hybrid score, cosine similarity)`` of the best ``top_k`` allowed memories."""
-        if not self.memories:
+    def lexical_hits(self, query: str, scope: Scope, limit: int) -> dict[str, float]:
+        """The ``limit`` best lexical scores (in (0, 1]) of the scope's memories, by id."""
+        slots, scores = self.lexical.scores(tokenize(query))
+        found: dict[str, float] = {}
+        for i in np.argsort(-scores, kind="stable"):
+            agent, session = self._scope_of[slots[i]]
+            if scope.agent_id in (None, agent) and scope.session_id in (None, session):
+                found[self._ids[slots[i]]] = float(scores[i])
+                if len(found) == limit:
+                    break
+        return found
+
+    def neighbours(self, memory: Memory) -> list[str]:
+        """Ids of up to ``NEIGHBOUR_WINDOW`` memories before and after ``memory`` in its agent's session."""
+        if memory.session_id is None:
             return []
-        dense = (self.vectors @ vector).astype(np.float64)
-        fused = DENSE_WEIGHT * _standardise(dense) + (1 - DENSE_WEIGHT) * _standardise(self._lexical(query))
-        fused = fused + NEIGHBOUR_WEIGHT * self._best_neighbour(fused)
-        fused[~allowed] = -np.inf
-        best = [i for i in np.argsort(-fused, kind="stable")[:top_k] if allowed[i]]
-        return [(self.memories[i], float(fused[i]), float(dense[i])) for i in best]
+        members = self._sessions.get((memory.agent_id, memory.session_id), [])
+        at = bisect.bisect_left(members, memory.id)
+        if at == len(members) or members[at] != memory.id:
+            return []
+        return members[max(at - NEIGHBOUR_WINDOW, 0) : at] + members[at + 1 : at + 1 + NEIGHBOUR_WINDOW]
 
-    def _lexical(self, query: str) -> NDArray[np.float64]:
-        tokens = _tokenize([query])[0]
-        if self.bm25 is None or not tokens:
-            return np.zeros(len(self.memories))
-        return np.asarray(self.bm25.get_scores(tokens), dtype=np.float64)
-
-    def _best_neighbour(self, fused: NDArray[np.float64]) -> NDArray[np.float64]:
-        padded = np.append(fused, -np.inf)  # index -1 (no neighbour) reads -inf
-        best = padded[self.neighbours].max(axis=1, initial=-np.inf)
-        # Only a boost: weak neighbours must not rank a session's memory below one stored without a session.
-        boost: NDArray[np.float64] = np.maximum(best, 0.0)
-        return boost
+    def nbytes(self) -> int:
+        return self.lexical.nbytes() + 150 * len(self._ids)
 
 
 class HybridIndex:
-    """Per-user :class:`UserIndex` objects for one collection, least recently used dropped first."""
+    """The :class:`UserIndex` of each user of one collection that this process searched, within a byte budget."""
 
-    def __init__(self, max_users: int = 64) -> None:
-        self.max_users = max_users
+    def __init__(self, max_bytes: int = DEFAULT_INDEX_BYTES) -> None:
+        self.max_bytes = max_bytes
         self._users: OrderedDict[str, UserIndex] = OrderedDict()
-        self._generation = 0  # bumped by every invalidation: a build that saw an older one is not kept
-        self._lock = threading.Lock()
+        self._writes: dict[str, int] = {}  # per user: writes applied, so a build that missed one is not kept
+        self.lock = threading.RLock()
 
-    def invalidate(self, user_id: str | None = None) -> None:
-        """Forget one user's index (after a write to that user), or every user's."""
-        with self._lock:
-            self._generation += 1
+    def apply(self, user_id: str, *, put: Iterable[Memory] = (), drop: Iterable[str] = ()) -> None:
+        """This process's write, applied in place where the user's index is loaded."""
+        with self.lock:
+            self._writes[user_id] = self._writes.get(user_id, 0) + 1
+            index = self._users.get(user_id)
+            if index is None:
+                return
+            for memory_id in drop:
+                index.drop(memory_id)
+            for memory in put:
+                index.put(memory)
+            if index.wasteful:
+                del self._users[user_id]
+
+    def forget(self, user_id: str | None = None) -> None:
+        """Drop one user's index, or every user's (it is built again when needed)."""
+        with self.lock:
             if user_id is None:
+                self._writes = {u: n + 1 for u, n in self._writes.items()}
                 self._users.clear()
             else:
+                self._writes[user_id] = self._writes.get(user_id, 0) + 1
                 self._users.pop(user_id, None)
 
     def for_user(self, store: Any, user_id: str) -> UserIndex:
-        """The user's index, rebuilt from ``store`` when this process has none or the ids changed."""
-        current = store.ids(Scope.of(user_id))
-        with self._lock:
-            index, generation = self._users.get(user_id), self._generation
-            if index is not None and index.ids == frozenset(current):
+        """The user's index, brought up to date with what other processes wrote (or built, the first time)."""
+        with self.lock:
+            index, writes = self._users.get(user_id), self._writes.get(user_id, 0)
+            if index is not None:
                 self._users.move_to_end(user_id)
+        if index is not None:
+            cursor, changed = store.changes(user_id, index.cursor)
+            if changed is not None:
+                current = {m.id: m for m in store.get(list(changed), Scope.of(user_id))} if changed else {}
+                with self.lock:
+                    for memory_id in changed:
+                        index.put(current[memory_id]) if memory_id in current else index.drop(memory_id)
+                    index.cursor = cursor
                 return index
-        memories, vectors = store.snapshot(Scope.of(user_id))
-        index = UserIndex.build(memories, vectors)
-        with self._lock:
-            if generation == self._generation:  # no write since the snapshot was taken
+            with self.lock:
+                self._users.pop(user_id, None)
+        return self._build(store, user_id, writes)
+
+    def _build(self, store: Any, user_id: str, writes: int) -> UserIndex:
+        cursor, _ = store.changes(user_id, None)  # read before the memories: what is written after is seen next time
+        index = UserIndex(cursor)
+        for page in store.pages(Scope.of(user_id)):
+            for memory in page:
+                index.put(memory)
+        with self.lock:
+            if self._writes.get(user_id, 0) == writes:  # no write of this process was missed meanwhile
                 self._users[user_id] = index
-                while len(self._users) > self.max_users:
-                    self._users.popitem(last=False)
+                self._evict()
         return index
+
+    def _evict(self) -> None:
+        total = sum(index.nbytes() for index in self._users.values())
+        while len(self._users) > 1 and total > self.max_bytes:
+            _, dropped = self._users.popitem(last=False)
+            total -= dropped.nbytes()
+
+    def nbytes(self) -> int:
+        """About how much memory the loaded indexes hold."""
+        with self.lock:
+            return sum(index.nbytes() for index in self._users.values())
+
+
+def search(
+    store: Any,
+    hybrid: HybridIndex,
+    query: str,
+    vector: Any,
+    scope: Scope,
+    where: Mapping[str, Any] | None,
+    top_k: int,
+    weights: Weights = Weights(),  # noqa: B008  # frozen
+) -> list[SearchHit]:
+    """The hybrid search's best ``top_k`` hits (see the module's docstring for its steps)."""
+    index = hybrid.for_user(store, scope.user_id)
+    pool = max(top_k, CANDIDATES)
+    found = {m.id: (m, s) for m, s in store.query(vector, scope, filters=where, top_k=pool)}
+    with hybrid.lock:
+        lexical = index.lexical_hits(query, scope, pool * (4 if where else 1))
+    lenders = [found[i][0] for i in lexical if i in found and lexical[i] >= weights.evidence]
+    wanted = [i for i in lexical if i not in found]
+    if wanted:
+        extra = store.query(vector, scope, filters=where, top_k=len(wanted), ids=wanted)
+        found.update((m.id, (m, s)) for m, s in extra)
+        lenders += [m for m, _ in extra if lexical[m.id] >= weights.evidence]
+    with hybrid.lock:
+        near = list(dict.fromkeys(n for m in lenders for n in index.neighbours(m) if n not in found))
+    if near:
+        found.update((m.id, (m, s)) for m, s in store.query(vector, scope, filters=where, top_k=len(near), ids=near))
+    with hybrid.lock:
+        return _ranked(index, list(found.values()), lexical, weights, top_k)
+
+
+def _ranked(
+    index: UserIndex,
+    candidates: list[tuple[Memory, float]],
+    lexical: Mapping[str, float],
+    weights: Weights,
+    top_k: int,
+) -> list[SearchHit]:
+    position = {m.id: i for i, (m, _) in enumerate(candidates)}
+    neighbours = np.full((len(candidates), 2 * NEIGHBOUR_WINDOW), -1, dtype=np.intp)
+    for i, (memory, _) in enumerate(candidates):
+        near = [position[n] for n in index.neighbours(memory) if n in position]
+        neighbours[i, : len(near)] = near
+    similarity = np.array([s for _, s in candidates], dtype=np.float64)
+    lexical_scores = np.array([lexical.get(m.id, 0.0) for m, _ in candidates])
+    scores = fuse(similarity, lexical_scores, neighbours, weights)
+    order = np.lexsort((-similarity, -lexical_scores, -scores))[:top_k]  # ties: word evidence, then cosine
+    return [SearchHit(candidates[i][0], float(scores[i]), float(similarity[i])) for i in order]
+
+
+def dense_hits(pairs: Iterable[tuple[Memory, float]]) -> list[SearchHit]:
+    """Dense search's hits: the score is the cosine similarity clipped to [0, 1]."""
+    return [SearchHit(m, float(dense_score(np.float64(s))), s) for m, s in pairs]

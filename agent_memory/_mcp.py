@@ -26,8 +26,9 @@ from pydantic import BaseModel, Field
 
 from agent_memory._errors import AgentMemoryError, ConfigurationError, ValidationError
 from agent_memory._extraction import Extractor
+from agent_memory._hybrid import MODES
 from agent_memory._system import MemorySystem
-from agent_memory._validation import check_user_id
+from agent_memory._validation import check_choice, check_user_id
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -49,8 +50,12 @@ class _Turn(BaseModel):
     time: str | None = Field(default=None, description="When, as ISO 8601 (relative dates are resolved against it).")
 
 
-def _tools(memory: MemorySystem, agent_id: str | None, extractor: Extractor | None) -> list[Callable[..., Any]]:
+def _tools(
+    memory: MemorySystem, agent_id: str | None, extractor: Extractor | None, mode: str
+) -> list[Callable[..., Any]]:
     """The memory tools, each taking ``user_id`` (bound or exposed by :func:`create_mcp_server`).
+
+    ``search_memory`` searches in ``mode`` (``"hybrid"`` or ``"dense"``), which the operator chose.
 
     The history records their changes as made by ``agent:<agent_id>`` (``agent:mcp`` by default).
     """
@@ -63,8 +68,9 @@ def _tools(memory: MemorySystem, agent_id: str | None, extractor: Extractor | No
 
     def search_memory(user_id: str, query: str, top_k: int = 5) -> list[dict[str, Any]]:
         """Find the user's memories most relevant to a question or topic, best first.
-        Each result has the memory's id, text, metadata and a relevance score."""
-        return [hit.to_dict() for hit in memory.search_memory(query, user_id=user_id, top_k=top_k)]
+        Each result has the memory's id, text and metadata, its score (the relevance in [0, 1],
+        higher is more relevant) and its similarity (the cosine similarity to the query)."""
+        return [hit.to_dict() for hit in memory.search_memory(query, user_id=user_id, top_k=top_k, mode=mode)]
 
     def list_memories(user_id: str, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
         """List the user's memories, oldest first, ``limit`` at a time from ``offset``."""
@@ -151,6 +157,7 @@ def create_mcp_server(
     agent_id: str | None = None,
     extractor: Extractor | None = None,
     name: str = "agent-memory",
+    mode: str = "hybrid",
 ) -> "MCPServer":
     """An MCP server whose tools store, search, list, update, delete and remember memories.
 
@@ -158,6 +165,7 @@ def create_mcp_server(
     ``allow_any_user=True`` (every tool takes a ``user_id``) must be given.
     ``agent_id`` tags the memories this server stores. With an ``extractor``
     (an :class:`~agent_memory.OpenAIExtractor`, say) the server also has ``remember``.
+    ``mode`` is how ``search_memory`` searches: ``"hybrid"`` (BM25 and dense) or ``"dense"``.
     """
     try:
         from mcp.server.mcpserver import MCPServer
@@ -168,7 +176,7 @@ def create_mcp_server(
     server = MCPServer(name, instructions=_INSTRUCTIONS)
     if extractor is not None and not isinstance(extractor, Extractor):
         raise ConfigurationError(f"extractor {extractor!r} does not implement the Extractor protocol")
-    for tool in _tools(memory, agent_id, extractor):
+    for tool in _tools(memory, agent_id, extractor, check_choice(mode, MODES, "mode")):
         tool = _reporting_errors(tool)
         server.tool()(tool if allow_any_user else _bind_user(tool, check_user_id(user_id)))
     return server

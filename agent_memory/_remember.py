@@ -139,7 +139,7 @@ class _Reconciler:
             return self._fallback(fact, f"memory {target.id!r} was deleted while the model was deciding")
 
     def _add(self, fact: str, text: str, problem: str | None = None) -> MemoryChange:
-        [memory], created = self.system._store_checked([text], [{}], self.scope, self.actor)
+        [memory], created = self.system.writer.add([text], [{}], self.scope, self.actor)
         return MemoryChange("added" if memory.id in created else "unchanged", fact, memory=memory, problem=problem)
 
     def _fallback(self, fact: str, problem: str) -> MemoryChange:

@@ -24,6 +24,7 @@ from agent_memory._errors import (
     StoreError,
     ValidationError,
 )
+from agent_memory._feed import ChangeFeed, Cursor
 from agent_memory._records import (
     Scope,
     memories_from,
@@ -71,11 +72,11 @@ class MemoryStore(Protocol):
 
     def find_texts(self, texts: Sequence[str], scope: Scope) -> dict[str, Memory]: ...
 
-    def ids(self, scope: Scope) -> list[str]: ...
-
     def owners(self, ids: Sequence[str]) -> dict[str, str]: ...
 
-    def snapshot(self, scope: Scope) -> tuple[list[Memory], NDArray[np.float32]]: ...
+    def pages(self, scope: Scope, page_size: int = ...) -> Iterator[list[Memory]]: ...
+
+    def changes(self, user_id: str, cursor: object) -> tuple[object, list[str] | None]: ...
 
     def list_memories(
         self, scope: Scope, *, filters: Mapping[str, Any] | None, limit: int | None, offset: int
@@ -134,7 +135,7 @@ def _retrying(collection: Collection) -> Collection:
 class ChromaStore:
     """A :class:`MemoryStore` over one Chroma collection (cosine space, no embedding function)."""
 
-    def __init__(self, client: ClientAPI, collection: str, *, on_close: Any = None) -> None:
+    def __init__(self, client: ClientAPI, collection: str, *, on_close: Any = None, shared: bool = True) -> None:
         from chromadb.errors import InvalidArgumentError
 
         self._client = client
@@ -150,6 +151,8 @@ class ChromaStore:
         self._space = str((self._collection.configuration.get("hnsw") or {}).get("space") or "cosine")
         self._batch = client.get_max_batch_size()
         self._fingerprint_checked: Fingerprint | None = None
+        # Other processes may write to a shared collection; an embedded one is this process's alone.
+        self._feed = ChangeFeed(client, collection) if shared else None
 
     @classmethod
     def open(cls, path: str, collection: str) -> ChromaStore:
@@ -166,6 +169,7 @@ class ChromaStore:
                         chromadb.PersistentClient(path=path, settings=settings),
                         collection,
                         on_close=lambda: _lock.release(key),
+                        shared=False,
                     )
             except BaseException:
                 _lock.release(key)
@@ -175,7 +179,7 @@ class ChromaStore:
         database = f"agent_memory_{uuid.uuid4().hex}"
         admin.create_database(database)
         client = chromadb.EphemeralClient(settings=settings, database=database)
-        return cls(client, collection, on_close=lambda: admin.delete_database(database))
+        return cls(client, collection, on_close=lambda: admin.delete_database(database), shared=False)
 
     @classmethod
     def open_server(
@@ -255,6 +259,34 @@ class ChromaStore:
                     documents=[m.text for m in chunk],
                     metadatas=[_replacing(record_metadata(m), (existing or {}).get(m.id)) for m in chunk],
                 )
+        changed: dict[str, list[str]] = {}
+        for m in memories:
+            changed.setdefault(m.user_id, []).append(m.id)
+        self._note(changed)
+
+    def _note(self, changed: Mapping[str, Sequence[str]]) -> None:
+        """Tell other processes' indexes which memories (by user) were written; shared collections only."""
+        if self._feed is not None and changed:
+            with _chroma_errors("record changes"):
+                self._feed.note(changed)
+
+    def changes(self, user_id: str, cursor: object) -> tuple[object, list[str] | None]:
+        """What other processes wrote to the user since ``cursor`` (an opaque value this method
+        returned before, or ``None``): a new cursor, and the ids of the memories written
+        (``[]``: nothing; ``None``: unknown, read the user's memories again). One look-up by
+        id per call, O(1); more only when something changed. Always ``[]`` for an embedded
+        store, which no other process can open."""
+        if self._feed is None:
+            return cursor, ([] if cursor is not None else None)
+        with _chroma_errors("read changes"):
+            return self._feed.read(user_id, cursor if isinstance(cursor, Cursor) else None)
+
+    def pages(self, scope: Scope, page_size: int = _PAGE) -> Iterator[list[Memory]]:
+        """The scope's memories, a page of ``page_size`` at a time."""
+        offset = 0
+        while page := self.list_memories(scope, filters=None, limit=page_size, offset=offset):
+            yield page
+            offset += len(page)
 
     def _metadatas(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored metadata of each existing id (ids that do not exist are left out)."""
@@ -278,6 +310,7 @@ class ChromaStore:
                 self._collection.update(
                     ids=[memory.id], documents=[memory.text], metadatas=[metadata], embeddings=vector.reshape(1, -1)
                 )
+        self._note({memory.user_id: [memory.id]})
 
     def get(self, ids: Sequence[str], scope: Scope, *, filters: Mapping[str, Any] | None = None) -> list[Memory]:
         """The scope's records with these ids, in the order asked; missing ids are left out."""
@@ -297,35 +330,6 @@ class ChromaStore:
         embeddings = result["embeddings"] if result["embeddings"] is not None else []
         by_id = dict(zip(result["ids"], embeddings, strict=True))
         return np.array([by_id[i] for i in ids if i in by_id], dtype=np.float32)
-
-    def ids(self, scope: Scope) -> list[str]:
-        """Every id in the scope (ids only: the cheapest way to see whether it changed)."""
-        found: list[str] = []
-        while True:
-            with _chroma_errors("list ids"):
-                page = self._collection.get(where=scoped_where(scope), limit=_PAGE, offset=len(found), include=[])
-            found += page["ids"]
-            if len(page["ids"]) < _PAGE:
-                return found
-
-    def snapshot(self, scope: Scope) -> tuple[list[Memory], NDArray[np.float32]]:
-        """Every memory of the scope with its stored vector (rows in the same order)."""
-        memories: list[Memory] = []
-        vectors: list[NDArray[np.float32]] = []
-        while True:
-            with _chroma_errors("read memories"):
-                page = self._collection.get(
-                    where=scoped_where(scope),
-                    limit=_PAGE,
-                    offset=len(memories),
-                    include=["documents", "metadatas", "embeddings"],
-                )
-            memories += memories_from(page)
-            if len(page["ids"]):
-                vectors.append(np.asarray(page["embeddings"], dtype=np.float32))
-            if len(page["ids"]) < _PAGE:
-                break
-        return memories, np.concatenate(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
 
     def find_texts(self, texts: Sequence[str], scope: Scope) -> dict[str, Memory]:
         """Existing memories with exactly these texts in exactly this scope, by text."""
@@ -374,6 +378,7 @@ class ChromaStore:
         if owned:
             with _chroma_errors("delete memories"):
                 self._collection.delete(ids=owned)
+            self._note({scope.user_id: owned})
         return len(owned)
 
     def delete_scope(self, scope: Scope) -> int:
@@ -385,6 +390,7 @@ class ChromaStore:
                 if not ids:
                     return deleted
                 self._collection.delete(ids=ids)
+            self._note({scope.user_id: ids})
             deleted += len(ids)
 
     def count(self, scope: Scope | None = None) -> int:

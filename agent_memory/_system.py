@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import numpy as np
-
 from agent_memory import _config
-from agent_memory._errors import ConfigurationError, MemoryNotFoundError
+from agent_memory._errors import ConfigurationError
 from agent_memory._extraction import Extractor, Message
-from agent_memory._history import HistoryEvent, HistoryLog, event
-from agent_memory._hybrid import MODES, HybridIndex
-from agent_memory._ids import now_ms
+from agent_memory._history import HistoryEvent, HistoryLog
+from agent_memory._hybrid import DEFAULT_INDEX_BYTES, MODES, HybridIndex, dense_hits, search
 from agent_memory._remember import MemoryChange, remember
 from agent_memory._rerank import Reranker, as_reranker, rerank_hits
 from agent_memory._store import ChromaStore, MemoryStore, Scope
@@ -35,32 +31,15 @@ from agent_memory._validation import (
     check_text,
     check_texts,
 )
+from agent_memory._writer import Writer
 from agent_memory.embeddings import Embedder, EmbeddingCache, create_embedder
 from agent_memory.embeddings._base import check_vectors
 
 __all__ = ["MemorySystem"]
 
-_CHUNK = 1000  # memories embedded and written per round in store_memories
 _WRITE_LOCKS: dict[object, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 _HYBRID_INDEXES: dict[object, HybridIndex] = {}
-_PROGRESS_FROM = 1000  # inputs at least this large get a progress bar by default
-
-
-def _chunks(total: int, progress: bool | None) -> Iterator[range]:
-    """Index ranges of ``_CHUNK`` inputs, ticking a progress bar after each one is stored."""
-    bar = None
-    if progress or (progress is None and total >= _PROGRESS_FROM):
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total, desc="storing memories", unit="memory")
-    for start in range(0, total, _CHUNK):
-        chunk = range(start, min(start + _CHUNK, total))
-        yield chunk
-        if bar is not None:
-            bar.update(len(chunk))
-    if bar is not None:
-        bar.close()
 
 
 class MemorySystem:
@@ -104,6 +83,8 @@ class MemorySystem:
         history_path: the SQLite file of the change history (default: ``history.sqlite3``
             in the Chroma directory; in the user data directory in server mode; in memory
             for ``":memory:"`` and custom stores).
+        index_bytes: memory budget of the hybrid search's per-user lexical indexes for this
+            collection in this process (least recently searched users are dropped first).
     """
 
     def __init__(
@@ -129,6 +110,7 @@ class MemorySystem:
         reranker: str | Reranker | None = None,
         rerank_candidates: int = 30,
         history_path: str | None = None,
+        index_bytes: int = DEFAULT_INDEX_BYTES,
     ) -> None:
         self.task = resolve_task(task)
         backend_settings = (model, dimensions, device, backend, base_url, api_key, backend_options)
@@ -156,8 +138,12 @@ class MemorySystem:
         self._shared_key, default_history = self._placement(store is not None)
         self.history_log = HistoryLog(history_path or default_history, namespace=f"{self.path}|{collection}")
         with _WRITE_LOCKS_GUARD:  # systems of this process on the same collection share one lock and index
-            self._write_lock = _WRITE_LOCKS.setdefault(self._shared_key, threading.Lock())
-            self._lexical = _HYBRID_INDEXES.setdefault(self._shared_key, HybridIndex())
+            lock = _WRITE_LOCKS.setdefault(self._shared_key, threading.Lock())
+            self._index = _HYBRID_INDEXES.setdefault(self._shared_key, HybridIndex())
+            self._index.max_bytes = check_positive(index_bytes, "index_bytes")
+        self.writer = Writer(
+            self.store, self.history_log, self._index, lock, self._embed_documents, lambda: self.embedder.fingerprint
+        )
 
     def _open_store(
         self,
@@ -257,49 +243,7 @@ class MemorySystem:
         scope = Scope.of(user_id, agent_id, session_id)
         actor = check_actor(actor, scope.agent_id)
         metas = check_metadatas(metadatas, len(texts))
-        return self._store_checked(texts, metas, scope, actor, progress)[0]
-
-    def _store_checked(
-        self,
-        texts: list[str],
-        metas: list[dict[str, MetadataValue]],
-        scope: Scope,
-        actor: str,
-        progress: bool | None = False,
-    ) -> tuple[list[Memory], set[str]]:
-        """``store_memories`` on checked input; also the ids of the memories this call created
-        (decided under the write lock, so a concurrent writer's memory is never reported as ours)."""
-        if not texts:
-            return [], set()
-        self.store.check_fingerprint(self.embedder.fingerprint)
-        by_text: dict[str, Memory] = {}
-        created: set[str] = set()
-        for chunk in _chunks(len(texts), progress):
-            with self._write_lock:  # look-up and write as one step, or two threads store the same text twice
-                by_text.update(self.store.find_texts([texts[i] for i in chunk if texts[i] not in by_text], scope))
-                created.update(self._add_new(texts, metas, chunk, scope, by_text, actor))
-        return [by_text[t] for t in texts], created
-
-    def _add_new(
-        self,
-        texts: list[str],
-        metas: list[dict[str, MetadataValue]],
-        chunk: range,
-        scope: Scope,
-        by_text: dict[str, Memory],
-        actor: str,
-    ) -> list[str]:
-        now = now_ms()
-        new: list[Memory] = []
-        for i in chunk:
-            if texts[i] not in by_text:
-                memory = Memory.create(texts[i], scope, metas[i], created_at=now)
-                by_text[texts[i]] = memory
-                new.append(memory)
-        if new:
-            self.store.add(new, self._embed_documents([m.text for m in new]))
-            self.history_log.record([event(m.id, m.user_id, "create", None, m.text, actor) for m in new])
-        return [m.id for m in new]
+        return self.writer.add(texts, metas, scope, actor, progress)[0]
 
     def remember(
         self,
@@ -359,36 +303,12 @@ class MemorySystem:
         memory_id, scope, actor = check_id(memory_id), Scope.of(user_id), check_actor(actor)
         new_text = None if text is None else check_text(text)
         new_meta = None if metadata is None else check_metadata(metadata)
-        current = self.get_memory(memory_id, user_id=scope.user_id)
-        if current is None:
-            raise MemoryNotFoundError(f"no memory {memory_id!r} for user {scope.user_id!r}")
-        if new_text is None and new_meta is None:
-            return current
-        updated = replace(
-            current,
-            text=current.text if new_text is None else new_text,
-            metadata=current.metadata if new_meta is None else new_meta,
-            updated_at=now_ms(),
-        )
-        vector = None
-        if new_text is not None and new_text != current.text:
-            self.store.check_fingerprint(self.embedder.fingerprint)
-            vector = self._embed_documents([new_text])[0]
-        self.store.update(updated, vector)
-        self._lexical.invalidate(scope.user_id)
-        self.history_log.record([event(memory_id, scope.user_id, "update", current.text, updated.text, actor)])
-        return updated
+        return self.writer.update(memory_id, scope, new_text, new_meta, actor)
 
     def delete_memory(self, memory_id: str, *, user_id: str, actor: str | None = None) -> bool:
         """Delete one memory; ``False`` when the user has no memory with that id."""
         scope, actor = Scope.of(user_id), check_actor(actor)
-        self._lexical.invalidate(scope.user_id)
-        with self._write_lock:
-            found = self.store.get([check_id(memory_id)], scope)
-            if not found or not self.store.delete([memory_id], scope):
-                return False
-            self.history_log.record([event(memory_id, scope.user_id, "delete", found[0].text, None, actor)])
-        return True
+        return self.writer.delete(check_id(memory_id), scope, actor)
 
     def delete_all_memories(
         self,
@@ -406,23 +326,7 @@ class MemorySystem:
         narrow the memories deleted, never the history purged).
         """
         scope, actor = Scope.of(user_id, agent_id, session_id), check_actor(actor)
-        self._lexical.invalidate(scope.user_id)
-        with self._write_lock:  # nothing stored between listing and deleting escapes the history
-            if purge_history:
-                deleted = self.store.delete_scope(scope)
-                self.history_log.purge_user(scope.user_id)
-                return deleted
-            gone = [event(m.id, m.user_id, "delete", m.text, None, actor) for page in self._pages(scope) for m in page]
-            deleted = self.store.delete_scope(scope)
-            self.history_log.record(gone)
-            return deleted
-
-    def _pages(self, scope: Scope, page_size: int = _CHUNK) -> Iterator[list[Memory]]:
-        """The scope's memories, a page of ``page_size`` (or what is left) at a time."""
-        offset = 0
-        while page := self.store.list_memories(scope, filters=None, limit=page_size, offset=offset):
-            yield page
-            offset += len(page)
+        return self.writer.delete_scope(scope, actor, purge_history)
 
     def history(self, memory_id: str, *, user_id: str) -> list[HistoryEvent]:
         """Every recorded change of the memory (create, update, delete), oldest first.
@@ -440,12 +344,7 @@ class MemorySystem:
         name only when complete, so an interrupted reindex leaves the old one in use.
         Pause other writers meanwhile. ``keep_old`` keeps the old collection, renamed.
         """
-        with self._write_lock:
-            self._lexical.invalidate()
-            try:
-                return self.store.reindex(self.embedder.fingerprint, self._embed_documents, keep_old=keep_old)
-            finally:
-                self._lexical.invalidate()  # a search during the reindex may have indexed the old vectors
+        return self.writer.reindex(keep_old)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -464,14 +363,20 @@ class MemorySystem:
     ) -> list[SearchHit]:
         """The user's memories most relevant to ``query``, best first.
 
-        ``mode="hybrid"`` (the default) ranks by BM25 and dense similarity fused,
-        with a share of the score of neighbouring memories of the same session
-        (see the README's LoCoMo figures); ``mode="dense"`` by cosine similarity
-        alone. With a ``reranker``, the first stage's best candidates are re-scored
-        by it and ``score`` is the reranker's. The query is embedded with the task instruction (``task``, else the
-        system's default task); ``filters`` (Chroma ``where`` syntax) narrow the
-        user's memories and can never widen them; ``min_score`` drops hits whose
-        cosine similarity is below it.
+        ``score`` is a relevance in [0, 1], comparable across queries, so one ``min_score``
+        threshold means the same thing for every search (hits below it are dropped):
+
+        * ``mode="hybrid"`` (the default): the cosine similarity, raised by BM25 evidence
+          (the query's rarer words found in the memory) and, for a memory stored in a
+          session, by a neighbouring memory with such evidence; with no word evidence it
+          is the dense score. The best choice on every store shape measured (README).
+        * ``mode="dense"``: the cosine similarity, clipped to [0, 1].
+        * With a ``reranker``, the first stage's best candidates are re-scored and
+          ``score`` is the reranker's probability that the memory answers the query.
+
+        ``similarity`` is always the raw cosine similarity. The query is embedded with the
+        task instruction (``task``, else the system's default task); ``filters`` (Chroma
+        ``where`` syntax) narrow the user's memories and can never widen them.
         """
         check_text(query, "query")
         scope = Scope.of(user_id, agent_id, session_id)
@@ -482,21 +387,12 @@ class MemorySystem:
         vector = self._embed_queries([query], instruction)[0]
         first_stage = max(top_k, self.rerank_candidates) if self.reranker is not None else top_k
         if mode == "dense":
-            hits = [SearchHit(m, s) for m, s in self.store.query(vector, scope, filters=where, top_k=first_stage)]
+            hits = dense_hits(self.store.query(vector, scope, filters=where, top_k=first_stage))
         else:
-            hits = self._hybrid_search(query, vector, scope, where, first_stage)
-        hits = [h for h in hits if threshold is None or h.similarity >= threshold]
-        return rerank_hits(self.reranker, query, instruction, hits)[:top_k] if self.reranker is not None else hits
-
-    def _hybrid_search(
-        self, query: str, vector: Any, scope: Scope, where: Mapping[str, Any] | None, top_k: int
-    ) -> list[SearchHit]:
-        index = self._lexical.for_user(self.store, scope.user_id)
-        allowed = np.array([scope.contains(m) for m in index.memories], dtype=bool)
-        if where is not None:
-            matching = {m.id for m in self.store.list_memories(scope, filters=where, limit=None, offset=0)}
-            allowed &= np.array([m.id in matching for m in index.memories], dtype=bool)
-        return [SearchHit(m, score, sim) for m, score, sim in index.rank(query, vector, allowed, top_k)]
+            hits = search(self.store, self._index, query, vector, scope, where, first_stage)
+        if self.reranker is not None:
+            hits = rerank_hits(self.reranker, query, instruction, hits)[:top_k]
+        return [h for h in hits if threshold is None or h.score >= threshold]
 
     def get_memory(self, memory_id: str, *, user_id: str) -> Memory | None:
         """The memory with this id, or ``None`` if the user has none with it."""
@@ -521,7 +417,7 @@ class MemorySystem:
 
     def iter_memories(self, *, user_id: str, page_size: int = 1000) -> Iterator[Memory]:
         """Every memory of the user, fetched a page at a time (for export and bulk work)."""
-        return (m for page in self._pages(Scope.of(user_id), check_positive(page_size, "page_size")) for m in page)
+        return (m for page in self.store.pages(Scope.of(user_id), check_positive(page_size, "page_size")) for m in page)
 
     def count(self, *, user_id: str | None = None) -> int:
         """How many memories the user has; every user's together when ``user_id`` is None."""

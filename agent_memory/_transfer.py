@@ -21,11 +21,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agent_memory._errors import StoreError, ValidationError
-from agent_memory._history import event
 from agent_memory._ids import now_ms
 from agent_memory._records import Scope
 from agent_memory._types import Memory
 from agent_memory._validation import check_id, check_metadata, check_optional_scope, check_text, check_user_id
+from agent_memory._writer import Upserted, chunks
 
 if TYPE_CHECKING:
     from agent_memory._system import MemorySystem
@@ -46,11 +46,13 @@ class Record:
 
 @dataclass(frozen=True)
 class ImportReport:
-    """What an import did: memories created, changed back to the file's version, already equal."""
+    """What an import did: memories created, changed back to the file's version, already equal,
+    and left out because their scope holds the same text under another id."""
 
     created: int
     updated: int
     unchanged: int
+    duplicates: int = 0
 
 
 def _timestamp(value: object, name: str) -> datetime | None:
@@ -105,7 +107,7 @@ def export_records(memory: MemorySystem, user_id: str, *, vectors: bool = False)
     """The user's memories as export lines, a page at a time."""
     fingerprint = memory.store.fingerprint
     model = fingerprint.model if vectors and fingerprint else None
-    for page in memory._pages(Scope.of(user_id)):
+    for page in memory.store.pages(Scope.of(user_id)):
         yield from _lines(memory, page, model)
 
 
@@ -124,9 +126,9 @@ def import_records(
     memory: MemorySystem, records: Sequence[Record], *, actor: str = "system", progress: bool | None = None
 ) -> ImportReport:
     """Write records that carry ids (as they are), 1,000 at a time with a progress bar for large
-    files; ids another user owns are refused before anything is written."""
-    from agent_memory._system import _chunks
-
+    files; ids another user owns are refused before anything is written. A new id whose text
+    its scope already holds under another id is left out (a text is stored once), counted
+    in ``duplicates``."""
     repeated = sorted(i for i, n in Counter(r.memory.id for r in records).items() if n > 1)
     if repeated:
         raise ValidationError(f"ids appear more than once: {repeated[:5]!r}")
@@ -135,37 +137,17 @@ def import_records(
     if foreign:
         raise ValidationError(f"ids already used by another user in this collection: {foreign[:5]!r}")
     memory.store.check_fingerprint(memory.embedder.fingerprint)
-    totals = ImportReport(0, 0, 0)
-    for chunk in _chunks(len(records), progress):
-        report = _import_chunk(memory, [records[i] for i in chunk], actor)
-        totals = ImportReport(*(a + b for a, b in zip(astuple(totals), astuple(report), strict=True)))
-    return totals
-
-
-def _import_chunk(memory: MemorySystem, records: list[Record], actor: str) -> ImportReport:
-    created = updated = unchanged = 0
-    by_user: dict[str, list[Record]] = {}
-    for r in records:
-        by_user.setdefault(r.memory.user_id, []).append(r)
-    for user_id, group in by_user.items():
-        existing = {m.id: m for m in memory.store.get([r.memory.id for r in group], Scope.of(user_id))}
-        group = [_keeping_times(r, existing.get(r.memory.id)) for r in group]
-        changed = [r for r in group if existing.get(r.memory.id) != r.memory]
-        unchanged += len(group) - len(changed)
-        if changed:
-            memory.store.upsert([r.memory for r in changed], _vectors(memory, changed))
-            memory._lexical.invalidate(user_id)
-            memory.history_log.record(
-                [
-                    event(r.memory.id, user_id, "update", old.text, r.memory.text, actor)
-                    if (old := existing.get(r.memory.id))
-                    else event(r.memory.id, user_id, "create", None, r.memory.text, actor)
-                    for r in changed
-                ]
-            )
-            updated += sum(r.memory.id in existing for r in changed)
-            created += sum(r.memory.id not in existing for r in changed)
-    return ImportReport(created, updated, unchanged)
+    by_id = {r.memory.id: r for r in records}
+    totals = Upserted()
+    for chunk in chunks(len(records), progress, "importing memories"):
+        done = memory.writer.upsert(
+            [records[i].memory for i in chunk],
+            lambda changed: _vectors(memory, [by_id[m.id] for m in changed]),
+            actor,
+            lambda new, old: _keeping_times(by_id[new.id], old).memory,
+        )
+        totals = Upserted(*(a + b for a, b in zip(astuple(totals), astuple(done), strict=True)))
+    return ImportReport(totals.created, totals.updated, totals.unchanged, totals.duplicates)
 
 
 def _keeping_times(record: Record, existing: Memory | None) -> Record:
@@ -183,7 +165,7 @@ def _vectors(memory: MemorySystem, records: list[Record]) -> NDArray[np.float32]
     out = np.empty((len(records), fingerprint.dimension), dtype=np.float32)
     fresh = [i for i, ok in enumerate(reusable) if not ok]
     if fresh:
-        out[fresh] = memory._embed_documents([records[i].memory.text for i in fresh])
+        out[fresh] = memory.writer.embed([records[i].memory.text for i in fresh])
     for i, ok in enumerate(reusable):
         if ok:
             vector = np.asarray(records[i].vector, dtype=np.float32)

@@ -59,7 +59,7 @@ from pathlib import Path
 import numpy as np
 
 from agent_memory import Extractor, MemoryChange, MemorySystem, OpenAIExtractor
-from agent_memory._hybrid import _tokenize
+from agent_memory._lexical import tokenize
 
 ANSWERABLE = (1, 2, 3, 4)
 METRICS = ("recall@5", "recall@10", "hit@10", "mrr", "ndcg@10")
@@ -217,11 +217,11 @@ def bm25_system(conversations: list[Conversation]) -> System:
     indexes = {}
     for conversation in conversations:
         index = bm25s.BM25()
-        index.index(_tokenize([t.text for t in conversation.turns]), show_progress=False)
+        index.index([tokenize(t.text) for t in conversation.turns], show_progress=False)
         indexes[conversation.name] = index
 
     def search(conversation: Conversation, question: str) -> list[frozenset[str]]:
-        tokens = _tokenize([question])[0]
+        tokens = tokenize(question)
         if not tokens:
             return []
         scores = indexes[conversation.name].get_scores(tokens)

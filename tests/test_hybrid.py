@@ -26,13 +26,16 @@ FACTS = [
 
 
 class ConstantEmbedder(HashEmbedder):
-    """Every text gets the same vector: dense scores carry no information, so rankings are BM25's."""
+    """Every memory gets the same vector, every query another one (cosine 0.71 to it): dense scores
+    carry no information, so rankings are BM25's."""
 
     def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
         return super().embed_documents(["same"] * len(texts))
 
     def embed_queries(self, queries: Sequence[str], task: str | None = None) -> NDArray[np.float32]:
-        return self.embed_documents(queries)
+        both = super().embed_documents(["same", "query"])
+        mixed = (both[0] + both[1]) / np.linalg.norm(both[0] + both[1])
+        return np.repeat(mixed[None, :], len(queries), axis=0).astype(np.float32)
 
 
 @pytest.fixture
@@ -137,26 +140,26 @@ def test_private_stores_never_share_an_index() -> None:
 def test_an_index_built_across_a_write_is_not_kept() -> None:
     """A search that read the store before a write finished must not leave its stale index behind."""
 
-    class WriteDuringSnapshot:
+    class WriteDuringBuild:
         def __init__(self, inner: object, index: HybridIndex) -> None:
-            self.inner, self.index, self.snapshots = inner, index, 0
+            self.inner, self.index, self.builds = inner, index, 0
 
-        def ids(self, scope: Scope) -> list[str]:
-            return self.inner.ids(scope)  # type: ignore[attr-defined,no-any-return]
+        def changes(self, user_id: str, cursor: object) -> object:
+            return self.inner.changes(user_id, cursor)  # type: ignore[attr-defined]
 
-        def snapshot(self, scope: Scope) -> object:
-            self.snapshots += 1
-            taken = self.inner.snapshot(scope)  # type: ignore[attr-defined]
-            self.index.invalidate(scope.user_id)  # another thread's update lands now
+        def pages(self, scope: Scope) -> object:
+            self.builds += 1
+            taken = list(self.inner.pages(scope))  # type: ignore[attr-defined]
+            self.index.apply(scope.user_id, put=[])  # another thread's write lands now
             return taken
 
     with MemorySystem(embedder=HashEmbedder(16), path=":memory:") as system:
         system.store_memory("a fact", user_id="u")
         index = HybridIndex()
-        store = WriteDuringSnapshot(system.store, index)
+        store = WriteDuringBuild(system.store, index)
         index.for_user(store, "u")
         index.for_user(store, "u")
-    assert store.snapshots == 2  # the first build was dropped, not served
+    assert store.builds == 2  # the first build was dropped, not served
 
 
 def test_bad_modes_are_rejected_before_anything_runs(hashed: MemorySystem) -> None:

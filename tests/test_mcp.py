@@ -8,18 +8,31 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from mcp import Client, StdioServerParameters
+from numpy.typing import NDArray
 
-from agent_memory import ConfigurationError, LLMExtractor, MemorySystem
+from agent_memory import ConfigurationError, LLMExtractor, MemorySystem, ValidationError
+from agent_memory._cli import main
 from agent_memory._mcp import create_mcp_server
 from agent_memory.testing import FakeChatServer, HashEmbedder, ScriptedLLM, free_port, stop_server
 
 TOOLS = {"store_memory", "search_memory", "list_memories", "update_memory", "delete_memory", "delete_all_memories"}
+
+
+class ConstantEmbedder(HashEmbedder):
+    """Every text gets the same vector: dense search cannot tell memories apart, hybrid finds the exact word."""
+
+    def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        return super().embed_documents(["same"] * len(texts))
+
+    def embed_queries(self, queries: Sequence[str], task: str | None = None) -> NDArray[np.float32]:
+        return self.embed_documents(queries)
 
 
 def _result(result: Any) -> Any:
@@ -136,6 +149,47 @@ def test_the_operator_must_choose_the_user() -> None:
             create_mcp_server(memory)
         with pytest.raises(ConfigurationError, match="not both"):
             create_mcp_server(memory, user_id="alice", allow_any_user=True)
+
+
+def test_search_uses_the_servers_mode_and_reports_score_and_similarity() -> None:
+    facts = ["Alice moved to Lisbon last spring", "Alice has a dog called Biscuit", "Alice is allergic to peanuts"]
+
+    async def search(server: Any) -> Any:
+        async with Client(server) as client:
+            return _result(await client.call_tool("search_memory", {"query": "Biscuit", "top_k": 3}))
+
+    with MemorySystem(embedder=ConstantEmbedder(), path=":memory:") as memory:
+        memory.store_memories(facts, user_id="alice")
+        hybrid = asyncio.run(search(create_mcp_server(memory, user_id="alice")))
+        dense = asyncio.run(search(create_mcp_server(memory, user_id="alice", mode="dense")))
+        with pytest.raises(ValidationError, match="mode must be one of"):
+            create_mcp_server(memory, user_id="alice", mode="sparse")
+    assert hybrid[0]["text"] == facts[1]  # the exact word, found by the default hybrid search
+    assert [h["similarity"] for h in hybrid] == pytest.approx([hybrid[0]["similarity"]] * 3)  # not by the vectors
+    assert all({"score", "similarity"} <= set(h) for h in hybrid + dense)
+    assert len({h["score"] for h in dense}) == 1  # dense search alone cannot tell them apart
+
+
+def test_the_cli_passes_its_search_mode_to_the_server(
+    minilm: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    modes: list[str] = []
+
+    class Server:
+        def run(self, *args: Any, **kwargs: Any) -> None:
+            """Return at once instead of serving."""
+
+    def create(memory: MemorySystem, **options: Any) -> Server:
+        modes.append(options["mode"])
+        return Server()
+
+    monkeypatch.setattr("agent_memory._mcp.create_mcp_server", create)
+    command = _command(minilm, tmp_path / "db")[3:]  # from "mcp" on
+    assert main(command) == 0 and main([*command, "--mode", "dense"]) == 0
+    assert modes == ["hybrid", "dense"]
+    with pytest.raises(SystemExit):
+        main([*command, "--mode", "sparse"])
+    assert "invalid choice: 'sparse'" in capsys.readouterr().err
 
 
 def test_the_readme_client_configuration_is_valid_json() -> None:

@@ -31,7 +31,8 @@ def test_scores_are_cosine_whatever_the_collections_metric(db_path: str, space: 
         memory.store_memories(texts, user_id="alice")
         hits = memory.search_memory("coffee", user_id="alice", top_k=3, mode="dense")
     expected = embedder.embed_documents([h.text for h in hits]) @ embedder.embed_queries(["coffee"])[0]
-    np.testing.assert_allclose([h.score for h in hits], expected, atol=1e-5)
+    np.testing.assert_allclose([h.similarity for h in hits], expected, atol=1e-5)
+    np.testing.assert_allclose([h.score for h in hits], np.clip(expected, 0, 1), atol=1e-5)  # dense score
 
 
 def test_invalid_collection_name_is_a_validation_error() -> None:

@@ -8,17 +8,22 @@ from typing import Any
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, field_validator
 
-from agent_memory import MemorySystem, SearchHit
+from agent_memory import SEARCH_MODES, MemorySystem, SearchHit
+from agent_memory.validation import check_choice
 
 __all__ = ["AgentMemoryRetriever", "hit_to_document"]
 
 
 def hit_to_document(hit: SearchHit) -> Document:
-    """A search hit as a Document: the memory's metadata plus ``score`` and its timestamps."""
+    """A search hit as a Document: the memory's metadata plus ``score``, ``similarity`` and its timestamps.
+
+    ``score`` is what the hits were ranked by (higher is more relevant); ``similarity``
+    is the cosine similarity, kept beside it because the two differ in hybrid search.
+    """
     m = hit.memory
-    metadata: dict[str, Any] = {**m.metadata, "score": hit.score, "user_id": m.user_id}
+    metadata: dict[str, Any] = {**m.metadata, "score": hit.score, "similarity": hit.similarity, "user_id": m.user_id}
     if m.created_at is not None:
         metadata["created_at"] = m.created_at.isoformat()
     return Document(id=m.id, page_content=m.text, metadata=metadata)
@@ -27,10 +32,14 @@ def hit_to_document(hit: SearchHit) -> Document:
 class AgentMemoryRetriever(BaseRetriever):
     """Retrieves one user's memories, searched with the Qwen3 query instruction.
 
+    ``mode`` is :meth:`MemorySystem.search_memory`'s: ``"hybrid"`` (BM25 and dense,
+    the default) or ``"dense"`` (vectors only); another value fails when the
+    retriever is built.
+
     Example:
         .. code-block:: python
 
-            retriever = AgentMemoryRetriever(memory=MemorySystem(), user_id="alice", top_k=5)
+            retriever = AgentMemoryRetriever(memory=MemorySystem(), user_id="alice", top_k=5, mode="dense")
             docs = retriever.invoke("What does Alice drink?")
     """
 
@@ -44,6 +53,13 @@ class AgentMemoryRetriever(BaseRetriever):
     min_score: float | None = None
     agent_id: str | None = None
     session_id: str | None = None
+    mode: str = "hybrid"
+
+    @field_validator("mode")
+    @classmethod
+    def _check_mode(cls, mode: str) -> str:
+        """Fail when the retriever is built, not at its first search."""
+        return check_choice(mode, SEARCH_MODES, "mode")
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         hits = self.memory.search_memory(
@@ -55,6 +71,7 @@ class AgentMemoryRetriever(BaseRetriever):
             min_score=self.min_score,
             agent_id=self.agent_id,
             session_id=self.session_id,
+            mode=self.mode,
         )
         return [hit_to_document(h) for h in hits]
 

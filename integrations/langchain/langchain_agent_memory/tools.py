@@ -10,7 +10,8 @@ from typing import ParamSpec
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_memory import AgentMemoryError, Extractor, MemorySystem, Scope
+from agent_memory import SEARCH_MODES, AgentMemoryError, Extractor, MemorySystem, Scope, SearchHit
+from agent_memory.validation import check_choice
 
 __all__ = ["create_memory_tools"]
 
@@ -45,6 +46,7 @@ def create_memory_tools(
     agent_id: str | None = None,
     session_id: str | None = None,
     extractor: Extractor | None = None,
+    mode: str = "hybrid",
 ) -> list[BaseTool]:
     """``save_memory``, ``search_memories`` and ``delete_memory`` tools for one user, and
     ``remember`` when an ``extractor`` is given (such as a :class:`LangChainExtractor`).
@@ -52,20 +54,26 @@ def create_memory_tools(
     ``user_id`` (and ``agent_id``/``session_id``) are fixed here, not tool
     arguments: whatever the model sends, it only reads and changes this user's
     memories. Bad arguments come back to the model as tool errors, not exceptions.
+    ``mode`` is how ``search_memories`` searches (``"hybrid"`` or ``"dense"``, as in
+    :meth:`MemorySystem.search_memory`); the operator chooses it, not the model.
+    Its results carry ``score`` (the relevance they are ranked by) and
+    ``similarity`` (the cosine similarity).
     ``remember`` hands what the user said to :meth:`MemorySystem.remember`: the
     extractor's model lists the lasting facts and reconciles each with what is
     remembered; the tool returns the changes made (added, updated, deleted, unchanged).
     """
-    Scope.of(user_id, agent_id, session_id)  # fail now on a bad scope, not at the first tool call
+    Scope.of(user_id, agent_id, session_id)  # fail now on a bad scope or mode, not at the first tool call
+    check_choice(mode, SEARCH_MODES, "mode")
 
     def save_memory(text: str) -> str:
         saved = memory.store_memory(text, user_id=user_id, agent_id=agent_id, session_id=session_id)
         return json.dumps({"saved": True, "id": saved.id, "text": saved.text}, ensure_ascii=False)
 
     def search_memories(query: str, top_k: int = 5) -> str:
-        hits = memory.search_memory(query, user_id=user_id, top_k=top_k, agent_id=agent_id, session_id=session_id)
-        found = [{"id": h.memory.id, "text": h.text, "score": round(h.score, 4)} for h in hits]
-        return json.dumps(found, ensure_ascii=False)
+        hits = memory.search_memory(
+            query, user_id=user_id, top_k=top_k, agent_id=agent_id, session_id=session_id, mode=mode
+        )
+        return json.dumps([_found(h) for h in hits], ensure_ascii=False)
 
     def delete_memory(memory_id: str) -> str:
         deleted = memory.delete_memory(memory_id, user_id=user_id)
@@ -92,8 +100,9 @@ def create_memory_tools(
         (
             search_memories,
             _SearchMemories,
-            "Search what you remember about the user. Returns a JSON list of "
-            "memories (id, text, score), most relevant first; use it before answering personal questions.",
+            "Search what you remember about the user. Returns a JSON list of memories (id, text, score, "
+            "similarity), most relevant first: score is the relevance in [0, 1] (higher is more relevant), "
+            "similarity the cosine similarity. Use it before answering personal questions.",
         ),
         (
             delete_memory,
@@ -122,6 +131,11 @@ def create_memory_tools(
         )
         for func, schema, description in specs
     ]
+
+
+def _found(hit: SearchHit) -> dict[str, object]:
+    """A search hit as the tool reports it: both numbers rounded, to spare the model's context."""
+    return {"id": hit.memory.id, "text": hit.text, "score": round(hit.score, 4), "similarity": round(hit.similarity, 4)}
 
 
 def _reporting_errors(func: Callable[P, str]) -> Callable[P, str]:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.memory import Memory
 from llama_index.memory.agent_memory import AgentMemoryBlock
+from numpy.typing import NDArray
 
 from agent_memory import MemorySystem
+from agent_memory.testing import HashEmbedder
 
 FIRST_CONVERSATION = [
     ("user", "I just adopted a beagle called Rex."),
@@ -69,3 +76,32 @@ async def test_direct_put_and_get(memory: MemorySystem) -> None:
     assert await block.aget([]) == ""
     await block.aput([ChatMessage(role="user", content="I am allergic to peanuts.")])  # repeats are stored once
     assert memory.count(user_id="alice") == 1
+
+
+class ConstantEmbedder(HashEmbedder):
+    """Every text gets the same vector: dense search cannot tell memories apart, hybrid finds the exact word."""
+
+    def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        return super().embed_documents(["same"] * len(texts))
+
+    def embed_queries(self, queries: Sequence[str], task: str | None = None) -> NDArray[np.float32]:
+        return self.embed_documents(queries)
+
+
+async def test_the_block_searches_in_its_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    facts = ["Alice moved to Lisbon last spring", "Alice has a dog called Biscuit", "Alice is allergic to peanuts"]
+    question = [ChatMessage(role="user", content="Where is Biscuit?")]
+    with MemorySystem(embedder=ConstantEmbedder(64), path=":memory:") as memory:
+        memory.store_memories(facts, user_id="alice")
+        assert await AgentMemoryBlock(memory=memory, user_id="alice", top_k=1).aget(question) == f"- {facts[1]}"
+        search, modes = memory.search_memory, list[str]()
+
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            modes.append(kwargs["mode"])
+            return search(*args, **kwargs)
+
+        monkeypatch.setattr(memory, "search_memory", spy)
+        dense = AgentMemoryBlock(memory=memory, user_id="alice", top_k=3, mode="dense")
+        assert len((await dense.aget(question)).splitlines()) == 3 and modes == ["dense"]
+        with pytest.raises(ValueError, match="mode must be one of"):  # pydantic wraps agent-memory's ValidationError
+            AgentMemoryBlock(memory=memory, user_id="alice", mode="sparse")

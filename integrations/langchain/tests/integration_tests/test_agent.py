@@ -3,14 +3,38 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 
+import numpy as np
+import pytest
 from langchain_agent_memory import AgentMemoryRetriever, create_memory_tools
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from numpy.typing import NDArray
 
-from agent_memory import MemorySystem
+from agent_memory import MemorySystem, ValidationError
+from agent_memory.testing import HashEmbedder
+
+FACTS = ["Alice moved to Lisbon last spring", "Alice has a dog called Biscuit", "Alice is allergic to peanuts"]
+
+
+class ConstantEmbedder(HashEmbedder):
+    """Every text gets the same vector: dense search cannot tell memories apart, hybrid finds the exact word."""
+
+    def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        return super().embed_documents(["same"] * len(texts))
+
+    def embed_queries(self, queries: Sequence[str], task: str | None = None) -> NDArray[np.float32]:
+        return self.embed_documents(queries)
+
+
+@pytest.fixture
+def lexical() -> Iterator[MemorySystem]:
+    with MemorySystem(embedder=ConstantEmbedder(64), path=":memory:") as system:
+        system.store_memories(FACTS, user_id="alice")
+        yield system
 
 
 def _call(name: str, call_id: str, **args: object) -> AIMessage:
@@ -97,6 +121,8 @@ def test_tool_schemas_are_documented(memory: MemorySystem) -> None:
         assert len(spec["description"]) > 40
         assert all(p.get("description") for p in spec["parameters"]["properties"].values())
     assert tools["save_memory"]["parameters"]["required"] == ["text"]
+    assert "similarity" in tools["search_memories"]["description"]
+    assert "[0, 1]" in tools["search_memories"]["description"]
 
 
 def test_retriever_is_scoped_and_uses_the_instruction(memory: MemorySystem) -> None:
@@ -113,3 +139,29 @@ async def test_retriever_async(memory: MemorySystem) -> None:
     memory.store_memory("Alice likes coffee", user_id="alice")
     docs = await AgentMemoryRetriever(memory=memory, user_id="alice").ainvoke("coffee")
     assert [d.page_content for d in docs] == ["Alice likes coffee"]
+
+
+def test_search_tool_uses_its_mode_and_reports_score_and_similarity(lexical: MemorySystem) -> None:
+    def search(**mode: str) -> list[dict[str, object]]:
+        tools = {t.name: t for t in create_memory_tools(lexical, user_id="alice", **mode)}
+        found: list[dict[str, object]] = json.loads(tools["search_memories"].invoke({"query": "Biscuit", "top_k": 3}))
+        return found
+
+    hybrid, dense = search(), search(mode="dense")
+    assert hybrid[0]["text"] == FACTS[1]  # the exact word, found by the default hybrid search
+    assert {h["similarity"] for h in hybrid} == {hybrid[0]["similarity"]}  # the vectors did not help
+    assert all(set(h) == {"id", "text", "score", "similarity"} for h in hybrid + dense)
+    assert len({h["score"] for h in dense}) == 1  # dense search alone cannot tell them apart
+    with pytest.raises(ValidationError, match="mode must be one of"):
+        create_memory_tools(lexical, user_id="alice", mode="sparse")
+
+
+def test_retriever_uses_its_mode_and_puts_both_numbers_in_the_metadata(lexical: MemorySystem) -> None:
+    hybrid = AgentMemoryRetriever(memory=lexical, user_id="alice", top_k=3).invoke("Biscuit")
+    assert hybrid[0].page_content == FACTS[1]
+    similarities = [d.metadata["similarity"] for d in hybrid]
+    assert similarities == pytest.approx([similarities[0]] * 3)
+    dense = AgentMemoryRetriever(memory=lexical, user_id="alice", top_k=3, mode="dense").invoke("Biscuit")
+    assert len({d.metadata["score"] for d in dense}) == 1
+    with pytest.raises(ValueError, match="mode must be one of"):  # pydantic wraps agent-memory's ValidationError
+        AgentMemoryRetriever(memory=lexical, user_id="alice", mode="sparse")

@@ -7,11 +7,12 @@ import warnings
 from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
-from llama_index.core.bridge.pydantic import Field, model_validator
+from llama_index.core.bridge.pydantic import Field, field_validator, model_validator
 from llama_index.core.memory.memory import BaseMemoryBlock
 from llama_index.memory.agent_memory.extractor import message_role, message_text
 
-from agent_memory import AgentMemoryError, Extractor, InvalidTypeError, MemorySystem, Scope
+from agent_memory import SEARCH_MODES, AgentMemoryError, Extractor, InvalidTypeError, MemorySystem, Scope
+from agent_memory.validation import check_choice
 
 __all__ = ["AgentMemoryBlock"]
 
@@ -29,7 +30,8 @@ class AgentMemoryBlock(BaseMemoryBlock[str]):
     or answers nothing usable), the turns are stored as they are, with a warning,
     since the short-term memory has already let them go. On ``aget`` the latest messages are the query,
     embedded with the Qwen3 task instruction, and the ``top_k`` memories come back
-    as lines of text. Only ``user_id``'s memories are ever read or written.
+    as lines of text, found with ``mode`` (``"hybrid"``, the default, or ``"dense"``, as
+    in :meth:`MemorySystem.search_memory`). Only ``user_id``'s memories are ever read or written.
 
     Example:
         .. code-block:: python
@@ -43,11 +45,18 @@ class AgentMemoryBlock(BaseMemoryBlock[str]):
     user_id: str = Field(description="Whose memories this block reads and writes.")
     top_k: int = Field(default=5, ge=1, description="How many memories to bring back.")
     min_score: float | None = Field(default=None, description="Drop memories less similar than this.")
+    mode: str = Field(default="hybrid", description="How to search: hybrid (BM25 and dense) or dense.")
     agent_id: str | None = None
     session_id: str | None = None
     query_messages: int = Field(default=3, ge=1, description="How many latest messages form the query.")
     roles: tuple[MessageRole, ...] = (MessageRole.USER, MessageRole.ASSISTANT)
     extractor: Any = Field(default=None, description="An agent_memory Extractor: store facts, not raw messages.")
+
+    @field_validator("mode")
+    @classmethod
+    def _check_mode(cls, mode: str) -> str:
+        """Fail when the block is built, not when the chat first reads it."""
+        return check_choice(mode, SEARCH_MODES, "mode")
 
     @model_validator(mode="after")
     def _check_scope(self) -> AgentMemoryBlock:
@@ -96,5 +105,6 @@ class AgentMemoryBlock(BaseMemoryBlock[str]):
             min_score=self.min_score,
             agent_id=self.agent_id,
             session_id=self.session_id,
+            mode=self.mode,
         )
         return "\n".join(f"- {h.text}" for h in hits)

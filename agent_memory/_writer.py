@@ -1,0 +1,236 @@
+"""The one write path: every change of a memory goes through :class:`Writer`.
+
+Storing, updating, deleting, importing, ``remember`` and reindexing all take the
+same lock, write the store, record the history and update the search index in that
+order, so that "the same text is stored once per scope", "every change is in the
+history" and "the index matches the store" hold whoever writes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from agent_memory._errors import MemoryNotFoundError
+from agent_memory._history import HistoryLog, event
+from agent_memory._hybrid import HybridIndex
+from agent_memory._ids import now_ms
+from agent_memory._records import Scope
+from agent_memory._store import MemoryStore
+from agent_memory._types import Memory, MetadataValue
+from agent_memory.embeddings import Fingerprint
+
+__all__ = ["CHUNK", "Upserted", "Writer", "chunks"]
+
+CHUNK = 1000
+"""Memories embedded and written per round."""
+_PROGRESS_FROM = 1000  # inputs at least this large get a progress bar by default
+
+Embed = Callable[[list[str]], NDArray[np.float32]]
+
+
+def chunks(total: int, progress: bool | None, desc: str = "storing memories") -> Iterator[range]:
+    """Index ranges of ``CHUNK`` inputs, ticking a progress bar after each one is done."""
+    bar = None
+    if progress or (progress is None and total >= _PROGRESS_FROM):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, desc=desc, unit="memory")
+    for start in range(0, total, CHUNK):
+        chunk = range(start, min(start + CHUNK, total))
+        yield chunk
+        if bar is not None:
+            bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
+
+
+@dataclass(frozen=True)
+class Upserted:
+    """What an upsert of memories with ids did: created, changed, already equal, or left out
+    because the scope already holds the same text under another id."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+
+
+class Writer:
+    """Writes memories for one :class:`~agent_memory.MemorySystem` (and the systems sharing its lock)."""
+
+    def __init__(
+        self,
+        store: MemoryStore,
+        history: HistoryLog,
+        index: HybridIndex,
+        lock: threading.Lock,
+        embed: Embed,
+        fingerprint: Callable[[], Fingerprint],
+    ) -> None:
+        self.store, self.history, self.index, self.lock = store, history, index, lock
+        self._embed, self._fingerprint = embed, fingerprint
+
+    def embed(self, texts: list[str]) -> NDArray[np.float32]:
+        """Document vectors for ``texts``, after checking that the store holds this embedder's vectors."""
+        self.store.check_fingerprint(self._fingerprint())
+        return self._embed(texts)
+
+    def add(
+        self,
+        texts: list[str],
+        metas: list[dict[str, MetadataValue]],
+        scope: Scope,
+        actor: str,
+        progress: bool | None = False,
+    ) -> tuple[list[Memory], set[str]]:
+        """Store checked texts; one memory per input (an existing one for a text the scope holds),
+        and the ids this call created (decided under the lock)."""
+        if not texts:
+            return [], set()
+        self.store.check_fingerprint(self._fingerprint())
+        by_text: dict[str, Memory] = {}
+        created: set[str] = set()
+        for chunk in chunks(len(texts), progress):
+            with self.lock:  # look-up and write as one step, or two threads store the same text twice
+                by_text.update(self.store.find_texts([texts[i] for i in chunk if texts[i] not in by_text], scope))
+                new = self._new(texts, metas, chunk, scope, by_text)
+                if new:
+                    self._put(new, self.embed([m.text for m in new]), {}, actor)
+                    created.update(m.id for m in new)
+        return [by_text[t] for t in texts], created
+
+    @staticmethod
+    def _new(
+        texts: list[str], metas: list[dict[str, MetadataValue]], chunk: range, scope: Scope, by_text: dict[str, Memory]
+    ) -> list[Memory]:
+        now, new = now_ms(), []
+        for i in chunk:
+            if texts[i] not in by_text:
+                by_text[texts[i]] = Memory.create(texts[i], scope, metas[i], created_at=now)
+                new.append(by_text[texts[i]])
+        return new
+
+    def _put(self, memories: list[Memory], vectors: NDArray[np.float32], old: dict[str, Memory], actor: str) -> None:
+        """Write memories (new, or replacing ``old`` versions by id), record and index them. Lock held."""
+        if old:
+            self.store.upsert(memories, vectors)
+        else:
+            self.store.add(memories, vectors)
+        self.history.record(
+            [
+                event(m.id, m.user_id, "update", old[m.id].text, m.text, actor)
+                if m.id in old
+                else event(m.id, m.user_id, "create", None, m.text, actor)
+                for m in memories
+            ]
+        )
+        for user_id in {m.user_id for m in memories}:
+            self.index.apply(user_id, put=[m for m in memories if m.user_id == user_id])
+
+    def update(
+        self, memory_id: str, scope: Scope, text: str | None, metadata: dict[str, MetadataValue] | None, actor: str
+    ) -> Memory:
+        """Change a memory's text (re-embedded) and/or replace its metadata."""
+        with self.lock:
+            found = self.store.get([memory_id], scope)
+            if not found:
+                raise MemoryNotFoundError(f"no memory {memory_id!r} for user {scope.user_id!r}")
+            current = found[0]
+            if text is None and metadata is None:
+                return current
+            updated = replace(
+                current,
+                text=current.text if text is None else text,
+                metadata=current.metadata if metadata is None else metadata,
+                updated_at=now_ms(),
+            )
+            vector = self.embed([updated.text])[0] if updated.text != current.text else None
+            self.store.update(updated, vector)
+            self.history.record([event(memory_id, scope.user_id, "update", current.text, updated.text, actor)])
+            self.index.apply(scope.user_id, put=[updated])
+            return updated
+
+    def delete(self, memory_id: str, scope: Scope, actor: str) -> bool:
+        """Delete one memory of the scope; ``False`` when it has none with that id."""
+        with self.lock:
+            found = self.store.get([memory_id], scope)
+            if not found or not self.store.delete([memory_id], scope):
+                return False
+            self.history.record([event(memory_id, scope.user_id, "delete", found[0].text, None, actor)])
+            self.index.apply(scope.user_id, drop=[memory_id])
+        return True
+
+    def delete_scope(self, scope: Scope, actor: str, purge_history: bool) -> int:
+        """Delete every memory of the scope, recorded one by one unless the user's history is purged."""
+        with self.lock:  # nothing stored between listing and deleting escapes the history
+            gone = [] if purge_history else [m for page in self.store.pages(scope) for m in page]
+            deleted = self.store.delete_scope(scope)
+            if purge_history:
+                self.history.purge_user(scope.user_id)
+            else:
+                self.history.record([event(m.id, m.user_id, "delete", m.text, None, actor) for m in gone])
+            self.index.forget(scope.user_id)
+            return deleted
+
+    def upsert(
+        self,
+        memories: Sequence[Memory],
+        vectors: Callable[[list[Memory]], NDArray[np.float32]],
+        actor: str,
+        keep_times: Callable[[Memory, Memory | None], Memory] = lambda new, old: new,
+    ) -> Upserted:
+        """Write memories with their ids as they are (import), one user at a time.
+
+        A memory equal to the stored one is left as it is; one whose id is new but whose
+        text its scope already holds under another id is left out (a text is stored once).
+        ``keep_times`` may take times from the stored version; ``vectors`` embeds what is written.
+        """
+        totals = Upserted()
+        for user_id in dict.fromkeys(m.user_id for m in memories):
+            group = [m for m in memories if m.user_id == user_id]
+            with self.lock:
+                result = self._upsert_user(user_id, group, vectors, actor, keep_times)
+            totals = Upserted(*(a + b for a, b in zip(vars(totals).values(), vars(result).values(), strict=True)))
+        return totals
+
+    def _upsert_user(
+        self,
+        user_id: str,
+        group: list[Memory],
+        vectors: Callable[[list[Memory]], NDArray[np.float32]],
+        actor: str,
+        keep_times: Callable[[Memory, Memory | None], Memory],
+    ) -> Upserted:
+        existing = {m.id: m for m in self.store.get([m.id for m in group], Scope.of(user_id))}
+        group = [keep_times(m, existing.get(m.id)) for m in group]
+        changed = [m for m in group if existing.get(m.id) != m]
+        taken = self._held_elsewhere([m for m in changed if m.id not in existing])
+        changed = [m for m in changed if m.id not in taken]
+        if changed:
+            self._put(changed, vectors(changed), {i: m for i, m in existing.items()}, actor)
+        updated = sum(m.id in existing for m in changed)
+        return Upserted(len(changed) - updated, updated, len(group) - len(changed) - len(taken), len(taken))
+
+    def _held_elsewhere(self, fresh: list[Memory]) -> set[str]:
+        """Ids of new memories whose text their exact scope already holds under another id."""
+        by_scope: dict[Scope, list[Memory]] = {}
+        for m in fresh:
+            by_scope.setdefault(Scope(m.user_id, m.agent_id, m.session_id), []).append(m)
+        taken: set[str] = set()
+        for scope, group in by_scope.items():
+            held = self.store.find_texts([m.text for m in group], scope)
+            taken.update(m.id for m in group if m.text in held and held[m.text].id != m.id)
+        return taken
+
+    def reindex(self, keep_old: bool) -> int:
+        """Re-embed every memory into a new collection (see :meth:`MemorySystem.reindex`)."""
+        with self.lock:
+            try:
+                return self.store.reindex(self._fingerprint(), self._embed, keep_old=keep_old)
+            finally:
+                self.index.forget()

@@ -1,0 +1,132 @@
+"""How the default search's weights were chosen: a grid over the tuning half of every store shape.
+
+Embeds each shape once (the memories without, the questions with the query
+instruction, as the library does), scores every memory of the user lexically with
+the library's own tokenizer and BM25, then ranks with :func:`agent_memory._fusion.fuse`
+for each combination of weights. Only the ``tune`` split is read unless ``--split``
+says otherwise: the ``report`` split is for ``search_quality.py``'s figures.
+
+    python benchmarks/tune_search.py --data ../shared/data/locomo
+
+Prints one line per combination (sorted by the mean of the shapes' main metrics,
+each as a gain over dense search) and ends with one JSON object holding the best.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import pickle
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from search_quality import Store, default_model, load, metrics
+
+from agent_memory import MemorySystem
+from agent_memory._fusion import Weights, fuse
+from agent_memory._lexical import LexicalIndex, tokenize
+
+MAIN_METRIC = {"locomo-turns": "recall@10", "locomo-observations": "recall@10", "facts": "hit@1"}
+WINDOW = 2
+
+
+@dataclass
+class Prepared:
+    """One user's questions, with every memory's cosine and lexical score for each."""
+
+    store: Store
+    similarity: NDArray[np.float64]  # questions x memories
+    lexical: NDArray[np.float64]
+    neighbours: NDArray[np.intp]
+
+
+def neighbour_positions(sessions: list[str | None]) -> NDArray[np.intp]:
+    members: dict[str, list[int]] = {}
+    for i, session in enumerate(sessions):
+        if session is not None:
+            members.setdefault(session, []).append(i)
+    offsets = [d for d in range(-WINDOW, WINDOW + 1) if d]
+    out = np.full((len(sessions), len(offsets)), -1, dtype=np.intp)
+    for group in members.values():
+        for position, i in enumerate(group):
+            for column, offset in enumerate(offsets):
+                if 0 <= position + offset < len(group):
+                    out[i, column] = group[position + offset]
+    return out
+
+
+def prepare(memory: MemorySystem, store: Store) -> Prepared:
+    docs = memory.embedder.embed_documents([item.text for item in store.items])
+    queries = memory.embedder.embed_queries([q.text for q in store.questions], memory.task)
+    index = LexicalIndex()
+    for item in store.items:
+        index.add(tokenize(item.text))
+    lexical = np.zeros((len(store.questions), len(store.items)))
+    for row, question in enumerate(store.questions):
+        slots, scores = index.scores(tokenize(question.text))
+        lexical[row, slots] = scores
+    similarity = np.asarray(queries @ docs.T, dtype=np.float64)
+    return Prepared(store, similarity, lexical, neighbour_positions([item.session for item in store.items]))
+
+
+def evaluate(prepared: list[Prepared], weights: Weights | None) -> dict[str, float]:
+    rows = []
+    for p in prepared:
+        for row, question in enumerate(p.store.questions):
+            if weights is None:
+                scores = p.similarity[row]
+            else:
+                scores = fuse(p.similarity[row], p.lexical[row], p.neighbours, weights)
+            order = np.argsort(-scores, kind="stable")[:10]
+            rows.append(metrics([p.store.items[i].key for i in order], question.relevant))
+    return {m: statistics.fmean(r[m] for r in rows) for m in rows[0]}
+
+
+def _prepared(data: Path, split: str, cache: Path | None) -> dict[str, list[Prepared]]:
+    if cache is not None and cache.exists():
+        loaded: dict[str, list[Prepared]] = pickle.loads(cache.read_bytes())
+        return loaded
+    memory = MemorySystem(default_model(), path=":memory:")
+    shapes = {
+        shape: [prepare(memory, s) for s in load(shape, data, None) if split in ("all", s.split)]
+        for shape in MAIN_METRIC
+    }
+    if cache is not None:
+        cache.write_bytes(pickle.dumps(shapes))
+    return shapes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="the LoCoMo directory")
+    parser.add_argument("--split", default="tune")
+    parser.add_argument("--lexical", type=float, nargs="+", default=[0.3, 0.45, 0.6, 0.75, 0.9])
+    parser.add_argument("--neighbour", type=float, nargs="+", default=[0.0, 0.25, 0.5, 0.75])
+    parser.add_argument("--evidence", type=float, nargs="+", default=[0.1, 0.2, 0.3, 0.45])
+    parser.add_argument("--cache", type=Path, help="keep the embedded shapes in this file between runs")
+    args = parser.parse_args(argv)
+    shapes = _prepared(args.data, args.split, args.cache)
+    dense = {shape: evaluate(p, None)[MAIN_METRIC[shape]] for shape, p in shapes.items()}
+    print("dense:", {k: round(v, 4) for k, v in dense.items()}, file=sys.stderr)
+    results = []
+    grid = itertools.product(args.lexical, args.neighbour, args.evidence)
+    for lexical, neighbour, evidence in grid:
+        weights = Weights(lexical, neighbour, evidence)
+        got = {shape: evaluate(p, weights)[MAIN_METRIC[shape]] for shape, p in shapes.items()}
+        gain = statistics.fmean(got[s] - dense[s] for s in got)
+        results.append((gain, weights, got))
+    results.sort(key=lambda r: -r[0])
+    for gain, weights, got in results[:25]:
+        print(f"{gain:+.4f} {weights} {({k: round(v, 4) for k, v in got.items()})}", file=sys.stderr)
+    best = results[0]
+    print(json.dumps({"split": args.split, "dense": dense, "best": vars(best[1]), "scores": best[2]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
