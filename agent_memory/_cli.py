@@ -314,7 +314,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--user", required=True)
     p.add_argument("-k", "--top-k", type=int, default=5)
     p.add_argument("--task", help="TASKS key or instruction sentence (default: memory)")
-    p.add_argument("--min-score", type=float, help="drop hits with a lower cosine similarity")
+    p.add_argument("--min-score", type=float, help="drop hits scoring lower (the score printed, in [0, 1])")
     p.add_argument("--mode", choices=SEARCH_MODES, default="hybrid", help="hybrid (BM25 + dense) or dense")
     p.add_argument("--filter", help='Chroma where filter as JSON, e.g. \'{"source": "chat"}\'')
     p = command("mcp", "serve memory tools over the Model Context Protocol (stdio, or --http)")

@@ -3,12 +3,12 @@
 Per search, for a user with ``n`` memories:
 
 * the store's vector search (Chroma's HNSW) gives the ``CANDIDATES`` nearest memories,
-  exactly as ``mode="dense"`` does;
+  as ``mode="dense"`` does (one store query);
 * the user's in-memory BM25 index scores the memories that share a term with the
   query: O(postings of the query's terms), at most O(n) for a term every memory holds;
-* the best lexical candidates that vector search did not return, and the session
-  neighbours of those with real lexical evidence, get their cosine similarity from one
-  more store query restricted to their ids (none when nothing matched lexically);
+* the ``LEXICAL_CANDIDATES`` best lexical candidates that vector search did not return,
+  and the session neighbours of those with real lexical evidence, are read by id with
+  their vectors (one or two look-ups; none when nothing matched lexically);
 * :func:`agent_memory._fusion.fuse` scores the union.
 
 No vectors are held in memory: the index keeps terms, ids and session order only.
@@ -34,12 +34,23 @@ from agent_memory._lexical import LexicalIndex, tokenize
 from agent_memory._records import Scope
 from agent_memory._types import Memory, SearchHit
 
-__all__ = ["CANDIDATES", "DEFAULT_INDEX_BYTES", "MODES", "NEIGHBOUR_WINDOW", "HybridIndex", "UserIndex", "search"]
+__all__ = [
+    "CANDIDATES",
+    "DEFAULT_INDEX_BYTES",
+    "LEXICAL_CANDIDATES",
+    "MODES",
+    "NEIGHBOUR_WINDOW",
+    "HybridIndex",
+    "UserIndex",
+    "search",
+]
 
 MODES = ("hybrid", "dense")
 """Search modes: ``hybrid`` (the default: dense + BM25 + session neighbours) and ``dense`` (vectors only)."""
 CANDIDATES = 50
-"""Memories taken from each of vector search and BM25 (at least ``top_k``) before fusing."""
+"""Memories taken from vector search (at least ``top_k``) before fusing."""
+LEXICAL_CANDIDATES = 20
+"""Memories taken from BM25 (at least ``2 * top_k``) before fusing."""
 NEIGHBOUR_WINDOW = 2
 """How many memories before and after a memory in its session count as its neighbours."""
 DEFAULT_INDEX_BYTES = 256 * 1024 * 1024
@@ -209,17 +220,17 @@ def search(
     pool = max(top_k, CANDIDATES)
     found = {m.id: (m, s) for m, s in store.query(vector, scope, filters=where, top_k=pool)}
     with hybrid.lock:
-        lexical = index.lexical_hits(query, scope, pool * (4 if where else 1))
+        lexical = index.lexical_hits(query, scope, max(2 * top_k, LEXICAL_CANDIDATES) * (4 if where else 1))
     lenders = [found[i][0] for i in lexical if i in found and lexical[i] >= weights.evidence]
     wanted = [i for i in lexical if i not in found]
     if wanted:
-        extra = store.query(vector, scope, filters=where, top_k=len(wanted), ids=wanted)
+        extra = store.similarities(vector, wanted, scope, filters=where)
         found.update((m.id, (m, s)) for m, s in extra)
         lenders += [m for m, _ in extra if lexical[m.id] >= weights.evidence]
     with hybrid.lock:
         near = list(dict.fromkeys(n for m in lenders for n in index.neighbours(m) if n not in found))
     if near:
-        found.update((m.id, (m, s)) for m, s in store.query(vector, scope, filters=where, top_k=len(near), ids=near))
+        found.update((m.id, (m, s)) for m, s in store.similarities(vector, near, scope, filters=where))
     with hybrid.lock:
         return _ranked(index, list(found.values()), lexical, weights, top_k)
 

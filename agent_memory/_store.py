@@ -92,6 +92,10 @@ class MemoryStore(Protocol):
         ids: Sequence[str] | None = None,
     ) -> list[tuple[Memory, float]]: ...
 
+    def similarities(
+        self, vector: NDArray[np.float32], ids: Sequence[str], scope: Scope, *, filters: Mapping[str, Any] | None
+    ) -> list[tuple[Memory, float]]: ...
+
     def delete(self, ids: Sequence[str], scope: Scope) -> int: ...
 
     def delete_scope(self, scope: Scope) -> int: ...
@@ -277,7 +281,7 @@ class ChromaStore:
         id per call, O(1); more only when something changed. Always ``[]`` for an embedded
         store, which no other process can open."""
         if self._feed is None:
-            return cursor, ([] if cursor is not None else None)
+            return 0, ([] if cursor is not None else None)
         with _chroma_errors("read changes"):
             return self._feed.read(user_id, cursor if isinstance(cursor, Cursor) else None)
 
@@ -372,6 +376,25 @@ class ChromaStore:
         memories = memories_from(first)
         hits = [(m, similarity(self._space, d)) for m, d in zip(memories, first["distances"] or [], strict=True)]
         return sorted(hits, key=lambda hit: hit[1], reverse=True)
+
+    def similarities(
+        self, vector: NDArray[np.float32], ids: Sequence[str], scope: Scope, *, filters: Mapping[str, Any] | None
+    ) -> list[tuple[Memory, float]]:
+        """These memories of the scope (those passing ``filters``) with their cosine similarity to ``vector``.
+
+        Without filters, a look-up by id (Chroma evaluates a ``where`` over the whole
+        collection, which costs more than the look-up); with them, a query restricted to the ids.
+        """
+        if not ids:
+            return []
+        if filters is not None:
+            return self.query(vector, scope, filters=filters, top_k=len(ids), ids=ids)
+        with _chroma_errors("read memories"):
+            found = self._collection.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
+        memories = memories_from(found)
+        vectors = np.asarray(found["embeddings"] if found["embeddings"] is not None else [], dtype=np.float32)
+        scores = vectors @ vector if len(memories) else np.zeros(0)
+        return [(m, float(s)) for m, s in zip(memories, scores, strict=True) if scope.contains(m)]
 
     def delete(self, ids: Sequence[str], scope: Scope) -> int:
         owned = [m.id for m in self.get(ids, scope)]  # never delete what the scope does not own

@@ -313,6 +313,11 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("AGENT_MEMORY_LLM_BASE_URL"),
         help="OpenAI-compatible chat server, http://host:port/v1 (key: AGENT_MEMORY_LLM_API_KEY)",
     )
+    parser.add_argument("--require-recall", type=float, help="exit 1 if agent-memory's recall@10 is below this")
+    parser.add_argument("--require-over-bm25", type=float, help="exit 1 unless recall@10 beats bm25 by this")
+    parser.add_argument(
+        "--require-over-langchain", type=float, help="exit 1 unless recall@10 beats langchain-chroma by this"
+    )
     args = parser.parse_args(argv)
     if args.extractor and not (args.llm_model and args.llm_base_url):
         parser.error("--extractor needs --llm-model and --llm-base-url")
@@ -338,7 +343,25 @@ def main(argv: list[str] | None = None) -> int:
     name = "all-MiniLM-L6-v2" if args.model is None else model
     report = {"model": name, "conversations": len(conversations), "questions": questions, "systems": summaries}
     print(json.dumps({**report, **({"extraction": extraction} if extraction else {})}))
-    return 0
+    return _check(args, summaries)
+
+
+def _check(args: argparse.Namespace, summaries: dict[str, dict[str, object]]) -> int:
+    """1 when a ``--require-*`` threshold is missed (for CI), each miss said on stderr."""
+    recall = {name: float(str(row["recall@10"])) for name, row in summaries.items()}
+    ours = recall["agent-memory"]
+    misses = [
+        f"{what}: {got:.4f} < {needed:.4f}"
+        for what, got, needed in (
+            ("recall@10", ours, args.require_recall),
+            ("recall@10 over bm25", ours - recall["bm25"], args.require_over_bm25),
+            ("recall@10 over langchain-chroma", ours - recall["langchain-chroma"], args.require_over_langchain),
+        )
+        if needed is not None and got < needed
+    ]
+    for miss in misses:
+        print(f"LoCoMo check failed: {miss}", file=sys.stderr)
+    return 1 if misses else 0
 
 
 def _extraction(

@@ -78,10 +78,17 @@ def test_the_index_follows_updates_deletes_and_writes_it_did_not_see(hashed: Mem
     assert all("Lisbon" not in h.text for h in hashed.search_memory("Lisbon", user_id="alice", top_k=5))
     hashed.delete_memory(lisbon.id, user_id="alice")
     assert lisbon.id not in {h.memory.id for h in hashed.search_memory("Porto", user_id="alice", top_k=5)}
-    # A write straight to the store (as another process would make) is picked up by the id check.
-    outside = Memory.create("Alice bought a kayak", Scope.of("alice"), {}, created_at=now_ms())
-    hashed.store.add([outside], hashed.embedder.embed_documents([outside.text]))
-    assert hashed.search_memory("kayak", user_id="alice", top_k=1)[0].memory.id == outside.id
+
+
+def test_a_write_straight_to_a_shared_store_is_seen_through_its_change_feed(chroma_server: str) -> None:
+    """On a Chroma server another process may write: its store records the change, and the
+    next search here applies it (an embedded store is this process's alone)."""
+    with MemorySystem(embedder=HashEmbedder(64), chroma_url=chroma_server, collection="feed-direct") as system:
+        system.store_memories(FACTS, user_id="alice")
+        assert system.search_memory("Lisbon", user_id="alice", top_k=1)[0].text == FACTS[0]
+        outside = Memory.create("Alice bought a kayak", Scope.of("alice"), {}, created_at=now_ms())
+        system.store.add([outside], system.embedder.embed_documents([outside.text]))  # not through this index
+        assert system.search_memory("kayak", user_id="alice", top_k=1)[0].memory.id == outside.id
 
 
 def test_scopes_and_filters_narrow_hybrid_results() -> None:
@@ -173,3 +180,18 @@ def test_a_user_without_memories_or_words_gets_sensible_answers(hashed: MemorySy
     assert hashed.search_memory("Lisbon", user_id="nobody") == []
     hits = hashed.search_memory("the and of", user_id="alice", top_k=3)  # only stopwords: dense decides
     assert len(hits) == 3
+
+
+def test_the_index_is_built_once_and_then_kept_up_to_date_in_place(hashed: MemorySystem) -> None:
+    hashed.search_memory("Lisbon", user_id="alice")
+
+    def no_rebuild(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the index was rebuilt from the store")
+
+    hashed.store.pages = no_rebuild  # type: ignore[method-assign]
+    kayak = hashed.store_memory("Alice bought a kayak", user_id="alice")
+    assert hashed.search_memory("kayak", user_id="alice", top_k=1)[0].memory.id == kayak.id
+    hashed.update_memory(kayak.id, user_id="alice", text="Alice bought a canoe")
+    assert hashed.search_memory("canoe", user_id="alice", top_k=1)[0].memory.id == kayak.id
+    hashed.delete_memory(kayak.id, user_id="alice")
+    assert kayak.id not in {h.memory.id for h in hashed.search_memory("canoe", user_id="alice", top_k=10)}
