@@ -105,9 +105,7 @@ def load_locomo_turns(directory: Path, limit: int | None = None) -> list[Store]:
     stores = []
     for i, path in enumerate(files[:limit]):
         raw = json.loads(path.read_text(encoding="utf-8"))
-        items = [
-            Item(_turn_text(t), t["dia_id"], f"session_{n}") for n in _sessions(raw) for t in raw[f"session_{n}"]
-        ]
+        items = [Item(_turn_text(t), t["dia_id"], f"session_{n}") for n in _sessions(raw) for t in raw[f"session_{n}"]]
         questions = _locomo_questions(raw, {item.key for item in items})
         stores.append(Store(path.stem, _split_of(i, len(files)), items, questions))
     return stores
@@ -259,7 +257,9 @@ def print_table(shape: str, report: dict[str, dict[str, object]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, help="the LoCoMo directory (for the locomo shapes)")
-    parser.add_argument("--shapes", nargs="+", choices=SHAPES, default=None, help="default: all (facts alone without --data)")
+    parser.add_argument(
+        "--shapes", nargs="+", choices=SHAPES, default=None, help="default: all (facts alone without --data)"
+    )
     parser.add_argument("--conversations", type=int, default=None, help="only the first N LoCoMo conversations")
     parser.add_argument("--split", choices=(*SPLITS, "all"), default="all")
     parser.add_argument("--model", default=None, help="embedding model (default: the all-MiniLM-L6-v2 package)")

@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append((gain, weights, got))
     results.sort(key=lambda r: -r[0])
     for gain, weights, got in results[:25]:
-        print(f"{gain:+.4f} {weights} {({k: round(v, 4) for k, v in got.items()})}", file=sys.stderr)
+        print(f"{gain:+.4f} {weights} { ({k: round(v, 4) for k, v in got.items()}) }", file=sys.stderr)
     best = results[0]
     print(json.dumps({"split": args.split, "dense": dense, "best": vars(best[1]), "scores": best[2]}))
     return 0

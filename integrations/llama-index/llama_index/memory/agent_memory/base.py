@@ -44,7 +44,7 @@ class AgentMemoryBlock(BaseMemoryBlock[str]):
     memory: MemorySystem = Field(description="Where the memories live.")
     user_id: str = Field(description="Whose memories this block reads and writes.")
     top_k: int = Field(default=5, ge=1, description="How many memories to bring back.")
-    min_score: float | None = Field(default=None, description="Drop memories scoring lower than this (score in [0, 1]).")
+    min_score: float | None = Field(default=None, description="Drop memories scoring lower than this (in [0, 1]).")
     mode: str = Field(default="hybrid", description="How to search: hybrid (BM25 and dense) or dense.")
     agent_id: str | None = None
     session_id: str | None = None
