@@ -49,7 +49,7 @@ MODES = ("hybrid", "dense")
 """Search modes: ``hybrid`` (the default: dense + BM25 + session neighbours) and ``dense`` (vectors only)."""
 CANDIDATES = 50
 """Memories taken from vector search (at least ``top_k``) before fusing."""
-LEXICAL_CANDIDATES = 20
+LEXICAL_CANDIDATES = 50
 """Memories taken from BM25 (at least ``2 * top_k``) before fusing."""
 NEIGHBOUR_WINDOW = 2
 """How many memories before and after a memory in its session count as its neighbours."""
