@@ -115,15 +115,22 @@ class UserIndex:
                     break
         return found
 
-    def neighbours(self, memory: Memory) -> list[str]:
-        """Ids of up to ``NEIGHBOUR_WINDOW`` memories before and after ``memory`` in its agent's session."""
+    def neighbours(self, memory: Memory) -> list[str | None]:
+        """Ids of the ``NEIGHBOUR_WINDOW`` memories before, then after, ``memory`` in its agent's session.
+
+        Always ``2 * NEIGHBOUR_WINDOW`` entries, nearest in the middle, None where the
+        session has no memory at that place.
+        """
+        none: list[str | None] = [None] * NEIGHBOUR_WINDOW
         if memory.session_id is None:
-            return []
+            return none + none
         members = self._sessions.get((memory.agent_id, memory.session_id), [])
         at = bisect.bisect_left(members, memory.id)
         if at == len(members) or members[at] != memory.id:
-            return []
-        return members[max(at - NEIGHBOUR_WINDOW, 0) : at] + members[at + 1 : at + 1 + NEIGHBOUR_WINDOW]
+            return none + none
+        before: list[str | None] = [*members[max(at - NEIGHBOUR_WINDOW, 0) : at]]
+        after: list[str | None] = [*members[at + 1 : at + 1 + NEIGHBOUR_WINDOW]]
+        return (none + before)[-NEIGHBOUR_WINDOW:] + (after + none)[:NEIGHBOUR_WINDOW]
 
     def nbytes(self) -> int:
         return self.lexical.nbytes() + 150 * len(self._ids)
@@ -228,7 +235,7 @@ def search(
         found.update((m.id, (m, s)) for m, s in extra)
         lenders += [m for m, _ in extra if lexical[m.id] >= weights.evidence]
     with hybrid.lock:
-        near = list(dict.fromkeys(n for m in lenders for n in index.neighbours(m) if n not in found))
+        near = list(dict.fromkeys(n for m in lenders for n in index.neighbours(m) if n and n not in found))
     if near:
         found.update((m.id, (m, s)) for m, s in store.similarities(vector, near, scope, filters=where))
     with hybrid.lock:
@@ -243,10 +250,10 @@ def _ranked(
     top_k: int,
 ) -> list[SearchHit]:
     position = {m.id: i for i, (m, _) in enumerate(candidates)}
-    neighbours = np.full((len(candidates), 2 * NEIGHBOUR_WINDOW), -1, dtype=np.intp)
-    for i, (memory, _) in enumerate(candidates):
-        near = [position[n] for n in index.neighbours(memory) if n in position]
-        neighbours[i, : len(near)] = near
+    neighbours = np.array(
+        [[position.get(n, -1) if n else -1 for n in index.neighbours(m)] for m, _ in candidates],
+        dtype=np.intp,
+    ).reshape(len(candidates), 2 * NEIGHBOUR_WINDOW)
     similarity = np.array([s for _, s in candidates], dtype=np.float64)
     lexical_scores = np.array([lexical.get(m.id, 0.0) for m, _ in candidates])
     scores = fuse(similarity, lexical_scores, neighbours, weights)

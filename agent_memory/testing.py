@@ -41,6 +41,7 @@ from agent_memory.embeddings._base import Fingerprint, normalize_rows
 
 __all__ = [
     "QWEN3_EMBEDDING_SHAPES",
+    "ConstantEmbedder",
     "FakeChatServer",
     "HashEmbedder",
     "ScriptedLLM",
@@ -267,6 +268,22 @@ class HashEmbedder:
 
     def embed_queries(self, queries: Sequence[str], task: str | None = None) -> NDArray[np.float32]:
         return self.embed_documents([format_query(q, task) for q in queries])
+
+
+class ConstantEmbedder(HashEmbedder):
+    """Every memory gets the same vector and every query another one (cosine 0.71 to it).
+
+    Dense scores then carry no information, so whatever ranks memories is the
+    search's lexical side: use it to test word matching on its own.
+    """
+
+    def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        return super().embed_documents(["same"] * len(texts))
+
+    def embed_queries(self, queries: Sequence[str], task: str | None = None) -> NDArray[np.float32]:
+        both = super().embed_documents(["same", "query"])
+        mixed = (both[0] + both[1]) / np.linalg.norm(both[0] + both[1])
+        return np.repeat(mixed[None, :], len(queries), axis=0).astype(np.float32)
 
 
 class ScriptedLLM:

@@ -13,6 +13,8 @@ from agent_memory import LLMExtractor
 from agent_memory.testing import ScriptedLLM
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+SCALE_MODES = {"floor", "dense", "hybrid", "dense_after_write", "hybrid_after_write"}
+SCALE_RATIOS = {"hybrid_vs_dense_p50", "hybrid_after_write_vs_dense_after_write_p50", "hybrid_vs_dense_p95"}
 
 
 def _run(script: str, *args: str) -> dict[str, object]:
@@ -27,6 +29,33 @@ def test_store_overhead_runs() -> None:
     report = _run("store_overhead.py", "--sizes", "400", "--users", "4", "--searches", "20", "--dim", "32")
     (row,) = report["results"]  # type: ignore[misc]
     assert row["memories"] == 400 and row["ingest_ratio"] > 0 and row["search_p50_ratio"] > 0
+
+
+def test_search_scale_runs_and_reports_every_mode() -> None:
+    args = ["--sizes", "300", "120", "--other-users", "2", "--other-size", "50", "--searches", "10", "--dim", "32"]
+    report = _run("search_scale.py", *args)
+    assert report["benchmark"] == "search_scale"
+    assert (report["dim"], report["other_users"]) == (32, 2)
+    rows: list[dict[str, object]] = report["results"]  # type: ignore[assignment]
+    assert [r["memories"] for r in rows] == [300, 120]
+    for row in rows:
+        assert float(str(row["ingest_per_s"])) > 0 and float(str(row["peak_rss_mib"])) > 0
+        p50: dict[str, float] = row["p50_ms"]  # type: ignore[assignment]
+        p95: dict[str, float] = row["p95_ms"]  # type: ignore[assignment]
+        ratios: dict[str, float] = row["ratios"]  # type: ignore[assignment]
+        assert set(p50) == set(p95) == SCALE_MODES and set(ratios) == SCALE_RATIOS
+        assert all(p50[m] > 0 and p95[m] >= p50[m] for m in SCALE_MODES)
+        assert all(value > 0 for value in ratios.values())
+        assert int(str(row["memories_at_end"])) > int(str(row["memories"]))  # the after-write steps stored memories
+
+
+def test_ingest_compares_against_langchain_chroma(minilm: str) -> None:
+    report = _run("ingest.py", "--model", minilm, "--batch", "20", "--single", "3", "--runs", "1")
+    assert report["benchmark"] == "ingest" and report["texts"] == {"batch": 20, "single": 3}
+    for way in ("batch", "single"):
+        (rates,) = [run[way] for run in report["runs"]]  # type: ignore[attr-defined]
+        assert rates["agent_memory"] > 0 and rates["langchain_chroma"] > 0
+        assert report[way]["median_ratio"] == rates["agent_memory"] / rates["langchain_chroma"]  # type: ignore[index]
 
 
 def test_load_runs_with_no_errors_and_exact_counts() -> None:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
 import pytest
-from numpy.typing import NDArray
 
 from agent_memory import InvalidTypeError, Memory, MemorySystem, ValidationError
 from agent_memory._hybrid import HybridIndex
 from agent_memory._ids import new_id, now_ms
 from agent_memory._records import Scope
-from agent_memory.testing import HashEmbedder
+from agent_memory.testing import ConstantEmbedder, HashEmbedder
 
 FACTS = [
     "Alice moved to Lisbon last spring",
@@ -23,19 +22,6 @@ FACTS = [
     "Alice plays the cello on Sundays",
     "Alice works as a nurse at the city hospital",
 ]
-
-
-class ConstantEmbedder(HashEmbedder):
-    """Every memory gets the same vector, every query another one (cosine 0.71 to it): dense scores
-    carry no information, so rankings are BM25's."""
-
-    def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        return super().embed_documents(["same"] * len(texts))
-
-    def embed_queries(self, queries: Sequence[str], task: str | None = None) -> NDArray[np.float32]:
-        both = super().embed_documents(["same", "query"])
-        mixed = (both[0] + both[1]) / np.linalg.norm(both[0] + both[1])
-        return np.repeat(mixed[None, :], len(queries), axis=0).astype(np.float32)
 
 
 @pytest.fixture

@@ -14,18 +14,17 @@ import textwrap
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
-from numpy.typing import NDArray
 
 from agent_memory import MemorySystem
 from agent_memory._cli import main
 from agent_memory._transfer import import_records, parse_record
-from agent_memory.testing import HashEmbedder
+from agent_memory.testing import ConstantEmbedder, HashEmbedder
 
 ALICE = [
     "Alice works as a nurse at the city hospital",
@@ -42,19 +41,6 @@ QUESTIONS = [
     "What instrument does Alice play?",
     "Where does Alice's brother live?",
 ]
-
-
-class ConstantEmbedder(HashEmbedder):
-    """Every memory gets the same vector and every query another (cosine 0.71): dense scores carry no
-    information, so only word evidence can rank."""
-
-    def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        return super().embed_documents(["same"] * len(texts))
-
-    def embed_queries(self, queries: Sequence[str], task: str | None = None) -> NDArray[np.float32]:
-        both = super().embed_documents(["same", "query"])
-        mixed = (both[0] + both[1]) / np.linalg.norm(both[0] + both[1])
-        return np.repeat(mixed[None, :], len(queries), axis=0).astype(np.float32)
 
 
 OFF_TOPIC = ["quantum physics", "What is the capital of Mongolia?", "stock market prices"]
@@ -95,12 +81,19 @@ def test_neighbours_without_word_evidence_lend_nothing(minilm: str) -> None:
         for text in ("The football scores were disappointing", "The weather was rainy"):
             assert rank["Alice prefers espresso"] < rank[text]
 
-        # "espresso" is evidence: its session neighbours are pulled 0.7 of the way toward its score.
+        # "espresso" is evidence: its session neighbours are pulled 0.7 of the way toward its
+        # score, discounted by 0.95 for each place beyond the next one.
         hits = {h.text: h for h in system.search_memory("espresso", user_id="alice", top_k=6)}
         lender = hits["Alice prefers espresso"].score
-        for text in ("The football scores were disappointing", "The weather was rainy", "Alice is reading a novel"):
+        places = {
+            "The football scores were disappointing": 1,
+            "The weather was rainy": 1,
+            "Alice is reading a novel": 2,
+        }
+        for text, away in places.items():
             own = max(hits[text].similarity, 0.0)
-            assert hits[text].score == pytest.approx(own + 0.7 * max(lender - own, 0.0), abs=1e-6)
+            lent = lender * 0.95 ** (away - 1)
+            assert hits[text].score == pytest.approx(own + 0.7 * max(lent - own, 0.0), abs=1e-6)
             assert own < hits[text].score < lender
         for text in loose:  # outside the session: nothing lent
             assert hits[text].score == pytest.approx(max(hits[text].similarity, 0.0), abs=1e-6)
