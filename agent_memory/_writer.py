@@ -8,8 +8,10 @@ history" and "the index matches the store" hold whoever writes.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -24,10 +26,12 @@ from agent_memory._store import MemoryStore
 from agent_memory._types import Memory, MetadataValue
 from agent_memory.embeddings import Fingerprint
 
-__all__ = ["CHUNK", "Upserted", "Writer", "chunks"]
+__all__ = ["CHUNK", "OVERLAP_MAX", "Upserted", "Writer", "chunks"]
 
 CHUNK = 1000
 """Memories embedded and written per round."""
+OVERLAP_MAX = 16
+"""Writes of at most this many texts embed them while the store looks for duplicates."""
 _PROGRESS_FROM = 1000  # inputs at least this large get a progress bar by default
 
 Embed = Callable[[list[str]], NDArray[np.float32]]
@@ -47,6 +51,12 @@ def chunks(total: int, progress: bool | None, desc: str = "storing memories") ->
             bar.update(len(chunk))
     if bar is not None:
         bar.close()
+
+
+@functools.cache
+def _lookups() -> ThreadPoolExecutor:
+    """Threads for duplicate look-ups run beside embedding (shared by every writer in the process)."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="agent-memory-lookup")
 
 
 @dataclass(frozen=True)
@@ -97,12 +107,36 @@ class Writer:
         created: set[str] = set()
         for chunk in chunks(len(texts), progress):
             with self.lock:  # look-up and write as one step, or two threads store the same text twice
-                by_text.update(self.store.find_texts([texts[i] for i in chunk if texts[i] not in by_text], scope))
+                wanted = list(dict.fromkeys(texts[i] for i in chunk if texts[i] not in by_text))
+                found, vectors = self._look_up(wanted, scope)
+                by_text.update(found)
                 new = self._new(texts, metas, chunk, scope, by_text)
                 if new:
-                    self._put(new, self.embed([m.text for m in new]), {}, actor)
+                    if vectors is None:
+                        vectors = self.embed([m.text for m in new])
+                    else:
+                        row = {text: i for i, text in enumerate(wanted)}
+                        vectors = vectors[[row[m.text] for m in new]]
+                    self._put(new, vectors, {}, actor)
                     created.update(m.id for m in new)
         return [by_text[t] for t in texts], created
+
+    def _look_up(self, wanted: list[str], scope: Scope) -> tuple[dict[str, Memory], NDArray[np.float32] | None]:
+        """The memories the scope holds with these texts; for a few texts, also every text's vector.
+
+        A small write (an agent's ``store_memory``) embeds its texts while the store is
+        asked for duplicates, so the look-up costs no time of its own; the rare
+        duplicate is embedded for nothing. A large write looks up first and embeds only
+        what is new, so storing the same batch again costs no model time.
+        """
+        if not wanted or len(wanted) > OVERLAP_MAX:
+            return self.store.find_texts(wanted, scope) if wanted else {}, None
+        lookup = _lookups().submit(self.store.find_texts, wanted, scope)
+        try:
+            vectors = self.embed(wanted)
+        finally:
+            found = lookup.result()
+        return found, vectors
 
     @staticmethod
     def _new(

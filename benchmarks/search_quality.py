@@ -64,6 +64,7 @@ class Question:
     text: str
     relevant: frozenset[str]
     tag: str = ""
+    shares_word: bool = False  # a Chinese question that shares a word with its fact (facts shape only)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,12 @@ def load_facts(path: Path = FACTS) -> list[Store]:
     for user in raw["users"]:
         items = [Item(text, str(i)) for i, text in enumerate(user["facts"])]
         questions = [
-            Question(q["q"], frozenset(str(a) for a in q["answers"]), f"{user['language']}-user {q['lang']}")
+            Question(
+                q["q"],
+                frozenset(str(a) for a in q["answers"]),
+                f"{user['language']}-user {q['lang']}",
+                q["lang"] == "zh" and q.get("shared_word") is not None,
+            )
             for q in user["questions"]
         ]
         stores.append(Store(user["user_id"], user["split"], items, questions, tuple(user.get("off_topic", ()))))
@@ -243,7 +249,13 @@ def default_model() -> str:
 def run_shape(model: str, shape: str, stores: list[Store]) -> dict[str, dict[str, object]]:
     with tempfile.TemporaryDirectory() as path, MemorySystem(model, path=path, cache_size=100_000) as memory:
         rankers = {**agent_memory_rankers(memory, stores), "bm25": bm25_ranker(stores)}
-        return evaluate(rankers, stores)
+        report = evaluate(rankers, stores)
+    for split, row in report.items():
+        chinese = [(s, q) for s in stores if s.split == split for q in s.questions if q.shares_word]
+        if chinese:  # does the tokenizer find Chinese words? BM25 alone, the right fact first
+            first = [metrics(rankers["bm25"](s, q.text), q.relevant)["hit@1"] for s, q in chinese]
+            row["chinese_shared_word"] = {"questions": len(first), "bm25_hit@1": statistics.fmean(first)}
+    return report
 
 
 def print_table(shape: str, report: dict[str, dict[str, object]]) -> None:
@@ -252,6 +264,8 @@ def print_table(shape: str, report: dict[str, dict[str, object]]) -> None:
         for name, values in row["systems"].items():  # type: ignore[attr-defined]
             cells = "  ".join(f"{m} {v:.3f}" for m, v in values.items())
             print(f"  {name:8} {cells}", file=sys.stderr)
+        if "chinese_shared_word" in row:
+            print(f"  Chinese questions sharing a word with their fact: {row['chinese_shared_word']}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -95,3 +95,20 @@ def test_cached_vectors_equal_the_models_whatever_the_sequence(calls: list[list[
         got = cache.embed(embedder.fingerprint, None, texts, embedder.embed_documents)
         np.testing.assert_array_equal(got, HashEmbedder(32).embed_documents(texts))
         assert len(cache) <= size
+
+
+def test_storing_a_large_batch_again_costs_no_model_time_even_without_the_cache() -> None:
+    """Large writes look duplicates up before embedding; small ones embed while looking up (the
+    look-up then costs no time of its own), and only the new texts are written either way."""
+    embedder = CountingEmbedder()
+    texts = [f"fact number {i}" for i in range(40)]
+    with MemorySystem(embedder=embedder, path=":memory:", cache_size=0) as system:
+        first = system.store_memories(texts, user_id="alice")
+        again = system.store_memories(texts, user_id="alice")
+        assert embedder.documents == texts  # the repeated batch was found in the store, not embedded
+        one = system.store_memories([texts[0], "a new fact"], user_id="alice")
+        assert embedder.documents[len(texts) :] == [texts[0], "a new fact"]  # small: embedded while looking up
+        assert [m.id for m in again] == [m.id for m in first] and one[0].id == first[0].id
+        assert system.count(user_id="alice") == 41
+        stored = system.store.vectors([one[1].id], Scope.of("alice"))
+    np.testing.assert_allclose(stored[0], embedder.embed_documents(["a new fact"])[0], atol=1e-7)
