@@ -340,11 +340,25 @@ class ChromaStore:
         found: dict[str, Memory] = {}
         hashes = sorted({text_hash(t) for t in texts})
         for start in range(0, len(hashes), _PAGE):
-            where = where_of([{"user_id": scope.user_id}, {"text_sha": {"$in": hashes[start : start + _PAGE]}}])
-            with _chroma_errors("look up duplicates"):
-                matches = memories_from(self._collection.get(where=where))
+            matches = self._with_hashes(hashes[start : start + _PAGE], scope.user_id)
             found.update((m.text, m) for m in matches if scope.holds_exactly(m))
         return found
+
+    def _with_hashes(self, hashes: list[str], user_id: str) -> list[Memory]:
+        """The user's memories whose text has one of these hashes.
+
+        Asked by hash alone first: Chroma answers that from its index at a cost that
+        does not grow with the user's memory count, while adding ``user_id`` to the
+        filter makes it scan the user's rows. Only when many users hold these very
+        texts (the answer fills the limit) is the user added to the filter.
+        """
+        limit = 4 * len(hashes) + 16
+        by_hash = where_of([{"text_sha": {"$in": hashes}}])
+        with _chroma_errors("look up duplicates"):
+            result = self._collection.get(where=by_hash, limit=limit)
+            if len(result["ids"]) == limit:
+                result = self._collection.get(where=where_of([{"user_id": user_id}, {"text_sha": {"$in": hashes}}]))
+        return [m for m in memories_from(result) if m.user_id == user_id]
 
     def list_memories(
         self, scope: Scope, *, filters: Mapping[str, Any] | None = None, limit: int | None = None, offset: int = 0

@@ -91,3 +91,17 @@ def test_upsert_and_update_replace_metadata_rather_than_merge(hashed: MemorySyst
     assert hashed.get_memory(original.id, user_id="alice").metadata == {"source": "import"}  # type: ignore[union-attr]
     hashed.update_memory(original.id, user_id="alice", metadata={"checked": True})
     assert hashed.get_memory(original.id, user_id="alice").metadata == {"checked": True}  # type: ignore[union-attr]
+
+
+def test_a_text_many_users_hold_is_still_found_once_per_scope() -> None:
+    """Duplicates are looked up by text hash alone; when more users hold the text than that
+    look-up returns, the user is added to the filter, so alice's copy is never missed."""
+    with MemorySystem(embedder=HashEmbedder(16), path=":memory:") as system:
+        for i in range(40):
+            system.store_memory("Prefers short answers", user_id=f"user-{i:02d}")
+        first = system.store_memory("Prefers short answers", user_id="alice")
+        again = system.store_memories(["Prefers short answers", "Likes tea"], user_id="alice")
+        assert again[0].id == first.id
+        assert system.count(user_id="alice") == 2 and system.count() == 42
+        found = system.store.find_texts(["Prefers short answers"], Scope.of("user-07"))
+        assert [m.user_id for m in found.values()] == ["user-07"]
