@@ -12,6 +12,7 @@ Memories are embedded without an instruction; queries with one
 from agent_memory._config import DEFAULT_MODEL
 from agent_memory._errors import (
     AgentMemoryError,
+    AuthenticationError,
     ConfigurationError,
     EmbedderMismatchError,
     EmbeddingError,
@@ -23,6 +24,7 @@ from agent_memory._errors import (
     InvalidTypeError,
     MemoryNotFoundError,
     ModelNotFoundError,
+    PermissionDeniedError,
     StoreError,
     UnknownTaskError,
     ValidationError,
@@ -46,6 +48,7 @@ __all__ = [
     "SEARCH_MODES",
     "TASKS",
     "AgentMemoryError",
+    "AuthenticationError",
     "ChromaStore",
     "ConfigurationError",
     "Decision",
@@ -70,6 +73,7 @@ __all__ = [
     "MetadataValue",
     "ModelNotFoundError",
     "OpenAIExtractor",
+    "PermissionDeniedError",
     "Qwen3Reranker",
     "Reranker",
     "Scope",

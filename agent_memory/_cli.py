@@ -1,4 +1,4 @@
-"""The ``agent-memory`` command: add, search, list, delete, forget, import, export, stats, demo."""
+"""The ``agent-memory`` command: add, search, list, delete, forget, import, export, stats, mcp, keys, demo."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
-from agent_memory._errors import AgentMemoryError, ValidationError
+from agent_memory._config import default_path
+from agent_memory._errors import AgentMemoryError, ConfigurationError, MemoryNotFoundError, ValidationError
 from agent_memory._hybrid import MODES as SEARCH_MODES
+from agent_memory._keys import KEYS_FILE, ApiKey, KeyStore
 from agent_memory._openai_chat import OpenAIExtractor
 from agent_memory._system import MemorySystem
 from agent_memory._transfer import Record, export_records, import_records, parse_record
@@ -222,17 +225,26 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
-    from agent_memory._mcp import create_mcp_server
+    from agent_memory._mcp import create_mcp_server, run_http
 
     extractor = None
     if args.llm_model:
         api_key = os.environ.get("AGENT_MEMORY_LLM_API_KEY")
         extractor = OpenAIExtractor(args.llm_model, base_url=args.llm_base_url or "", api_key=api_key)
+    keys = None
+    if args.http is not None:
+        if args.user is not None:
+            raise ConfigurationError(
+                "over HTTP each request's API key says the user; --user is for stdio "
+                "(create a key: agent-memory keys create --user NAME)"
+            )
+        keys = _live_keys(args)
     with _system(args) as memory:
         server = create_mcp_server(
             memory,
             user_id=args.user,
             allow_any_user=args.allow_any_user,
+            keys=keys,
             agent_id=args.agent,
             extractor=extractor,
             mode=args.mode,
@@ -241,8 +253,48 @@ def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
         if args.http is None:
             server.run("stdio")
         else:
-            server.run("streamable-http", host=args.host, port=args.http)
+            run_http(server, host=args.host, port=args.http, allowed_hosts=args.allowed_host)
     return 0
+
+
+def _keys(args: argparse.Namespace) -> KeyStore:
+    return KeyStore(args.keys or os.environ.get("AGENT_MEMORY_KEYS") or Path(args.path or default_path()) / KEYS_FILE)
+
+
+def _live_keys(args: argparse.Namespace) -> KeyStore:
+    """The keys file a server checks requests against; it must hold a live key."""
+    keys = _keys(args)
+    if not any(not k.revoked for k in keys.list()):
+        raise ConfigurationError(
+            f"no API key in {keys.path}: nothing that listens on a socket runs without one "
+            "(create one: agent-memory keys create --user NAME, or --admin)"
+        )
+    return keys
+
+
+def _cmd_keys(args: argparse.Namespace, out: TextIO) -> int:
+    keys = _keys(args)
+    if args.action == "create":
+        record, key = keys.create(user_id=args.user, agent_id=args.agent, admin=args.admin)
+        print(f"created key {record.id} for {record.user_id or 'admin'}; it is shown only now:", file=sys.stderr)
+        print(key, file=out)
+    elif args.action == "revoke":
+        if not keys.revoke(args.id):
+            raise MemoryNotFoundError(f"no live key {args.id!r} in {keys.path}")
+        print(f"revoked key {args.id}", file=out)
+    else:
+        for record in keys.list():
+            print(json.dumps(record.to_dict()) if args.json else _key_line(record), file=out)
+    return 0
+
+
+def _key_line(record: ApiKey) -> str:
+    who = (
+        "admin"
+        if record.admin
+        else f"user {record.user_id}" + (f", agent {record.agent_id}" if record.agent_id else "")
+    )
+    return f"{record.id}  {who}  created {record.created_at}" + ("  REVOKED" if record.revoked else "")
 
 
 def _cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
@@ -295,6 +347,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--dimensions", type=int, help="Matryoshka output size (32..model size)")
     common.add_argument("--device", help="cpu, cuda, mps (default: $AGENT_MEMORY_DEVICE or automatic)")
     common.add_argument("--json", action="store_true", help="print JSON lines")
+    keys_help = f"the API keys file (default: $AGENT_MEMORY_KEYS, else {KEYS_FILE} in --path)"
     scoped = argparse.ArgumentParser(add_help=False)
     scoped.add_argument("--agent", help="narrow to one agent")
     scoped.add_argument("--session", help="narrow to one session")
@@ -323,6 +376,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--agent", help="agent id to tag stored memories with")
     p.add_argument("--http", type=int, metavar="PORT", help="streamable HTTP on this port instead of stdio")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on with --http (default: 127.0.0.1)")
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host name clients use (repeatable); required with a --host other than loopback",
+    )
+    p.add_argument("--keys", help=keys_help)
     p.add_argument("--mode", choices=SEARCH_MODES, default="hybrid", help="search_memory's mode: hybrid or dense")
     p.add_argument(
         "--llm-model",
@@ -358,6 +419,13 @@ def _parser() -> argparse.ArgumentParser:
     p = command("reindex", "re-embed every memory with --model/--dimensions, switching over when complete")
     p.add_argument("--keep-old", action="store_true", help="keep the old collection, renamed")
     command("demo", "store and search example memories for two users (in memory unless --path)")
+    p = command("keys", "create, list or revoke the API keys of the HTTP servers")
+    p.add_argument("action", choices=("create", "list", "revoke"))
+    p.add_argument("id", nargs="?", help="the key id to revoke")
+    p.add_argument("--user", help="create: the user the key acts for")
+    p.add_argument("--agent", help="create: also bind the key to this agent")
+    p.add_argument("--admin", action="store_true", help="create: a key that may act for any user it names")
+    p.add_argument("--keys", help=keys_help)
     return parser
 
 
@@ -371,6 +439,7 @@ _COMMANDS = {
     "export": _cmd_export,
     "stats": _cmd_stats,
     "mcp": _cmd_mcp,
+    "keys": _cmd_keys,
     "history": _cmd_history,
     "reindex": _cmd_reindex,
     "demo": _cmd_demo,

@@ -16,7 +16,9 @@
     │   └── EmbeddingServerError          an embedding server is down, refused, or answered nonsense
     ├── ExtractionError                   an LLM's answer to fact extraction could not be used (not JSON, ...)
     ├── MemoryNotFoundError (KeyError)    no memory with that id in the caller's scope
-    └── StoreError                        the vector store failed (Chroma's own error is chained)
+    ├── StoreError                        the vector store failed (Chroma's own error is chained)
+    ├── AuthenticationError               a service call without a valid API key (HTTP 401)
+    └── PermissionDeniedError             the API key may not act for the user named (HTTP 403)
 
 Every error raised because of bad input is raised before the store is touched,
 so a failed call leaves the store exactly as it was.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 __all__ = [
     "AgentMemoryError",
+    "AuthenticationError",
     "ConfigurationError",
     "EmbedderMismatchError",
     "EmbeddingError",
@@ -37,6 +40,7 @@ __all__ = [
     "InvalidTypeError",
     "MemoryNotFoundError",
     "ModelNotFoundError",
+    "PermissionDeniedError",
     "StoreError",
     "UnknownTaskError",
     "ValidationError",
@@ -108,3 +112,11 @@ class MemoryNotFoundError(AgentMemoryError, KeyError):
 
 class StoreError(AgentMemoryError):
     """The vector store failed; the original exception is chained as ``__cause__``."""
+
+
+class AuthenticationError(AgentMemoryError):
+    """A call to the service or an HTTP MCP server came without a valid API key (missing, unknown, revoked)."""
+
+
+class PermissionDeniedError(AgentMemoryError):
+    """The API key is valid but may not act for the user the request names."""

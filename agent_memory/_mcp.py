@@ -19,21 +19,23 @@ protocol revision deprecates it.
 # annotations, and real objects need no resolving from a module namespace.
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from agent_memory._errors import AgentMemoryError, ConfigurationError, ValidationError
+from agent_memory._errors import AgentMemoryError, AuthenticationError, ConfigurationError, ValidationError
 from agent_memory._extraction import Extractor
 from agent_memory._hybrid import MODES
+from agent_memory._keys import ApiKey, KeyStore
 from agent_memory._system import MemorySystem
 from agent_memory._validation import check_choice, check_user_id
 
 if TYPE_CHECKING:
+    from mcp.server.auth.provider import AccessToken
     from mcp.server.mcpserver import MCPServer
 
-__all__ = ["create_mcp_server"]
+__all__ = ["LOOPBACK", "create_mcp_server", "run_http"]
 
 _Metadata = dict[str, str | int | float | bool]
 
@@ -154,6 +156,7 @@ def create_mcp_server(
     *,
     user_id: str | None = None,
     allow_any_user: bool = False,
+    keys: KeyStore | None = None,
     agent_id: str | None = None,
     extractor: Extractor | None = None,
     name: str = "agent-memory",
@@ -161,22 +164,112 @@ def create_mcp_server(
 ) -> "MCPServer":
     """An MCP server whose tools store, search, list, update, delete and remember memories.
 
-    Exactly one of ``user_id`` (every call acts for that user) and
-    ``allow_any_user=True`` (every tool takes a ``user_id``) must be given.
-    ``agent_id`` tags the memories this server stores. With an ``extractor``
-    (an :class:`~agent_memory.OpenAIExtractor`, say) the server also has ``remember``.
+    Over stdio, exactly one of ``user_id`` (every call acts for that user) and
+    ``allow_any_user=True`` (every tool takes a ``user_id``) must be given. Over
+    HTTP, give ``keys`` instead: every request needs ``Authorization: Bearer <key>``
+    and acts for the key's user (:mod:`agent_memory._keys`); with
+    ``allow_any_user=True`` the tools also take an optional ``user_id``, which only
+    an admin key may set to another user (and must set). ``agent_id`` tags the
+    memories this server stores. With an ``extractor`` (an
+    :class:`~agent_memory.OpenAIExtractor`, say) the server also has ``remember``.
     ``mode`` is how ``search_memory`` searches: ``"hybrid"`` (BM25 and dense) or ``"dense"``.
     """
     try:
+        from mcp.server.auth.settings import AuthSettings
         from mcp.server.mcpserver import MCPServer
     except ImportError:
         raise ConfigurationError("the MCP server needs the mcp package: pip install 'agent-memory[mcp]'") from None
-    if (user_id is None) == (not allow_any_user):
+    if keys is not None and user_id is not None:
+        raise ConfigurationError("with keys the user comes from each request's key: user_id= is for stdio only")
+    if keys is None and (user_id is None) == (not allow_any_user):
         raise ConfigurationError("give the server's user (user_id=...) or allow_any_user=True, not both or neither")
-    server = MCPServer(name, instructions=_INSTRUCTIONS)
     if extractor is not None and not isinstance(extractor, Extractor):
         raise ConfigurationError(f"extractor {extractor!r} does not implement the Extractor protocol")
+    if keys is None:
+        server = MCPServer(name, instructions=_INSTRUCTIONS)
+    else:  # the SDK's bearer middleware; "issuer" is required by its settings but no OAuth server is offered
+        auth = AuthSettings(issuer_url="http://127.0.0.1/agent-memory-keys", resource_server_url=None)
+        server = MCPServer(name, instructions=_INSTRUCTIONS, token_verifier=_KeyVerifier(keys), auth=auth)
     for tool in _tools(memory, agent_id, extractor, check_choice(mode, MODES, "mode")):
-        tool = _reporting_errors(tool)
-        server.tool()(tool if allow_any_user else _bind_user(tool, check_user_id(user_id)))
+        if keys is not None:  # errors of the key's grants are tool errors too
+            server.tool()(_reporting_errors(_bind_key(tool, expose_user=allow_any_user)))
+        elif allow_any_user:
+            server.tool()(_reporting_errors(tool))
+        else:
+            server.tool()(_bind_user(_reporting_errors(tool), check_user_id(user_id)))
     return server
+
+
+class _KeyVerifier:
+    """The SDK's ``TokenVerifier`` over a :class:`KeyStore`: the key's grants travel as claims."""
+
+    def __init__(self, keys: KeyStore) -> None:
+        self.keys = keys
+
+    async def verify_token(self, token: str) -> "AccessToken | None":
+        from mcp.server.auth.provider import AccessToken
+
+        try:
+            key = self.keys.authenticate(token)
+        except AuthenticationError:
+            return None
+        claims = {"user_id": key.user_id, "agent_id": key.agent_id, "admin": key.admin}
+        return AccessToken(token="", client_id=key.id, scopes=[], claims=claims)
+
+
+def _request_key() -> ApiKey:
+    """The API key of the HTTP request this tool call came in."""
+    from mcp.server.auth.middleware.auth_context import get_access_token
+
+    token = get_access_token()
+    if token is None or token.claims is None:
+        raise AuthenticationError("this call came without an API key")
+    claims = token.claims
+    return ApiKey(id=token.client_id, user_id=claims["user_id"], agent_id=claims["agent_id"], admin=claims["admin"])
+
+
+def _bind_key(tool: Callable[..., Any], *, expose_user: bool) -> Callable[..., Any]:
+    """The tool acting for the request's key's user; ``user_id`` is gone from its signature,
+    or (``expose_user``) optional, for admin keys to name the user."""
+    signature = inspect.signature(tool)
+    rest = [p for p in signature.parameters.values() if p.name != "user_id"]
+
+    @functools.wraps(tool)
+    def bound(*args: Any, user_id: str | None = None, **kwargs: Any) -> Any:
+        return tool(_request_key().user_for(user_id), *args, **kwargs)
+
+    annotations = {k: v for k, v in tool.__annotations__.items() if k != "user_id"}
+    if expose_user:
+        optional = inspect.Parameter("user_id", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=str | None)
+        rest.append(optional)
+        annotations["user_id"] = str | None
+    bound.__signature__ = signature.replace(parameters=rest)  # type: ignore[attr-defined]
+    bound.__annotations__ = annotations
+    del bound.__wrapped__  # schema readers must see this signature, not the tool's
+    return bound
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def run_http(server: "MCPServer", *, host: str, port: int, allowed_hosts: Sequence[str] = ()) -> None:
+    """Serve ``server`` over streamable HTTP at ``/mcp`` until interrupted.
+
+    ``Host`` and ``Origin`` are always checked (DNS-rebinding protection): on a
+    loopback address against the loopback names, elsewhere against
+    ``allowed_hosts`` (``host`` or ``host:port``), which must then be given.
+    """
+    import uvicorn
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    hosts = [h if ":" in h else f"{h}:*" for h in allowed_hosts]  # any port unless one is named
+    if host in LOOPBACK:
+        hosts += ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+    elif not hosts:
+        raise ConfigurationError(f"listening on {host} needs the host names clients use: --allowed-host NAME")
+    origins = [f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")]
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
+    app = server.streamable_http_app(host=host, transport_security=security)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 from numpy.typing import NDArray
 
 from agent_memory import ConfigurationError, LLMExtractor, MemorySystem, ValidationError
@@ -98,12 +103,18 @@ def test_stdio_server_store_search_list_update_delete(minilm: str, tmp_path: Pat
         assert memory.count(user_id="mallory") == 0
 
 
-@pytest.fixture
-def http_server(minilm: str, tmp_path: Path) -> Iterator[str]:
+def _new_key(db: Path, *options: str) -> str:
+    out = io.StringIO()
+    assert main(["keys", "create", "--path", str(db), *options], out=out) == 0
+    return out.getvalue().strip()
+
+
+def _start_http(minilm: str, db: Path, log: Path, *options: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    log = (tmp_path / "server.log").open("wb")
-    command = _command(minilm, tmp_path / "db", "--http", str(port))
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    command = [sys.executable, "-m", "agent_memory", "mcp", "--model", minilm, "--path", str(db), "--http", str(port)]
+    process = subprocess.Popen(
+        [*command, *options], stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         try:
@@ -111,19 +122,106 @@ def http_server(minilm: str, tmp_path: Path) -> Iterator[str]:
             break
         except OSError:
             time.sleep(0.2)
+    assert process.poll() is None, log.read_text()
+    return process, port
+
+
+@dataclass
+class HttpServer:
+    url: str
+    db: Path
+    keys: dict[str, str]
+
+
+@pytest.fixture
+def http_server(minilm: str, tmp_path: Path) -> Iterator[HttpServer]:
+    db = tmp_path / "db"
+    keys = {"alice": _new_key(db, "--user", "alice"), "bob": _new_key(db, "--user", "bob")}
+    process, port = _start_http(minilm, db, tmp_path / "server.log")
     try:
-        assert process.poll() is None, (tmp_path / "server.log").read_text()
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield HttpServer(f"http://127.0.0.1:{port}/mcp", db, keys)
     finally:
         stop_server(process)
 
 
-def test_http_server_store_search_list_update_delete(http_server: str) -> None:
+def _client(url: str, key: str | None) -> Client:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    transport = streamable_http_client(url, http_client=create_mcp_http_client(headers=headers))
+    return Client(transport, read_timeout_seconds=120)
+
+
+def test_http_server_store_search_list_update_delete(http_server: HttpServer) -> None:
     async def run() -> dict[str, Any]:
-        async with Client(http_server, read_timeout_seconds=120) as client:
+        async with _client(http_server.url, http_server.keys["alice"]) as client:
             return await _session(client)
 
     _check(asyncio.run(run()))
+
+
+def _initialize(url: str, key: str | None, host: str | None = None) -> int:
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    headers |= {"Authorization": f"Bearer {key}"} if key else {}
+    headers |= {"Host": host} if host else {}
+    client = {"name": "curl", "version": "1"}
+    params = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": client}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}
+    return httpx.post(url, json=body, headers=headers, timeout=30).status_code
+
+
+def test_http_server_refuses_calls_without_a_live_key(http_server: HttpServer) -> None:
+    assert _initialize(http_server.url, None) == 401
+    assert _initialize(http_server.url, "amk_000000000000_forged") == 401
+    assert _initialize(http_server.url, http_server.keys["bob"]) == 200
+    key_id = http_server.keys["bob"].split("_")[1]
+    assert main(["keys", "revoke", key_id, "--path", str(http_server.db)], out=io.StringIO()) == 0
+    time.sleep(1.0)  # a revocation reaches a running server within a second
+    assert _initialize(http_server.url, http_server.keys["bob"]) == 401
+
+
+def test_bobs_key_never_reaches_alices_memories(http_server: HttpServer) -> None:
+    async def run() -> tuple[Any, Any, Any, Any]:
+        async with _client(http_server.url, http_server.keys["alice"]) as alice:
+            stored = _result(await alice.call_tool("store_memory", {"text": "Alice's PIN is 1234"}))
+        async with _client(http_server.url, http_server.keys["bob"]) as bob:
+            listed = _result(await bob.call_tool("list_memories", {}))
+            found = _result(await bob.call_tool("search_memory", {"query": "PIN", "top_k": 5}))
+            smuggled = await bob.call_tool("list_memories", {"user_id": "alice"})  # not in the schema: ignored
+            deleted = await bob.call_tool("delete_memory", {"memory_id": stored["id"]})
+        return listed, found, _result(smuggled), _result(deleted)
+
+    listed, found, smuggled, deleted = asyncio.run(run())
+    assert listed == [] and found == [] and smuggled == [] and deleted == {"deleted": False}
+
+
+def test_a_public_address_checks_host_and_admin_keys_name_the_user(minilm: str, tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    admin = _new_key(db, "--admin")
+    options = ("--host", "0.0.0.0", "--allowed-host", "127.0.0.1", "--allow-any-user")
+    process, port = _start_http(minilm, db, tmp_path / "server.log", *options)
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        assert _initialize(url, admin, host="evil.example") in (400, 403, 421)  # a forged Host is refused
+        assert _initialize(url, admin) == 200
+
+        async def run() -> tuple[Any, Any]:
+            async with _client(url, admin) as client:
+                nameless = await client.call_tool("store_memory", {"text": "x"})
+                named = await client.call_tool("store_memory", {"text": "Carol likes jazz", "user_id": "carol"})
+                return nameless, _result(named)
+
+        nameless, named = asyncio.run(run())
+        assert nameless.is_error and "user_id" in nameless.content[0].text
+        assert named["user_id"] == "carol"
+    finally:
+        stop_server(process)
+
+
+def test_http_needs_keys_and_named_hosts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "db")
+    assert main(["mcp", "--path", db, "--model", "m", "--http", "1"]) != 0
+    assert "no API key" in capsys.readouterr().err
+    assert main(["mcp", "--path", db, "--model", "m", "--http", "1", "--user", "alice"]) != 0
+    assert "--user is for stdio" in capsys.readouterr().err
 
 
 def test_any_user_mode_puts_user_id_in_every_schema() -> None:
