@@ -1,4 +1,4 @@
-"""The ``agent-memory`` command: add, search, list, delete, forget, import, export, stats, mcp, keys, demo."""
+"""The ``agent-memory`` command: add, search, list, delete, forget, import, export, stats, mcp, serve, keys, demo."""
 
 from __future__ import annotations
 
@@ -8,15 +8,11 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
-from agent_memory._config import default_path
-from agent_memory._errors import AgentMemoryError, ConfigurationError, MemoryNotFoundError, ValidationError
+from agent_memory._cli_service import SERVICE_COMMANDS, add_service_commands, system_of
+from agent_memory._errors import AgentMemoryError, ValidationError
 from agent_memory._hybrid import MODES as SEARCH_MODES
-from agent_memory._keys import KEYS_FILE, ApiKey, KeyStore
-from agent_memory._openai_chat import OpenAIExtractor
-from agent_memory._system import MemorySystem
 from agent_memory._transfer import Record, export_records, import_records, parse_record
 from agent_memory._types import Memory, SearchHit
 
@@ -91,18 +87,8 @@ def _print_memories(memories: Sequence[Memory], as_json: bool, out: TextIO) -> N
             print(f"{m.id}  {created}  {m.text}", file=out)
 
 
-def _system(args: argparse.Namespace, *, path: str | None = None) -> MemorySystem:
-    return MemorySystem(
-        args.model,
-        path=path or args.path,
-        collection=args.collection,
-        dimensions=args.dimensions,
-        device=args.device,
-    )
-
-
 def _cmd_add(args: argparse.Namespace, out: TextIO) -> int:
-    with _system(args) as memory:
+    with system_of(args) as memory:
         m = memory.store_memory(
             args.text,
             user_id=args.user,
@@ -115,7 +101,7 @@ def _cmd_add(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_search(args: argparse.Namespace, out: TextIO) -> int:
-    with _system(args) as memory:
+    with system_of(args) as memory:
         hits = memory.search_memory(
             args.query,
             user_id=args.user,
@@ -132,7 +118,7 @@ def _cmd_search(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
-    with _system(args) as memory:
+    with system_of(args) as memory:
         memories = memory.list_memories(
             user_id=args.user, limit=args.limit, offset=args.offset, agent_id=args.agent, session_id=args.session
         )
@@ -141,7 +127,7 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_delete(args: argparse.Namespace, out: TextIO) -> int:
-    with _system(args) as memory:
+    with system_of(args) as memory:
         deleted = memory.delete_memory(args.id, user_id=args.user)
     print(f"deleted {args.id}" if deleted else f"no memory {args.id} for user {args.user}", file=out)
     return 0 if deleted else 1
@@ -154,14 +140,14 @@ def _cmd_forget(args: argparse.Namespace, out: TextIO) -> int:
         if input(f"Delete every memory of {args.user!r}? [y/N] ").strip().lower() not in ("y", "yes"):
             print("nothing deleted", file=out)
             return 1
-    with _system(args) as memory:
+    with system_of(args) as memory:
         count = memory.delete_all_memories(user_id=args.user, purge_history=args.purge_history)
     print(f"deleted {count} memories of {args.user}", file=out)
     return 0
 
 
 def _cmd_history(args: argparse.Namespace, out: TextIO) -> int:
-    with _system(args) as memory:
+    with system_of(args) as memory:
         events = memory.history(args.id, user_id=args.user)
     if args.json:
         for e in events:
@@ -200,7 +186,7 @@ def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
         if not r.memory.id:
             groups.setdefault((r.memory.user_id, r.memory.agent_id, r.memory.session_id), []).append(r.memory)
     progress = len(records) >= 100 or None
-    with _system(args) as memory:
+    with system_of(args) as memory:
         report = import_records(memory, with_ids, progress=progress)
         for (user, agent, session), group in groups.items():
             texts, metadatas = [m.text for m in group], [m.metadata for m in group]
@@ -216,7 +202,7 @@ def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
-    with _system(args) as memory:
+    with system_of(args) as memory:
         users = [args.user] if args.user else list(memory.stats().users)
         for user in users:
             for line in export_records(memory, user, vectors=args.vectors):
@@ -224,81 +210,8 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
-    from agent_memory._mcp import create_mcp_server, run_http
-
-    extractor = None
-    if args.llm_model:
-        api_key = os.environ.get("AGENT_MEMORY_LLM_API_KEY")
-        extractor = OpenAIExtractor(args.llm_model, base_url=args.llm_base_url or "", api_key=api_key)
-    keys = None
-    if args.http is not None:
-        if args.user is not None:
-            raise ConfigurationError(
-                "over HTTP each request's API key says the user; --user is for stdio "
-                "(create a key: agent-memory keys create --user NAME)"
-            )
-        keys = _live_keys(args)
-    with _system(args) as memory:
-        server = create_mcp_server(
-            memory,
-            user_id=args.user,
-            allow_any_user=args.allow_any_user,
-            keys=keys,
-            agent_id=args.agent,
-            extractor=extractor,
-            mode=args.mode,
-        )
-        memory.embedder.embed_queries(["warm-up"])  # load the model now, not on the first tool call
-        if args.http is None:
-            server.run("stdio")
-        else:
-            run_http(server, host=args.host, port=args.http, allowed_hosts=args.allowed_host)
-    return 0
-
-
-def _keys(args: argparse.Namespace) -> KeyStore:
-    return KeyStore(args.keys or os.environ.get("AGENT_MEMORY_KEYS") or Path(args.path or default_path()) / KEYS_FILE)
-
-
-def _live_keys(args: argparse.Namespace) -> KeyStore:
-    """The keys file a server checks requests against; it must hold a live key."""
-    keys = _keys(args)
-    if not any(not k.revoked for k in keys.list()):
-        raise ConfigurationError(
-            f"no API key in {keys.path}: nothing that listens on a socket runs without one "
-            "(create one: agent-memory keys create --user NAME, or --admin)"
-        )
-    return keys
-
-
-def _cmd_keys(args: argparse.Namespace, out: TextIO) -> int:
-    keys = _keys(args)
-    if args.action == "create":
-        record, key = keys.create(user_id=args.user, agent_id=args.agent, admin=args.admin)
-        print(f"created key {record.id} for {record.user_id or 'admin'}; it is shown only now:", file=sys.stderr)
-        print(key, file=out)
-    elif args.action == "revoke":
-        if not keys.revoke(args.id):
-            raise MemoryNotFoundError(f"no live key {args.id!r} in {keys.path}")
-        print(f"revoked key {args.id}", file=out)
-    else:
-        for record in keys.list():
-            print(json.dumps(record.to_dict()) if args.json else _key_line(record), file=out)
-    return 0
-
-
-def _key_line(record: ApiKey) -> str:
-    who = (
-        "admin"
-        if record.admin
-        else f"user {record.user_id}" + (f", agent {record.agent_id}" if record.agent_id else "")
-    )
-    return f"{record.id}  {who}  created {record.created_at}" + ("  REVOKED" if record.revoked else "")
-
-
 def _cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
-    with _system(args) as memory:
+    with system_of(args) as memory:
         stats = memory.stats()
     if args.json:
         print(json.dumps(dataclasses.asdict(stats), ensure_ascii=False), file=out)
@@ -315,7 +228,7 @@ def _cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
-    with _system(args) as memory:
+    with system_of(args) as memory:
         before = memory.stats()
         count = memory.reindex(keep_old=args.keep_old)
         after = memory.embedder.fingerprint
@@ -325,7 +238,7 @@ def _cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    with _system(args, path=args.path or ":memory:") as memory:
+    with system_of(args, path=args.path or ":memory:") as memory:
         print(f"agent-memory demo with {memory.embedder!r}\n", file=out)
         for user, texts in DEMO_MEMORIES.items():
             memory.store_memories(texts, user_id=user)
@@ -347,7 +260,6 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--dimensions", type=int, help="Matryoshka output size (32..model size)")
     common.add_argument("--device", help="cpu, cuda, mps (default: $AGENT_MEMORY_DEVICE or automatic)")
     common.add_argument("--json", action="store_true", help="print JSON lines")
-    keys_help = f"the API keys file (default: $AGENT_MEMORY_KEYS, else {KEYS_FILE} in --path)"
     scoped = argparse.ArgumentParser(add_help=False)
     scoped.add_argument("--agent", help="narrow to one agent")
     scoped.add_argument("--session", help="narrow to one session")
@@ -370,31 +282,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--min-score", type=float, help="drop hits scoring lower (the score printed, in [0, 1])")
     p.add_argument("--mode", choices=SEARCH_MODES, default="hybrid", help="hybrid (BM25 + dense) or dense")
     p.add_argument("--filter", help='Chroma where filter as JSON, e.g. \'{"source": "chat"}\'')
-    p = command("mcp", "serve memory tools over the Model Context Protocol (stdio, or --http)")
-    p.add_argument("--user", help="the user every tool call acts for (the model cannot choose another)")
-    p.add_argument("--allow-any-user", action="store_true", help="instead: every tool takes a user_id argument")
-    p.add_argument("--agent", help="agent id to tag stored memories with")
-    p.add_argument("--http", type=int, metavar="PORT", help="streamable HTTP on this port instead of stdio")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on with --http (default: 127.0.0.1)")
-    p.add_argument(
-        "--allowed-host",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="a Host name clients use (repeatable); required with a --host other than loopback",
-    )
-    p.add_argument("--keys", help=keys_help)
-    p.add_argument("--mode", choices=SEARCH_MODES, default="hybrid", help="search_memory's mode: hybrid or dense")
-    p.add_argument(
-        "--llm-model",
-        default=os.environ.get("AGENT_MEMORY_LLM_MODEL"),
-        help="offer a remember tool, run by this chat model on --llm-base-url",
-    )
-    p.add_argument(
-        "--llm-base-url",
-        default=os.environ.get("AGENT_MEMORY_LLM_BASE_URL"),
-        help="an OpenAI-compatible chat server (http://host:port/v1; key in AGENT_MEMORY_LLM_API_KEY)",
-    )
+    add_service_commands(command, SEARCH_MODES)
     p = command("list", "list a user's memories", scoped)
     p.add_argument("--user", required=True)
     p.add_argument("--limit", type=int)
@@ -419,13 +307,6 @@ def _parser() -> argparse.ArgumentParser:
     p = command("reindex", "re-embed every memory with --model/--dimensions, switching over when complete")
     p.add_argument("--keep-old", action="store_true", help="keep the old collection, renamed")
     command("demo", "store and search example memories for two users (in memory unless --path)")
-    p = command("keys", "create, list or revoke the API keys of the HTTP servers")
-    p.add_argument("action", choices=("create", "list", "revoke"))
-    p.add_argument("id", nargs="?", help="the key id to revoke")
-    p.add_argument("--user", help="create: the user the key acts for")
-    p.add_argument("--agent", help="create: also bind the key to this agent")
-    p.add_argument("--admin", action="store_true", help="create: a key that may act for any user it names")
-    p.add_argument("--keys", help=keys_help)
     return parser
 
 
@@ -438,8 +319,7 @@ _COMMANDS = {
     "import": _cmd_import,
     "export": _cmd_export,
     "stats": _cmd_stats,
-    "mcp": _cmd_mcp,
-    "keys": _cmd_keys,
+    **SERVICE_COMMANDS,
     "history": _cmd_history,
     "reindex": _cmd_reindex,
     "demo": _cmd_demo,

@@ -18,7 +18,8 @@
     ├── MemoryNotFoundError (KeyError)    no memory with that id in the caller's scope
     ├── StoreError                        the vector store failed (Chroma's own error is chained)
     ├── AuthenticationError               a service call without a valid API key (HTTP 401)
-    └── PermissionDeniedError             the API key may not act for the user named (HTTP 403)
+    ├── PermissionDeniedError             the API key may not act for the user named (HTTP 403)
+    └── RateLimitedError                  the API key sent more requests than its rate (HTTP 429)
 
 Every error raised because of bad input is raised before the store is touched,
 so a failed call leaves the store exactly as it was.
@@ -41,6 +42,7 @@ __all__ = [
     "MemoryNotFoundError",
     "ModelNotFoundError",
     "PermissionDeniedError",
+    "RateLimitedError",
     "StoreError",
     "UnknownTaskError",
     "ValidationError",
@@ -120,3 +122,11 @@ class AuthenticationError(AgentMemoryError):
 
 class PermissionDeniedError(AgentMemoryError):
     """The API key is valid but may not act for the user the request names."""
+
+
+class RateLimitedError(AgentMemoryError):
+    """The API key sent more requests than its rate allows; ``retry_after`` says how many seconds to wait."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -28,6 +28,7 @@ from agent_memory._errors import AgentMemoryError, AuthenticationError, Configur
 from agent_memory._extraction import Extractor
 from agent_memory._hybrid import MODES
 from agent_memory._keys import ApiKey, KeyStore
+from agent_memory._limits import allowed_hosts as names_for
 from agent_memory._system import MemorySystem
 from agent_memory._validation import check_choice, check_user_id
 
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from mcp.server.auth.provider import AccessToken
     from mcp.server.mcpserver import MCPServer
 
-__all__ = ["LOOPBACK", "create_mcp_server", "run_http"]
+__all__ = ["create_mcp_server", "run_http"]
 
 _Metadata = dict[str, str | int | float | bool]
 
@@ -249,24 +250,16 @@ def _bind_key(tool: Callable[..., Any], *, expose_user: bool) -> Callable[..., A
     return bound
 
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
 def run_http(server: "MCPServer", *, host: str, port: int, allowed_hosts: Sequence[str] = ()) -> None:
     """Serve ``server`` over streamable HTTP at ``/mcp`` until interrupted.
 
-    ``Host`` and ``Origin`` are always checked (DNS-rebinding protection): on a
-    loopback address against the loopback names, elsewhere against
-    ``allowed_hosts`` (``host`` or ``host:port``), which must then be given.
+    ``Host`` and ``Origin`` are always checked against DNS rebinding (see
+    :func:`agent_memory._limits.allowed_hosts`: a public address needs its names).
     """
     import uvicorn
     from mcp.server.transport_security import TransportSecuritySettings
 
-    hosts = [h if ":" in h else f"{h}:*" for h in allowed_hosts]  # any port unless one is named
-    if host in LOOPBACK:
-        hosts += ["127.0.0.1:*", "localhost:*", "[::1]:*"]
-    elif not hosts:
-        raise ConfigurationError(f"listening on {host} needs the host names clients use: --allowed-host NAME")
+    hosts = [f"{name}:*" for name in names_for(host, allowed_hosts)]
     origins = [f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")]
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins

@@ -1,0 +1,169 @@
+"""The CLI's commands that listen on a socket or manage who may call them: ``mcp``, ``serve``, ``keys``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from agent_memory._config import default_path
+from agent_memory._errors import ConfigurationError, MemoryNotFoundError
+from agent_memory._keys import KEYS_FILE, ApiKey, KeyStore
+from agent_memory._openai_chat import OpenAIExtractor
+from agent_memory._system import MemorySystem
+
+__all__ = ["SERVICE_COMMANDS", "add_service_commands", "system_of"]
+
+
+def system_of(args: argparse.Namespace, *, path: str | None = None) -> MemorySystem:
+    """The :class:`MemorySystem` the common options describe."""
+    return MemorySystem(
+        args.model,
+        path=path or args.path,
+        collection=args.collection,
+        dimensions=args.dimensions,
+        device=args.device,
+    )
+
+
+def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
+    from agent_memory._mcp import create_mcp_server, run_http
+
+    extractor = _extractor(args)
+    keys = None
+    if args.http is not None:
+        if args.user is not None:
+            raise ConfigurationError(
+                "over HTTP each request's API key says the user; --user is for stdio "
+                "(create a key: agent-memory keys create --user NAME)"
+            )
+        keys = _live_keys(args)
+    with system_of(args) as memory:
+        server = create_mcp_server(
+            memory,
+            user_id=args.user,
+            allow_any_user=args.allow_any_user,
+            keys=keys,
+            agent_id=args.agent,
+            extractor=extractor,
+            mode=args.mode,
+        )
+        memory.embedder.embed_queries(["warm-up"])  # load the model now, not on the first tool call
+        if args.http is None:
+            server.run("stdio")
+        else:
+            run_http(server, host=args.host, port=args.http, allowed_hosts=args.allowed_host)
+    return 0
+
+
+def _extractor(args: argparse.Namespace) -> OpenAIExtractor | None:
+    if not args.llm_model:
+        return None
+    api_key = os.environ.get("AGENT_MEMORY_LLM_API_KEY")
+    return OpenAIExtractor(args.llm_model, base_url=args.llm_base_url or "", api_key=api_key)
+
+
+def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    import logging
+
+    import uvicorn
+
+    from agent_memory._limits import allowed_hosts
+    from agent_memory._service import ServiceSettings, create_app
+
+    keys, hosts = _live_keys(args), tuple(allowed_hosts(args.host, args.allowed_host))
+    settings = ServiceSettings(args.max_body, args.rate, args.burst, hosts)
+    access = logging.getLogger("agent_memory.access")
+    access.addHandler(logging.StreamHandler(sys.stderr))
+    access.setLevel(logging.INFO)
+    memory = system_of(args)
+    memory.embedder.embed_queries(["warm-up"])  # load the model now, not on the first request
+    app = create_app(memory, keys, extractor=_extractor(args), settings=settings)  # closes memory at shutdown
+    print(f"agent-memory: serving on http://{args.host}:{args.port}/v1 (keys: {keys.path})", file=sys.stderr)
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level="warning", access_log=False, timeout_graceful_shutdown=30
+    )
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> KeyStore:
+    return KeyStore(args.keys or os.environ.get("AGENT_MEMORY_KEYS") or Path(args.path or default_path()) / KEYS_FILE)
+
+
+def _live_keys(args: argparse.Namespace) -> KeyStore:
+    """The keys file a server checks requests against; it must hold a live key."""
+    keys = _keys(args)
+    if not any(not k.revoked for k in keys.list()):
+        raise ConfigurationError(
+            f"no API key in {keys.path}: nothing that listens on a socket runs without one "
+            "(create one: agent-memory keys create --user NAME, or --admin)"
+        )
+    return keys
+
+
+def _cmd_keys(args: argparse.Namespace, out: TextIO) -> int:
+    keys = _keys(args)
+    if args.action == "create":
+        record, key = keys.create(user_id=args.user, agent_id=args.agent, admin=args.admin)
+        print(f"created key {record.id} for {record.user_id or 'admin'}; it is shown only now:", file=sys.stderr)
+        print(key, file=out)
+    elif args.action == "revoke":
+        if not keys.revoke(args.id):
+            raise MemoryNotFoundError(f"no live key {args.id!r} in {keys.path}")
+        print(f"revoked key {args.id}", file=out)
+    else:
+        for record in keys.list():
+            print(json.dumps(record.to_dict()) if args.json else _key_line(record), file=out)
+    return 0
+
+
+def _key_line(record: ApiKey) -> str:
+    agent = f", agent {record.agent_id}" if record.agent_id else ""
+    who = "admin" if record.admin else f"user {record.user_id}{agent}"
+    return f"{record.id}  {who}  created {record.created_at}" + ("  REVOKED" if record.revoked else "")
+
+
+def add_service_commands(command: Callable[..., argparse.ArgumentParser], search_modes: Sequence[str]) -> None:
+    """The ``mcp``, ``serve`` and ``keys`` subcommands."""
+    keys_help = f"the API keys file (default: $AGENT_MEMORY_KEYS, else {KEYS_FILE} in --path)"
+    allowed_help = "a Host name clients use (repeatable); required with a --host other than loopback"
+
+    def llm_options(p: argparse.ArgumentParser) -> None:
+        model, url = os.environ.get("AGENT_MEMORY_LLM_MODEL"), os.environ.get("AGENT_MEMORY_LLM_BASE_URL")
+        p.add_argument("--llm-model", default=model, help="offer remember, run by this chat model on --llm-base-url")
+        url_help = "an OpenAI-compatible chat server (http://host:port/v1; key in AGENT_MEMORY_LLM_API_KEY)"
+        p.add_argument("--llm-base-url", default=url, help=url_help)
+
+    p = command("mcp", "serve memory tools over the Model Context Protocol (stdio, or --http)")
+    p.add_argument("--user", help="the user every tool call acts for (the model cannot choose another)")
+    p.add_argument("--allow-any-user", action="store_true", help="instead: every tool takes a user_id argument")
+    p.add_argument("--agent", help="agent id to tag stored memories with")
+    p.add_argument("--http", type=int, metavar="PORT", help="streamable HTTP on this port instead of stdio")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on with --http (default: 127.0.0.1)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME", help=allowed_help)
+    p.add_argument("--keys", help=keys_help)
+    p.add_argument("--mode", choices=search_modes, default="hybrid", help="search_memory's mode: hybrid or dense")
+    llm_options(p)
+    p = command("serve", "the memory API over HTTP (/v1), every call authenticated by an API key")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME", help=allowed_help)
+    p.add_argument("--keys", help=keys_help)
+    p.add_argument("--max-body", type=int, default=1_000_000, help="largest request body in bytes")
+    p.add_argument("--rate", type=float, default=50.0, help="requests per second per key, per worker (0: no limit)")
+    p.add_argument("--burst", type=int, default=100, help="requests a key may make at once")
+    llm_options(p)
+    p = command("keys", "create, list or revoke the API keys of the HTTP servers")
+    p.add_argument("action", choices=("create", "list", "revoke"))
+    p.add_argument("id", nargs="?", help="the key id to revoke")
+    p.add_argument("--user", help="create: the user the key acts for")
+    p.add_argument("--agent", help="create: also bind the key to this agent")
+    p.add_argument("--admin", action="store_true", help="create: a key that may act for any user it names")
+    p.add_argument("--keys", help=keys_help)
+
+
+SERVICE_COMMANDS = {"mcp": _cmd_mcp, "serve": _cmd_serve, "keys": _cmd_keys}

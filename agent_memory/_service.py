@@ -1,0 +1,306 @@
+"""``agent-memory serve``: the memory API over HTTP (FastAPI on uvicorn), authenticated by API keys.
+
+Every route but ``GET /v1/health`` needs ``Authorization: Bearer <key>``
+(:mod:`agent_memory._keys`). The user of a call is the key's; a request may name
+a ``user_id`` only to repeat it, or, with an admin key, to choose it (then it
+must). A key bound to an agent writes as that agent, and sees only that agent's
+memories. Errors have one shape, ``{"error": {"type", "message", "status"}}``,
+whose ``type`` is the library's exception name (:data:`STATUS` maps it to the
+HTTP status). Request bodies are limited in size, each key in rate, and the
+access log (logger ``agent_memory.access``, one JSON object a request) never
+holds memory text or keys.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from agent_memory._errors import (
+    AgentMemoryError,
+    AuthenticationError,
+    ConfigurationError,
+    EmbedderMismatchError,
+    EmbeddingError,
+    ExtractionError,
+    MemoryNotFoundError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    StoreError,
+    ValidationError,
+)
+from agent_memory._extraction import Extractor
+from agent_memory._keys import ApiKey, KeyStore
+from agent_memory._limits import BodyLimit, RateLimiter
+from agent_memory._service_models import (
+    Changes,
+    Deleted,
+    Events,
+    Health,
+    Hits,
+    Memories,
+    MemoryOut,
+    NewMemories,
+    Patch,
+    Recall,
+    RememberRequest,
+    Scoped,
+    Stats,
+)
+from agent_memory._system import MemorySystem
+
+__all__ = ["STATUS", "ServiceSettings", "create_app"]
+
+STATUS: dict[type[AgentMemoryError], int] = {
+    AuthenticationError: 401,
+    PermissionDeniedError: 403,
+    RateLimitedError: 429,
+    MemoryNotFoundError: 404,
+    EmbedderMismatchError: 409,
+    ValidationError: 422,
+    ConfigurationError: 400,
+    EmbeddingError: 503,
+    ExtractionError: 503,
+    ModelNotFoundError: 503,
+    StoreError: 503,
+}
+"""The HTTP status of each library error (the nearest listed base class decides)."""
+
+_access = logging.getLogger("agent_memory.access")
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Limits of the service: request body bytes, and requests per second (and burst) per key."""
+
+    max_body_bytes: int = 1_000_000
+    rate_per_second: float = 50.0
+    rate_burst: int = 100
+    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
+
+
+def create_app(
+    memory: MemorySystem,
+    keys: KeyStore,
+    *,
+    extractor: Extractor | None = None,
+    settings: ServiceSettings = ServiceSettings(),  # frozen
+) -> FastAPI:
+    """The service's ASGI app over ``memory``; ``POST /v1/remember`` exists only with an ``extractor``."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> Any:
+        yield
+        memory.close()  # after uvicorn has let the requests in flight finish
+
+    app = FastAPI(title="agent-memory", version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.keys, app.state.limiter = keys, RateLimiter(settings.rate_per_second, settings.rate_burst)
+    _routes(app, memory, extractor)
+    _error_handlers(app)
+    app.middleware("http")(_log_access)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
+    return app
+
+
+def _caller(request: Request) -> ApiKey:
+    """The API key of the request (401 without a live one), counted against its rate."""
+    header = request.headers.get("authorization", "")
+    key = request.app.state.keys.authenticate(header[7:] if header[:7].lower() == "bearer " else None)
+    request.state.key_id = key.id
+    request.app.state.limiter.check(key.id)
+    return key  # type: ignore[no-any-return]
+
+
+Caller = Annotated[ApiKey, Depends(_caller)]
+InScope = Annotated[Scoped, Depends()]
+
+
+def _routes(app: FastAPI, memory: MemorySystem, extractor: Extractor | None) -> None:
+    @app.get("/v1/health", response_model=Health, tags=["service"])
+    def health() -> Health:
+        """Liveness; needs no key."""
+        return Health(status="ok")
+
+    @app.post("/v1/memories", response_model=Memories, status_code=201, tags=["memories"])
+    def store(body: NewMemories, key: Caller) -> Memories:
+        """Store one text or many; a text the scope already holds returns the existing memory."""
+        user, agent = key.user_for(body.user_id), _agent(key, body.agent_id)
+        texts = body.texts if body.texts is not None else [body.text or ""]
+        stored = memory.store_memories(
+            texts, user_id=user, metadatas=body.metadatas, agent_id=agent, session_id=body.session_id, actor=_actor(key)
+        )
+        return Memories(memories=[MemoryOut.of(m) for m in stored])
+
+    @app.get("/v1/memories", response_model=Memories, tags=["memories"])
+    def list_memories(
+        key: Caller, scope: InScope, limit: int = 100, offset: int = 0, session_id: str | None = None
+    ) -> Memories:
+        """The caller's memories, oldest first, ``limit`` at a time from ``offset``."""
+        found = memory.list_memories(
+            user_id=key.user_for(scope.user_id),
+            agent_id=_agent(key, scope.agent_id),
+            session_id=session_id,
+            limit=limit,
+            offset=offset,
+        )
+        return Memories(memories=[MemoryOut.of(m) for m in found])
+
+    @app.get("/v1/memories/{memory_id}", response_model=MemoryOut, tags=["memories"])
+    def get(memory_id: str, key: Caller, scope: InScope) -> MemoryOut:
+        """One memory by id (404 for another user's)."""
+        return MemoryOut.of(_owned(memory, memory_id, key, scope.user_id))
+
+    @app.patch("/v1/memories/{memory_id}", response_model=MemoryOut, tags=["memories"])
+    def update(memory_id: str, body: Patch, key: Caller) -> MemoryOut:
+        """Replace a memory's text (re-embedded) and/or metadata, keeping its id."""
+        user = _owned(memory, memory_id, key, body.user_id).user_id
+        changed = memory.update_memory(
+            memory_id, user_id=user, text=body.text, metadata=body.metadata, actor=_actor(key)
+        )
+        return MemoryOut.of(changed)
+
+    @app.delete("/v1/memories/{memory_id}", status_code=204, tags=["memories"])
+    def delete(memory_id: str, key: Caller, scope: InScope) -> Response:
+        """Delete one memory (404 when the caller has none with that id)."""
+        user = _owned(memory, memory_id, key, scope.user_id).user_id
+        memory.delete_memory(memory_id, user_id=user, actor=_actor(key))
+        return Response(status_code=204)
+
+    @app.delete("/v1/memories", response_model=Deleted, tags=["memories"])
+    def delete_all(key: Caller, scope: InScope, confirm: bool = False) -> Deleted:
+        """Delete all of the caller's memories (of its agent, for an agent's key); needs ``confirm=true``."""
+        if not confirm:
+            raise _ConfirmationRequired("deleting all memories needs confirm=true")
+        user, agent = key.user_for(scope.user_id), _agent(key, scope.agent_id)
+        return Deleted(deleted=memory.delete_all_memories(user_id=user, agent_id=agent, actor=_actor(key)))
+
+    @app.post("/v1/search", response_model=Hits, tags=["search"])
+    def search(body: Recall, key: Caller) -> Hits:
+        """The caller's memories most relevant to ``query``, best first (scores in [0, 1])."""
+        hits = memory.search_memory(
+            body.query,
+            user_id=key.user_for(body.user_id),
+            agent_id=_agent(key, body.agent_id),
+            session_id=body.session_id,
+            top_k=body.top_k,
+            task=body.task,
+            filters=body.filters,
+            min_score=body.min_score,
+            mode=body.mode,
+        )
+        return Hits.of(hits)
+
+    @app.get("/v1/memories/{memory_id}/history", response_model=Events, tags=["memories"])
+    def history(memory_id: str, key: Caller, scope: InScope) -> Events:
+        """Every change to one of the caller's memories, oldest first (also after it was deleted)."""
+        events = memory.history(memory_id, user_id=key.user_for(scope.user_id))
+        return Events(events=[e.to_dict() for e in events])
+
+    @app.get("/v1/stats", response_model=Stats, tags=["service"])
+    def stats(key: Caller, scope: InScope) -> Stats:
+        """How many memories the caller has (an admin key without a user: every user's count)."""
+        if key.admin and scope.user_id is None:
+            whole = memory.stats()
+            return Stats(memories=whole.total, users=whole.users)
+        user = key.user_for(scope.user_id)
+        return Stats(memories=memory.count(user_id=user), users={user: memory.count(user_id=user)})
+
+    if extractor is not None:
+
+        @app.post("/v1/remember", response_model=Changes, tags=["memories"])
+        def remember(body: RememberRequest, key: Caller) -> Changes:
+            """Store the lasting facts of a conversation, reconciled with what is remembered."""
+            changes = memory.remember(
+                [m.model_dump(exclude_none=True) for m in body.messages],
+                user_id=key.user_for(body.user_id),
+                extractor=extractor,
+                agent_id=_agent(key, body.agent_id),
+                session_id=body.session_id,
+                actor=_actor(key),
+            )
+            return Changes(changes=[c.to_dict() for c in changes])
+
+
+def _agent(key: ApiKey, requested: str | None) -> str | None:
+    """The agent a call acts as: the key's, if it has one (another one is refused)."""
+    if key.agent_id is None:
+        return requested
+    if requested not in (None, key.agent_id):
+        raise PermissionDeniedError("this key may not act as another agent")
+    return key.agent_id
+
+
+def _actor(key: ApiKey) -> str:
+    return f"agent:{key.agent_id}" if key.agent_id else "user"
+
+
+def _owned(memory: MemorySystem, memory_id: str, key: ApiKey, requested_user: str | None) -> Any:
+    """The caller's memory with this id, or :class:`MemoryNotFoundError` (also for another agent's)."""
+    user = key.user_for(requested_user)
+    found = memory.get_memory(memory_id, user_id=user)
+    if found is None or (key.agent_id is not None and found.agent_id != key.agent_id):
+        raise MemoryNotFoundError(f"no memory {memory_id!r} for this caller")
+    return found
+
+
+class _ConfirmationRequired(AgentMemoryError):
+    """A destructive call without ``confirm=true``."""
+
+
+def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"error": {"type": kind, "message": message, "status": status}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def status_of(exc: AgentMemoryError) -> int:
+    """The HTTP status of a library error (:data:`STATUS`; 400 for anything unlisted)."""
+    for kind in type(exc).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    return 400
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AgentMemoryError)
+    async def library_error(_: Request, exc: AgentMemoryError) -> JSONResponse:
+        status = status_of(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, RateLimitedError):
+            headers = {"Retry-After": str(exc.retry_after)}
+        return _error(status, type(exc).__name__.lstrip("_"), str(exc), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return _error(422, "ValidationError", where)
+
+
+async def _log_access(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """One JSON line a request: method, route (its template, not the path), status, time, key id."""
+    start = time.perf_counter()
+    response = await call_next(request)
+    route = request.scope.get("route")
+    _access.info(
+        json.dumps(
+            {
+                "method": request.method,
+                "route": getattr(route, "path", "(none)"),
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - start) * 1000, 2),
+                "key": getattr(request.state, "key_id", None),
+            }
+        )
+    )
+    return response
