@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from agent_memory._errors import ConfigurationError
+
 __all__ = [
     "DEFAULT_BACKEND",
     "DEFAULT_COLLECTION",
@@ -33,6 +35,19 @@ def default_model() -> str:
 def default_backend() -> str:
     """``AGENT_MEMORY_BACKEND`` (``transformers``, ``sentence-transformers``, ``vllm``, ``openai``), else ``auto``."""
     return _env("AGENT_MEMORY_BACKEND") or DEFAULT_BACKEND
+
+
+def default_instruction_aware() -> bool | None:
+    """``AGENT_MEMORY_INSTRUCTION_AWARE`` (``true``/``false``): whether a served model's queries get
+    the ``Instruct:`` prefix; unset: found out from the server (the openai backend)."""
+    value = _env("AGENT_MEMORY_INSTRUCTION_AWARE")
+    if value is None:
+        return None
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"AGENT_MEMORY_INSTRUCTION_AWARE={value!r}: use true or false")
 
 
 def default_chroma_url() -> str | None:

@@ -6,6 +6,7 @@ import json
 import math
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -14,7 +15,12 @@ import numpy as np
 import pytest
 
 from agent_memory import ConfigurationError, EmbeddingServerError, MemorySystem
-from agent_memory.embeddings import OpenAIEmbedder, SentenceTransformerEmbedder, create_embedder
+from agent_memory.embeddings import (
+    InstructionAwarenessWarning,
+    OpenAIEmbedder,
+    SentenceTransformerEmbedder,
+    create_embedder,
+)
 
 Behaviour = Callable[[dict[str, Any]], tuple[int, Any]]
 
@@ -26,9 +32,21 @@ class EmbeddingServer:
         self.model = model
         self.requests: list[dict[str, Any]] = []
         self.script: list[Behaviour] = []  # one behaviour per request, then normal answers
+        self.models: list[dict[str, Any]] | None = None  # GET /v1/models answers these (None: 404)
+        self.gets: list[str] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.gets.append(self.path)
+                found = self.path == "/v1/models" and server.models is not None
+                raw = json.dumps({"object": "list", "data": server.models} if found else {"detail": "no"}).encode()
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append({**body, "authorization": self.headers.get("Authorization")})
@@ -187,3 +205,46 @@ def test_backend_selection(monkeypatch: pytest.MonkeyPatch, server: EmbeddingSer
         create_embedder(tiny_qwen3, backend="tei")
     with pytest.raises(ConfigurationError, match="no_such_option"):
         create_embedder(tiny_qwen3, backend="openai", base_url=server.url, options={"no_such_option": 1})
+
+
+def _served(name: str, root: str) -> list[dict[str, Any]]:
+    """What vLLM's ``GET /v1/models`` says of a model served as ``name`` from ``root``."""
+    return [{"id": name, "object": "model", "owned_by": "vllm", "root": root, "parent": None}]
+
+
+def test_a_qwen3_served_under_another_name_is_known_by_its_root(server: EmbeddingServer, tiny_qwen3: str) -> None:
+    server.models = _served("embedder", tiny_qwen3)
+    client = _client(server, "embedder")
+    assert client.instruction_aware and server.gets == ["/v1/models"]
+    local = SentenceTransformerEmbedder(tiny_qwen3)
+    queries = ["What does Alice drink?", "Wo wohnt Bob?"]
+    np.testing.assert_allclose(client.embed_queries(queries), local.embed_queries(queries), atol=1e-5)
+    assert client.instruction_aware and server.gets == ["/v1/models"]  # asked once
+
+
+def test_a_model_without_the_instruction_is_known_too(server: EmbeddingServer, minilm: str) -> None:
+    server.models = _served("embedder", minilm)
+    assert _client(server, "embedder").instruction_aware is False
+
+
+@pytest.mark.parametrize("models", [None, _served("other", "/somewhere"), _served("embedder", "/srv/models/e5")])
+def test_an_undecidable_model_warns_once_and_goes_without(
+    server: EmbeddingServer, models: list[dict[str, Any]] | None
+) -> None:
+    server.models = models
+    client = _client(server, "embedder")
+    with pytest.warns(InstructionAwarenessWarning, match="AGENT_MEMORY_INSTRUCTION_AWARE"):
+        assert client.instruction_aware is False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert client.instruction_aware is False
+
+
+def test_the_setting_decides_without_asking(server: EmbeddingServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENT_MEMORY_INSTRUCTION_AWARE", "true")
+    assert _client(server, "embedder").instruction_aware is True
+    assert _client(server, "embedder", instruction_aware=False).instruction_aware is False
+    monkeypatch.setenv("AGENT_MEMORY_INSTRUCTION_AWARE", "maybe")
+    with pytest.raises(ConfigurationError, match="true or false"):
+        _ = _client(server, "embedder").instruction_aware
+    assert server.gets == []

@@ -24,6 +24,7 @@ def served(tiny_qwen3: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "--host", "127.0.0.1", "--port", str(port),
         "--dtype", "float32", "--max-model-len", "2048", "--enforce-eager",
         "--hf-overrides", '{"is_matryoshka": true}',
+        "--served-model-name", "embedder", tiny_qwen3,  # a name without "qwen3", and its path
     ]  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     process = start_server(command, f"{base}/health", timeout=240, log=tmp_path_factory.mktemp("vllm") / "serve.log")
@@ -55,3 +56,13 @@ def test_store_and_search_end_to_end(served: str, tiny_qwen3: str, tmp_path: Pat
     with MemorySystem(tiny_qwen3, path=str(tmp_path)) as memory:  # the same collection, searched locally
         local_hits = memory.search_memory("Alice likes coffee", user_id="alice", top_k=5)
         np.testing.assert_allclose([h.score for h in local_hits], [h.score for h in hits], atol=1e-5)
+
+
+def test_a_name_without_qwen3_still_gets_the_instruction(served: str, tiny_qwen3: str) -> None:
+    """vLLM's /v1/models gives the served model's root (its path here): its query prompt decides."""
+    client = OpenAIEmbedder("embedder", base_url=served)
+    local = SentenceTransformerEmbedder(tiny_qwen3)
+    queries = ["What does Alice drink?", "用户 Alice 喜欢喝什么？"]
+    assert client.instruction_aware
+    np.testing.assert_allclose(client.embed_queries(queries), local.embed_queries(queries), atol=1e-5)
+    client.close()

@@ -17,7 +17,7 @@ from agent_memory.embeddings._base import (
 )
 from agent_memory.embeddings._cache import EmbeddingCache
 from agent_memory.embeddings._factory import BACKENDS, create_embedder
-from agent_memory.embeddings._models import DEFAULT_MAX_LENGTH, TextTruncatedWarning
+from agent_memory.embeddings._models import DEFAULT_MAX_LENGTH, InstructionAwarenessWarning, TextTruncatedWarning
 from agent_memory.embeddings._openai import OpenAIEmbedder
 from agent_memory.embeddings._sentence_transformers import SentenceTransformerEmbedder
 from agent_memory.embeddings._transformers import TransformersEmbedder
@@ -31,6 +31,7 @@ __all__ = [
     "Embedder",
     "EmbeddingCache",
     "Fingerprint",
+    "InstructionAwarenessWarning",
     "OpenAIEmbedder",
     "SentenceTransformerEmbedder",
     "TextTruncatedWarning",

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MAX_LENGTH",
+    "InstructionAwarenessWarning",
     "ModelRef",
     "SharedModels",
     "TextTruncatedWarning",
@@ -78,6 +79,10 @@ class SharedModels(Generic[_Model]):
         return len(self._models)
 
 
+class InstructionAwarenessWarning(UserWarning):
+    """Whether a served model wants the query instruction could not be found out; queries go without it."""
+
+
 class TextTruncatedWarning(UserWarning):
     """A text was longer than the model's token limit and was truncated before embedding."""
 
@@ -122,16 +127,23 @@ class ModelRef:
     local: bool
 
     def looks_instruction_aware(self) -> bool:
-        """Qwen3-Embedding by name, or a local model whose query prompt is an instruction."""
+        """Qwen3-Embedding by name, or a model whose query prompt is an instruction."""
+        return self.query_instruction() is True
+
+    def query_instruction(self) -> bool | None:
+        """Whether queries get the ``Instruct:`` prefix: by a Qwen3-Embedding name, else by the
+        query prompt in the model's ``config_sentence_transformers.json`` (local, or in the hub
+        cache); ``None`` when there is no such file to read."""
         if looks_instruction_aware_name(self.name) or looks_instruction_aware_name(self.load_from):
             return True
-        if not self.local:
-            return False
-        st_config = Path(self.load_from) / "config_sentence_transformers.json"
+        filename = "config_sentence_transformers.json"
+        st_config = Path(self.load_from) / filename if self.local else _cached_file(self.load_from, filename)
+        if st_config is None:
+            return None
         try:
             prompts = json.loads(st_config.read_text(encoding="utf-8")).get("prompts") or {}
         except (OSError, ValueError):
-            return False
+            return None
         return str(prompts.get("query", "")).startswith("Instruct:")
 
     def is_qwen3(self) -> bool:

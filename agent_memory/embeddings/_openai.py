@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -9,10 +10,11 @@ import httpx
 import numpy as np
 from numpy.typing import NDArray
 
-from agent_memory._errors import ConfigurationError, EmbeddingServerError
+from agent_memory import _config
+from agent_memory._errors import ConfigurationError, EmbeddingServerError, ModelNotFoundError
 from agent_memory._http import post_json
 from agent_memory.embeddings._base import BaseEmbedder
-from agent_memory.embeddings._models import looks_instruction_aware_name
+from agent_memory.embeddings._models import InstructionAwarenessWarning, looks_instruction_aware_name, resolve_model
 
 __all__ = ["OpenAIEmbedder"]
 
@@ -67,9 +69,45 @@ class OpenAIEmbedder(BaseEmbedder):
 
     @property
     def instruction_aware(self) -> bool:
+        """Whether queries get the ``Instruct:`` prefix: ``instruction_aware=``, else
+        ``AGENT_MEMORY_INSTRUCTION_AWARE``, else found out once from the server (see
+        :meth:`_detect_instruction_aware`)."""
         if self._instruction_aware is None:
-            self._instruction_aware = looks_instruction_aware_name(self.model)
+            configured = _config.default_instruction_aware()
+            self._instruction_aware = self._detect_instruction_aware() if configured is None else configured
         return self._instruction_aware
+
+    def _detect_instruction_aware(self) -> bool:
+        """A Qwen3-Embedding name; else the model the server says it serves (vLLM's ``/v1/models``
+        gives its ``root``: a hub id or a path) and that model's query prompt, read where the
+        path is on this machine or the model is in the hub cache. Undecided: a warning, once,
+        naming the setting, and no instruction."""
+        if looks_instruction_aware_name(self.model):
+            return True
+        root = self._served_root()
+        decided = _instruction_of(root) if root is not None else None
+        if decided is None:
+            warnings.warn(
+                f"cannot tell whether the served model {self.model!r} (root: {root!r}) wants the Qwen3 query "
+                "instruction; queries go without it. Set instruction_aware= or AGENT_MEMORY_INSTRUCTION_AWARE",
+                InstructionAwarenessWarning,
+                stacklevel=4,
+            )
+            return False
+        return decided
+
+    def _served_root(self) -> str | None:
+        """The ``root`` (else ``id``) that ``GET /models`` reports for this model, if the server says."""
+        try:
+            response = self._client.get("/models")
+            entries = response.json().get("data", []) if response.status_code == 200 else []
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and entry.get("id") == self.model:
+                root = entry.get("root") or entry.get("id")
+                return root if isinstance(root, str) else None
+        return None
 
     @property
     def native_dimension(self) -> int:
@@ -125,3 +163,11 @@ class OpenAIEmbedder(BaseEmbedder):
         if not np.isfinite(vectors).all():
             raise EmbeddingServerError("embedding server answered NaN or infinite values")
         return vectors
+
+
+def _instruction_of(model: str) -> bool | None:
+    """What the model's own files say about the query instruction; ``None`` when they cannot be read."""
+    try:
+        return resolve_model(model).query_instruction()
+    except ModelNotFoundError:  # a path on the server's machine, not this one
+        return looks_instruction_aware_name(model) or None
