@@ -9,6 +9,7 @@ Memories are embedded without an instruction; queries with one
 (``Instruct: {task}\\nQuery:{query}``), which is how Qwen3-Embedding retrieves best.
 """
 
+from agent_memory._async import AsyncMemorySystem
 from agent_memory._config import DEFAULT_MODEL
 from agent_memory._errors import (
     AgentMemoryError,
@@ -49,6 +50,7 @@ __all__ = [
     "SEARCH_MODES",
     "TASKS",
     "AgentMemoryError",
+    "AsyncMemorySystem",
     "AuthenticationError",
     "ChromaStore",
     "ConfigurationError",

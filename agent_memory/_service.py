@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from agent_memory._async import AsyncMemorySystem
 from agent_memory._errors import (
     AgentMemoryError,
     AuthenticationError,
@@ -59,6 +60,7 @@ from agent_memory._service_models import (
     Stats,
 )
 from agent_memory._system import MemorySystem
+from agent_memory._types import Memory
 
 __all__ = ["STATUS", "ServiceSettings", "create_app"]
 
@@ -82,12 +84,14 @@ _access = logging.getLogger("agent_memory.access")
 
 @dataclass(frozen=True)
 class ServiceSettings:
-    """Limits of the service: request body bytes, and requests per second (and burst) per key."""
+    """Limits of the service: request body bytes, requests per second (and burst) per key, the
+    ``Host`` names it answers to, and the threads its store and model calls run in."""
 
     max_body_bytes: int = 1_000_000
     rate_per_second: float = 50.0
     rate_burst: int = 100
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
+    workers: int = 8  # threads for store and model calls (the event loop never makes them)
 
 
 def create_app(
@@ -99,14 +103,17 @@ def create_app(
 ) -> FastAPI:
     """The service's ASGI app over ``memory``; ``POST /v1/remember`` exists only with an ``extractor``."""
 
+    calls = AsyncMemorySystem(sync=memory, max_workers=settings.workers)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> Any:
         yield
-        memory.close()  # after uvicorn has let the requests in flight finish
+        await calls.aclose()  # after uvicorn has let the requests in flight finish
+        memory.close()
 
     app = FastAPI(title="agent-memory", version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.keys, app.state.limiter = keys, RateLimiter(settings.rate_per_second, settings.rate_burst)
-    _routes(app, memory, extractor)
+    _routes(app, calls, extractor)
     _error_handlers(app)
     app.middleware("http")(_log_access)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -127,28 +134,28 @@ Caller = Annotated[ApiKey, Depends(_caller)]
 InScope = Annotated[Scoped, Depends()]
 
 
-def _routes(app: FastAPI, memory: MemorySystem, extractor: Extractor | None) -> None:
+def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None) -> None:
     @app.get("/v1/health", response_model=Health, tags=["service"])
-    def health() -> Health:
+    async def health() -> Health:
         """Liveness; needs no key."""
         return Health(status="ok")
 
     @app.post("/v1/memories", response_model=Memories, status_code=201, tags=["memories"])
-    def store(body: NewMemories, key: Caller) -> Memories:
+    async def store(body: NewMemories, key: Caller) -> Memories:
         """Store one text or many; a text the scope already holds returns the existing memory."""
         user, agent = key.user_for(body.user_id), _agent(key, body.agent_id)
         texts = body.texts if body.texts is not None else [body.text or ""]
-        stored = memory.store_memories(
+        stored = await memory.store_memories(
             texts, user_id=user, metadatas=body.metadatas, agent_id=agent, session_id=body.session_id, actor=_actor(key)
         )
         return Memories(memories=[MemoryOut.of(m) for m in stored])
 
     @app.get("/v1/memories", response_model=Memories, tags=["memories"])
-    def list_memories(
+    async def list_memories(
         key: Caller, scope: InScope, limit: int = 100, offset: int = 0, session_id: str | None = None
     ) -> Memories:
         """The caller's memories, oldest first, ``limit`` at a time from ``offset``."""
-        found = memory.list_memories(
+        found = await memory.list_memories(
             user_id=key.user_for(scope.user_id),
             agent_id=_agent(key, scope.agent_id),
             session_id=session_id,
@@ -158,38 +165,38 @@ def _routes(app: FastAPI, memory: MemorySystem, extractor: Extractor | None) -> 
         return Memories(memories=[MemoryOut.of(m) for m in found])
 
     @app.get("/v1/memories/{memory_id}", response_model=MemoryOut, tags=["memories"])
-    def get(memory_id: str, key: Caller, scope: InScope) -> MemoryOut:
+    async def get(memory_id: str, key: Caller, scope: InScope) -> MemoryOut:
         """One memory by id (404 for another user's)."""
-        return MemoryOut.of(_owned(memory, memory_id, key, scope.user_id))
+        return MemoryOut.of(await _owned(memory, memory_id, key, scope.user_id))
 
     @app.patch("/v1/memories/{memory_id}", response_model=MemoryOut, tags=["memories"])
-    def update(memory_id: str, body: Patch, key: Caller) -> MemoryOut:
+    async def update(memory_id: str, body: Patch, key: Caller) -> MemoryOut:
         """Replace a memory's text (re-embedded) and/or metadata, keeping its id."""
-        user = _owned(memory, memory_id, key, body.user_id).user_id
-        changed = memory.update_memory(
+        user = (await _owned(memory, memory_id, key, body.user_id)).user_id
+        changed = await memory.update_memory(
             memory_id, user_id=user, text=body.text, metadata=body.metadata, actor=_actor(key)
         )
         return MemoryOut.of(changed)
 
     @app.delete("/v1/memories/{memory_id}", status_code=204, tags=["memories"])
-    def delete(memory_id: str, key: Caller, scope: InScope) -> Response:
+    async def delete(memory_id: str, key: Caller, scope: InScope) -> Response:
         """Delete one memory (404 when the caller has none with that id)."""
-        user = _owned(memory, memory_id, key, scope.user_id).user_id
-        memory.delete_memory(memory_id, user_id=user, actor=_actor(key))
+        user = (await _owned(memory, memory_id, key, scope.user_id)).user_id
+        await memory.delete_memory(memory_id, user_id=user, actor=_actor(key))
         return Response(status_code=204)
 
     @app.delete("/v1/memories", response_model=Deleted, tags=["memories"])
-    def delete_all(key: Caller, scope: InScope, confirm: bool = False) -> Deleted:
+    async def delete_all(key: Caller, scope: InScope, confirm: bool = False) -> Deleted:
         """Delete all of the caller's memories (of its agent, for an agent's key); needs ``confirm=true``."""
         if not confirm:
             raise _ConfirmationRequired("deleting all memories needs confirm=true")
         user, agent = key.user_for(scope.user_id), _agent(key, scope.agent_id)
-        return Deleted(deleted=memory.delete_all_memories(user_id=user, agent_id=agent, actor=_actor(key)))
+        return Deleted(deleted=await memory.delete_all_memories(user_id=user, agent_id=agent, actor=_actor(key)))
 
     @app.post("/v1/search", response_model=Hits, tags=["search"])
-    def search(body: Recall, key: Caller) -> Hits:
+    async def search(body: Recall, key: Caller) -> Hits:
         """The caller's memories most relevant to ``query``, best first (scores in [0, 1])."""
-        hits = memory.search_memory(
+        hits = await memory.search_memory(
             body.query,
             user_id=key.user_for(body.user_id),
             agent_id=_agent(key, body.agent_id),
@@ -203,26 +210,26 @@ def _routes(app: FastAPI, memory: MemorySystem, extractor: Extractor | None) -> 
         return Hits.of(hits)
 
     @app.get("/v1/memories/{memory_id}/history", response_model=Events, tags=["memories"])
-    def history(memory_id: str, key: Caller, scope: InScope) -> Events:
+    async def history(memory_id: str, key: Caller, scope: InScope) -> Events:
         """Every change to one of the caller's memories, oldest first (also after it was deleted)."""
-        events = memory.history(memory_id, user_id=key.user_for(scope.user_id))
+        events = await memory.history(memory_id, user_id=key.user_for(scope.user_id))
         return Events(events=[e.to_dict() for e in events])
 
     @app.get("/v1/stats", response_model=Stats, tags=["service"])
-    def stats(key: Caller, scope: InScope) -> Stats:
+    async def stats(key: Caller, scope: InScope) -> Stats:
         """How many memories the caller has (an admin key without a user: every user's count)."""
         if key.admin and scope.user_id is None:
-            whole = memory.stats()
+            whole = await memory.stats()
             return Stats(memories=whole.total, users=whole.users)
         user = key.user_for(scope.user_id)
-        return Stats(memories=memory.count(user_id=user), users={user: memory.count(user_id=user)})
+        return Stats(memories=await memory.count(user_id=user), users={user: await memory.count(user_id=user)})
 
     if extractor is not None:
 
         @app.post("/v1/remember", response_model=Changes, tags=["memories"])
-        def remember(body: RememberRequest, key: Caller) -> Changes:
+        async def remember(body: RememberRequest, key: Caller) -> Changes:
             """Store the lasting facts of a conversation, reconciled with what is remembered."""
-            changes = memory.remember(
+            changes = await memory.remember(
                 [m.model_dump(exclude_none=True) for m in body.messages],
                 user_id=key.user_for(body.user_id),
                 extractor=extractor,
@@ -246,10 +253,10 @@ def _actor(key: ApiKey) -> str:
     return f"agent:{key.agent_id}" if key.agent_id else "user"
 
 
-def _owned(memory: MemorySystem, memory_id: str, key: ApiKey, requested_user: str | None) -> Any:
+async def _owned(memory: AsyncMemorySystem, memory_id: str, key: ApiKey, requested_user: str | None) -> Memory:
     """The caller's memory with this id, or :class:`MemoryNotFoundError` (also for another agent's)."""
     user = key.user_for(requested_user)
-    found = memory.get_memory(memory_id, user_id=user)
+    found = await memory.get_memory(memory_id, user_id=user)
     if found is None or (key.agent_id is not None and found.agent_id != key.agent_id):
         raise MemoryNotFoundError(f"no memory {memory_id!r} for this caller")
     return found

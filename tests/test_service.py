@@ -39,6 +39,10 @@ class Service:
         self.planner = self.keys.create(user_id="alice", agent_id="planner")[1]
         self.admin = self.keys.create(admin=True)[1]
         self.client = TestClient(create_app(self.memory, self.keys, settings=service_settings))
+        self.client.__enter__()  # runs the app's start-up; close() its shutdown (which closes the memory)
+
+    def close(self) -> None:
+        self.client.__exit__(None, None, None)
 
     def call(self, method: str, url: str, key: str | None, **kwargs: object) -> httpx.Response:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -49,7 +53,7 @@ class Service:
 def service(tmp_path: Path) -> Iterator[Service]:
     s = Service(tmp_path)
     yield s
-    s.memory.close()
+    s.close()
 
 
 def test_store_search_get_update_history_delete(service: Service) -> None:
@@ -147,7 +151,7 @@ def test_body_size_and_rate_are_limited(tmp_path: Path) -> None:
         assert int(limited.headers["Retry-After"]) >= 1
         assert s.call("GET", "/v1/stats", s.admin).status_code == 200  # another key has its own bucket
     finally:
-        s.memory.close()
+        s.close()
 
 
 def test_the_openapi_schema_is_valid_and_lists_every_route(service: Service) -> None:
@@ -191,7 +195,7 @@ def test_no_sequence_of_bobs_requests_touches_alice(tmp_path: Path, steps: list[
             assert "Alice" not in answer.text, (action, answer.text)
         assert {m.id: m for m in s.memory.list_memories(user_id="alice")} == before
     finally:
-        s.memory.close()
+        s.close()
 
 
 def _bob_does(s: Service, action: str, memory_id: str, named: str | None) -> httpx.Response:
