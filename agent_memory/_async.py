@@ -18,6 +18,8 @@ import asyncio
 import contextvars
 import functools
 import os
+import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -27,6 +29,8 @@ from agent_memory._system import MemorySystem
 
 __all__ = ["AsyncMemorySystem"]
 
+_SHARED: weakref.WeakKeyDictionary[MemorySystem, AsyncMemorySystem] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -36,9 +40,12 @@ def _awaitable(
 ) -> Callable[Concatenate[AsyncMemorySystem, P], Awaitable[R]]:
     """The sync method as a coroutine method that runs it in the object's thread pool."""
 
+    name = method.__name__
+
     @functools.wraps(method)
     async def call(self: AsyncMemorySystem, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return await self.run(method, self.sync, *args, **kwargs)
+        bound: Callable[P, R] = getattr(self.sync, name)  # by name: a subclass's override is the one run
+        return await self.run(bound, *args, **kwargs)
 
     return call
 
@@ -61,6 +68,16 @@ class AsyncMemorySystem:
         workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agent-memory-async")
         self._closed = False
+
+    @classmethod
+    def of(cls, sync: MemorySystem) -> AsyncMemorySystem:
+        """The one :class:`AsyncMemorySystem` of this process over ``sync`` (made on first use), so
+        that everything awaiting calls on one system, integrations included, shares one pool."""
+        with _SHARED_LOCK:
+            shared = _SHARED.get(sync)
+            if shared is None or shared._closed:
+                shared = _SHARED[sync] = cls(sync=sync)
+            return shared
 
     async def run(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """``function(*args, **kwargs)`` in this object's thread pool (with the caller's context variables)."""

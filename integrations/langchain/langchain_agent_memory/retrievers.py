@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
@@ -10,7 +9,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, field_validator
 
-from agent_memory import SEARCH_MODES, MemorySystem, SearchHit
+from agent_memory import SEARCH_MODES, AsyncMemorySystem, MemorySystem, SearchHit
 from agent_memory.validation import check_choice
 
 __all__ = ["AgentMemoryRetriever", "hit_to_document"]
@@ -78,4 +77,5 @@ class AgentMemoryRetriever(BaseRetriever):
     async def _aget_relevant_documents(
         self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun
     ) -> list[Document]:
-        return await asyncio.to_thread(self._get_relevant_documents, query, run_manager=run_manager.get_sync())
+        search = self._get_relevant_documents  # in the system's bounded pool, shared with its other async callers
+        return await AsyncMemorySystem.of(self.memory).run(search, query, run_manager=run_manager.get_sync())

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import ParamSpec
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_memory import SEARCH_MODES, AgentMemoryError, Extractor, MemorySystem, Scope, SearchHit
+from agent_memory import SEARCH_MODES, AgentMemoryError, AsyncMemorySystem, Extractor, MemorySystem, Scope, SearchHit
 from agent_memory.validation import check_choice
 
 __all__ = ["create_memory_tools"]
@@ -120,9 +120,11 @@ def create_memory_tools(
                 "replace or remove what you remembered before. Returns the changes made as JSON.",
             )
         )
+    pool = AsyncMemorySystem.of(memory)
     return [
         StructuredTool.from_function(
             func=_reporting_errors(func),
+            coroutine=_awaiting(pool, _reporting_errors(func)),
             name=func.__name__,
             description=description,
             args_schema=schema,
@@ -131,6 +133,16 @@ def create_memory_tools(
         )
         for func, schema, description in specs
     ]
+
+
+def _awaiting(pool: AsyncMemorySystem, func: Callable[P, str]) -> Callable[P, Awaitable[str]]:
+    """The tool's coroutine (``ainvoke``): the same function, in the memory system's bounded pool."""
+
+    @functools.wraps(func)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> str:
+        return await pool.run(func, *args, **kwargs)
+
+    return run
 
 
 def _found(hit: SearchHit) -> dict[str, object]:

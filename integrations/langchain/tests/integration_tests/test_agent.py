@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -139,6 +140,25 @@ async def test_retriever_async(memory: MemorySystem) -> None:
     memory.store_memory("Alice likes coffee", user_id="alice")
     docs = await AgentMemoryRetriever(memory=memory, user_id="alice").ainvoke("coffee")
     assert [d.page_content for d in docs] == ["Alice likes coffee"]
+
+
+async def test_async_tools_and_retriever_run_in_the_systems_bounded_pool(memory: MemorySystem) -> None:
+    """ainvoke goes through AsyncMemorySystem: the model and store never run on the event loop,
+    nor in a thread of LangChain's own default executor."""
+    threads: list[str] = []
+    search = memory.search_memory
+
+    def spy(*args: object, **kwargs: object) -> object:
+        threads.append(threading.current_thread().name)
+        return search(*args, **kwargs)  # type: ignore[arg-type]
+
+    memory.search_memory = spy  # type: ignore[method-assign]
+    tools = {t.name: t for t in create_memory_tools(memory, user_id="alice")}
+    await tools["save_memory"].ainvoke({"text": "Alice likes coffee"})
+    found = json.loads(await tools["search_memories"].ainvoke({"query": "coffee"}))
+    await AgentMemoryRetriever(memory=memory, user_id="alice").ainvoke("coffee")
+    assert found[0]["text"] == "Alice likes coffee"
+    assert len(threads) == 2 and all(t.startswith("agent-memory-async") for t in threads), threads
 
 
 def test_search_tool_uses_its_mode_and_reports_score_and_similarity(lexical: MemorySystem) -> None:

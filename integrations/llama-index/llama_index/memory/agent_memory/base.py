@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import warnings
 from typing import Any
 
@@ -11,7 +10,15 @@ from llama_index.core.bridge.pydantic import Field, field_validator, model_valid
 from llama_index.core.memory.memory import BaseMemoryBlock
 from llama_index.memory.agent_memory.extractor import message_role, message_text
 
-from agent_memory import SEARCH_MODES, AgentMemoryError, Extractor, InvalidTypeError, MemorySystem, Scope
+from agent_memory import (
+    SEARCH_MODES,
+    AgentMemoryError,
+    AsyncMemorySystem,
+    Extractor,
+    InvalidTypeError,
+    MemorySystem,
+    Scope,
+)
 from agent_memory.validation import check_choice
 
 __all__ = ["AgentMemoryBlock"]
@@ -71,12 +78,11 @@ class AgentMemoryBlock(BaseMemoryBlock[str]):
             return
         if self.extractor is not None:
             try:
-                await asyncio.to_thread(self._remember, kept)
+                await AsyncMemorySystem.of(self.memory).run(self._remember, kept)
                 return
             except AgentMemoryError as exc:  # the short-term buffer has let these turns go: keep them as they are
                 warnings.warn(f"AgentMemoryBlock stored the turns as they are: {exc}", stacklevel=2)
-        await asyncio.to_thread(
-            self.memory.store_memories,
+        await AsyncMemorySystem.of(self.memory).store_memories(
             [message_text(m) for m in kept],
             user_id=self.user_id,
             metadatas=[{"role": message_role(m)} for m in kept],
@@ -97,8 +103,7 @@ class AgentMemoryBlock(BaseMemoryBlock[str]):
         query = " ".join(t for t in (message_text(m) for m in (messages or [])[-self.query_messages :]) if t)
         if not query:
             return ""
-        hits = await asyncio.to_thread(
-            self.memory.search_memory,
+        hits = await AsyncMemorySystem.of(self.memory).search_memory(
             query,
             user_id=self.user_id,
             top_k=self.top_k,
