@@ -58,6 +58,16 @@ def test_ingest_compares_against_langchain_chroma(minilm: str) -> None:
         assert report[way]["median_ratio"] == rates["agent_memory"] / rates["langchain_chroma"]  # type: ignore[index]
 
 
+def test_serve_load_compares_the_service_with_the_python_api() -> None:
+    report = _run("serve_load.py", "--clients", "2", "--seconds", "2")
+    assert report["benchmark"] == "serve_load"
+    sides: list[dict[str, Any]] = report["results"]  # type: ignore[assignment]
+    assert [s["side"] for s in sides] == ["service", "python-api"]
+    for side in sides:
+        assert side["errors"] == 0 and side["counts_exact"] is True, side["first_errors"]
+        assert side["ops_per_s"] > 0 and side["ops"]["search"]["p99"] >= side["ops"]["search"]["p50"] > 0
+
+
 def test_load_runs_with_no_errors_and_exact_counts() -> None:
     report = _run("load.py", "--workers", "2", "--seconds", "1")
     rows = report["results"]
