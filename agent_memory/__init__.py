@@ -10,6 +10,7 @@ Memories are embedded without an instruction; queries with one
 """
 
 from agent_memory._async import AsyncMemorySystem
+from agent_memory._client import MemoryClient
 from agent_memory._config import DEFAULT_MODEL
 from agent_memory._errors import (
     AgentMemoryError,
@@ -68,6 +69,7 @@ __all__ = [
     "LLMExtractor",
     "Memory",
     "MemoryChange",
+    "MemoryClient",
     "MemoryNotFoundError",
     "MemoryStats",
     "MemoryStore",

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
-from agent_memory._cli_service import SERVICE_COMMANDS, add_service_commands, system_of
+from agent_memory._cli_service import SERVICE_COMMANDS, add_service_commands, memory_of, system_of
 from agent_memory._errors import AgentMemoryError, ValidationError
 from agent_memory._hybrid import MODES as SEARCH_MODES
 from agent_memory._transfer import Record, export_records, import_records, parse_record
@@ -88,7 +88,7 @@ def _print_memories(memories: Sequence[Memory], as_json: bool, out: TextIO) -> N
 
 
 def _cmd_add(args: argparse.Namespace, out: TextIO) -> int:
-    with system_of(args) as memory:
+    with memory_of(args) as memory:
         m = memory.store_memory(
             args.text,
             user_id=args.user,
@@ -101,7 +101,7 @@ def _cmd_add(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_search(args: argparse.Namespace, out: TextIO) -> int:
-    with system_of(args) as memory:
+    with memory_of(args) as memory:
         hits = memory.search_memory(
             args.query,
             user_id=args.user,
@@ -118,7 +118,7 @@ def _cmd_search(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
-    with system_of(args) as memory:
+    with memory_of(args) as memory:
         memories = memory.list_memories(
             user_id=args.user, limit=args.limit, offset=args.offset, agent_id=args.agent, session_id=args.session
         )
@@ -127,7 +127,7 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_delete(args: argparse.Namespace, out: TextIO) -> int:
-    with system_of(args) as memory:
+    with memory_of(args) as memory:
         deleted = memory.delete_memory(args.id, user_id=args.user)
     print(f"deleted {args.id}" if deleted else f"no memory {args.id} for user {args.user}", file=out)
     return 0 if deleted else 1
@@ -140,14 +140,14 @@ def _cmd_forget(args: argparse.Namespace, out: TextIO) -> int:
         if input(f"Delete every memory of {args.user!r}? [y/N] ").strip().lower() not in ("y", "yes"):
             print("nothing deleted", file=out)
             return 1
-    with system_of(args) as memory:
+    with memory_of(args) as memory:
         count = memory.delete_all_memories(user_id=args.user, purge_history=args.purge_history)
     print(f"deleted {count} memories of {args.user}", file=out)
     return 0
 
 
 def _cmd_history(args: argparse.Namespace, out: TextIO) -> int:
-    with system_of(args) as memory:
+    with memory_of(args) as memory:
         events = memory.history(args.id, user_id=args.user)
     if args.json:
         for e in events:
@@ -211,7 +211,7 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
-    with system_of(args) as memory:
+    with memory_of(args) as memory:
         stats = memory.stats()
     if args.json:
         print(json.dumps(dataclasses.asdict(stats), ensure_ascii=False), file=out)
@@ -260,6 +260,9 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--dimensions", type=int, help="Matryoshka output size (32..model size)")
     common.add_argument("--device", help="cpu, cuda, mps (default: $AGENT_MEMORY_DEVICE or automatic)")
     common.add_argument("--json", action="store_true", help="print JSON lines")
+    server_help = "a running agent-memory serve to work through (default: $AGENT_MEMORY_SERVER)"
+    common.add_argument("--server", default=os.environ.get("AGENT_MEMORY_SERVER"), metavar="URL", help=server_help)
+    common.add_argument("--key", help="the API key for --server (default: $AGENT_MEMORY_SERVER_KEY)")
     scoped = argparse.ArgumentParser(add_help=False)
     scoped.add_argument("--agent", help="narrow to one agent")
     scoped.add_argument("--session", help="narrow to one session")

@@ -10,17 +10,30 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from agent_memory._client import MemoryClient
 from agent_memory._config import default_path
 from agent_memory._errors import ConfigurationError, MemoryNotFoundError
 from agent_memory._keys import KEYS_FILE, ApiKey, KeyStore
 from agent_memory._openai_chat import OpenAIExtractor
 from agent_memory._system import MemorySystem
 
-__all__ = ["SERVICE_COMMANDS", "add_service_commands", "system_of"]
+__all__ = ["SERVICE_COMMANDS", "add_service_commands", "memory_of", "system_of"]
+
+
+def memory_of(args: argparse.Namespace) -> MemorySystem | MemoryClient:
+    """A running service's client with ``--server`` (and ``--key``), else the store the options describe."""
+    if not args.server:
+        return system_of(args)
+    key = args.key or os.environ.get("AGENT_MEMORY_SERVER_KEY")
+    if not key:
+        raise ConfigurationError("--server needs an API key: --key KEY or AGENT_MEMORY_SERVER_KEY")
+    return MemoryClient(args.server, key)
 
 
 def system_of(args: argparse.Namespace, *, path: str | None = None) -> MemorySystem:
-    """The :class:`MemorySystem` the common options describe."""
+    """The :class:`MemorySystem` the common options describe (commands that need the store itself)."""
+    if getattr(args, "server", None):
+        raise ConfigurationError(f"{args.command} works on the store itself, not through --server")
     return MemorySystem(
         args.model,
         path=path or args.path,

@@ -61,7 +61,9 @@ def _lock_file(directory: str) -> int:
         os.close(fd)
         raise StoreError(
             f"the data directory {directory} is in use by process {holder}: an embedded store is safe for "
-            f"one process at a time; use a Chroma server (chroma_url=) to share memories between processes"
+            f"one process at a time. To share it, run `agent-memory serve` on it and work through the "
+            f"service (`agent-memory --server URL --key KEY ...`, or MemoryClient), or keep the memories "
+            f"on a Chroma server (chroma_url=)"
         ) from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode(), 0)

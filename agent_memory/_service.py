@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -152,7 +152,11 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
 
     @app.get("/v1/memories", response_model=Memories, tags=["memories"])
     async def list_memories(
-        key: Caller, scope: InScope, limit: int = 100, offset: int = 0, session_id: str | None = None
+        key: Caller,
+        scope: InScope,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        session_id: str | None = None,
     ) -> Memories:
         """The caller's memories, oldest first, ``limit`` at a time from ``offset``."""
         found = await memory.list_memories(

@@ -78,7 +78,7 @@ def test_a_second_process_on_an_embedded_directory_is_refused(db_path: str) -> N
     )  # fmt: skip
     assert holder.stdout is not None and holder.stdin is not None
     assert holder.stdout.readline().strip() == "ready"
-    with pytest.raises(StoreError, match=f"in use by process {holder.pid}.*chroma_url"):
+    with pytest.raises(StoreError, match=f"in use by process {holder.pid}.*agent-memory serve.*--server.*chroma_url"):
         MemorySystem(embedder=HashEmbedder(), path=db_path)
     holder.stdin.write("\n")
     holder.stdin.flush()

@@ -1,0 +1,105 @@
+"""MemoryClient and the CLI's --server against a real service (uvicorn on a socket, in a thread)."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from agent_memory import (
+    AuthenticationError,
+    MemoryClient,
+    MemoryNotFoundError,
+    MemorySystem,
+    PermissionDeniedError,
+    RateLimitedError,
+    ValidationError,
+)
+from agent_memory._cli import main
+from agent_memory._keys import KeyStore
+from agent_memory._service import ServiceSettings, create_app
+from agent_memory.testing import HashEmbedder, free_port
+
+
+@dataclass
+class Running:
+    url: str
+    keys: dict[str, str]
+    memory: MemorySystem
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Running]:
+    memory = MemorySystem(embedder=HashEmbedder(32), path=":memory:")
+    keys = KeyStore(tmp_path / "keys.jsonl")
+    made = {"alice": keys.create(user_id="alice")[1], "bob": keys.create(user_id="bob")[1]}
+    made["admin"] = keys.create(admin=True)[1]
+    port = free_port()
+    app = create_app(memory, keys, settings=ServiceSettings(rate_per_second=5.0, rate_burst=60))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    yield Running(f"http://127.0.0.1:{port}", made, memory)
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_the_client_gives_what_the_system_gives(service: Running) -> None:
+    with MemoryClient(service.url, service.keys["alice"]) as alice:
+        tea, cat = alice.store_memories(["Alice likes tea", "Alice has a cat"], metadatas=[{"src": "chat"}, None])
+        assert service.memory.get_memory(tea.id, user_id="alice") == tea
+        again = alice.store_memory("Alice likes tea", user_id="alice")
+        assert again == tea
+        hits = alice.search_memory("Alice likes tea", top_k=1)
+        direct = service.memory.search_memory("Alice likes tea", user_id="alice", top_k=1)
+        assert hits == direct
+        updated = alice.update_memory(tea.id, text="Alice likes coffee")
+        assert updated.text == "Alice likes coffee" and alice.get_memory(tea.id) == updated
+        assert [e.action for e in alice.history(tea.id)] == ["create", "update"]
+        assert alice.list_memories(limit=1) == [updated] and alice.list_memories(offset=1) == [cat]
+        assert alice.count() == 2 and alice.stats().users == {"alice": 2}
+        assert alice.delete_memory(cat.id) and not alice.delete_memory(cat.id)
+        assert alice.get_memory(cat.id) is None
+        assert alice.delete_all_memories() == 1 and alice.count() == 0
+
+
+def test_the_services_errors_are_the_librarys(service: Running) -> None:
+    with MemoryClient(service.url, service.keys["bob"]) as bob:
+        with pytest.raises(ValidationError):
+            bob.search_memory("   ")
+        with pytest.raises(PermissionDeniedError):
+            bob.list_memories(user_id="alice")
+        with pytest.raises(MemoryNotFoundError):
+            bob.update_memory("0" * 32, text="x")
+    with MemoryClient(service.url, "amk_000000000000_nope") as stranger, pytest.raises(AuthenticationError):
+        stranger.count()
+    with MemoryClient(service.url, service.keys["admin"]) as admin:
+        with pytest.raises(ValidationError, match="admin key must name"):
+            admin.store_memory("x")
+        assert admin.store_memory("Carol likes jazz", user_id="carol").user_id == "carol"
+        with pytest.raises(RateLimitedError) as limited:
+            for _ in range(200):
+                admin.count(user_id="carol")
+    assert limited.value.retry_after >= 1
+
+
+def test_the_cli_works_through_a_running_service(service: Running) -> None:
+    def cli(*args: str) -> tuple[int, str]:
+        out = io.StringIO()
+        return main([*args, "--server", service.url, "--key", service.keys["alice"]], out=out), out.getvalue()
+
+    assert cli("add", "Alice likes tea", "--user", "alice")[0] == 0
+    code, found = cli("search", "tea", "--user", "alice")
+    assert code == 0 and "Alice likes tea" in found
+    assert "Alice likes tea" in cli("list", "--user", "alice")[1]
+    assert cli("search", "tea", "--user", "bob")[0] == 1  # alice's key cannot act for bob
+    assert cli("reindex")[0] != 0  # needs the store itself
+    assert service.memory.count(user_id="alice") == 1
