@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agent_memory import _lock
+from agent_memory._claims import Claims
 from agent_memory._errors import (
     ConfigurationError,
     EmbedderMismatchError,
@@ -71,6 +72,12 @@ class MemoryStore(Protocol):
     def vectors(self, ids: Sequence[str], scope: Scope) -> NDArray[np.float32]: ...
 
     def find_texts(self, texts: Sequence[str], scope: Scope) -> dict[str, Memory]: ...
+
+    def claim(self, memories: Sequence[Memory]) -> dict[str, tuple[str, int]]: ...
+
+    def take_over(self, memory: Memory, stale_holder: str) -> None: ...
+
+    def release_claims(self, memory_ids: Sequence[str]) -> None: ...
 
     def owners(self, ids: Sequence[str]) -> dict[str, str]: ...
 
@@ -157,6 +164,7 @@ class ChromaStore:
         self._fingerprint_checked: Fingerprint | None = None
         # Other processes may write to a shared collection; an embedded one is this process's alone.
         self._feed = ChangeFeed(client, collection) if shared else None
+        self._claims = Claims(client, collection) if shared else None
 
     @classmethod
     def open(cls, path: str, collection: str) -> ChromaStore:
@@ -314,6 +322,10 @@ class ChromaStore:
                 self._collection.update(
                     ids=[memory.id], documents=[memory.text], metadatas=[metadata], embeddings=vector.reshape(1, -1)
                 )
+        if self._claims is not None and vector is not None:  # a new text: the claim moves with it
+            with _chroma_errors("move the memory's claim"):
+                self._claims.release([memory.id])
+                self._claims.claim([memory])
         self._note({memory.user_id: [memory.id]})
 
     def get(self, ids: Sequence[str], scope: Scope, *, filters: Mapping[str, Any] | None = None) -> list[Memory]:
@@ -343,6 +355,27 @@ class ChromaStore:
             matches = self._with_hashes(hashes[start : start + _PAGE], scope.user_id)
             found.update((m.text, m) for m in matches if scope.holds_exactly(m))
         return found
+
+    def claim(self, memories: Sequence[Memory]) -> dict[str, tuple[str, int]]:
+        """Claim each new memory's text in its scope against other processes (see :mod:`agent_memory._claims`):
+        by memory id, the id of the memory that holds the text and when it claimed it. Without other
+        processes (an embedded store) every memory holds its own text."""
+        if self._claims is None:
+            return {m.id: (m.id, 0) for m in memories}
+        with _chroma_errors("claim texts"):
+            return self._claims.claim(memories)
+
+    def take_over(self, memory: Memory, stale_holder: str) -> None:
+        """Drop a claim whose memory never appeared, so that ``memory`` can claim its text."""
+        if self._claims is not None:
+            with _chroma_errors("take over a claim"):
+                self._claims.take_over(memory, stale_holder)
+
+    def release_claims(self, memory_ids: Sequence[str]) -> None:
+        """Drop the claims of memories that were not written after all."""
+        if self._claims is not None:
+            with _chroma_errors("release claims"):
+                self._claims.release(memory_ids)
 
     def _with_hashes(self, hashes: list[str], user_id: str) -> list[Memory]:
         """The user's memories whose text has one of these hashes.
@@ -415,6 +448,8 @@ class ChromaStore:
         if owned:
             with _chroma_errors("delete memories"):
                 self._collection.delete(ids=owned)
+                if self._claims is not None:
+                    self._claims.release(owned)
             self._note({scope.user_id: owned})
         return len(owned)
 
@@ -425,6 +460,8 @@ class ChromaStore:
             with _chroma_errors("delete memories"):
                 ids = self._collection.get(where=where, limit=_PAGE, include=[])["ids"]
                 if not ids:
+                    if self._claims is not None:
+                        self._claims.release_scope(scope)
                     return deleted
                 self._collection.delete(ids=ids)
             self._note({scope.user_id: ids})

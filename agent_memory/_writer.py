@@ -8,8 +8,10 @@ history" and "the index matches the store" hold whoever writes.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -17,7 +19,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from agent_memory._errors import MemoryNotFoundError
+from agent_memory._claims import STALE_MS
+from agent_memory._errors import AgentMemoryError, MemoryNotFoundError
 from agent_memory._history import HistoryLog, event
 from agent_memory._hybrid import HybridIndex
 from agent_memory._ids import now_ms
@@ -110,16 +113,56 @@ class Writer:
                 wanted = list(dict.fromkeys(texts[i] for i in chunk if texts[i] not in by_text))
                 found, vectors = self._look_up(wanted, scope)
                 by_text.update(found)
-                new = self._new(texts, metas, chunk, scope, by_text)
+                new = self._settle(self._new(texts, metas, chunk, scope, by_text), scope, by_text)
                 if new:
                     if vectors is None:
                         vectors = self.embed([m.text for m in new])
                     else:
                         row = {text: i for i, text in enumerate(wanted)}
                         vectors = vectors[[row[m.text] for m in new]]
-                    self._put(new, vectors, {}, actor)
+                    self._put_claimed(new, vectors, actor)
                     created.update(m.id for m in new)
         return [by_text[t] for t in texts], created
+
+    def _settle(self, new: list[Memory], scope: Scope, by_text: dict[str, Memory]) -> list[Memory]:
+        """The new memories to write: those whose text this process claimed first (see
+        :mod:`agent_memory._claims`; always all of them on an embedded store). For a text
+        another process claimed, ``by_text`` gets that process's memory instead."""
+        held = self.store.claim(new)
+        mine = []
+        for memory in new:
+            holder, since = held[memory.id]
+            found = None if holder == memory.id else self._holder(memory, holder, since, scope)
+            if found is None:
+                mine.append(memory)
+            else:
+                by_text[memory.text] = found
+        return mine
+
+    def _holder(self, memory: Memory, holder: str, since: int, scope: Scope) -> Memory | None:
+        """The memory another process claimed ``memory``'s text for, once it is written; ``None``
+        when that claim went stale (its writer never wrote it) and ``memory`` took it over."""
+        wait = 0.01
+        while True:
+            found = self.store.get([holder], scope)
+            if found:
+                return found[0]
+            if time.time() * 1000 - since > STALE_MS:
+                self.store.take_over(memory, holder)
+                holder, since = self.store.claim([memory])[memory.id]
+                if holder == memory.id:
+                    return None
+            time.sleep(wait)
+            wait = min(wait * 2, 0.5)
+
+    def _put_claimed(self, memories: list[Memory], vectors: NDArray[np.float32], actor: str) -> None:
+        """Write new memories whose texts were claimed; if writing fails, their claims go too."""
+        try:
+            self._put(memories, vectors, {}, actor)
+        except BaseException:
+            with contextlib.suppress(AgentMemoryError):
+                self.store.release_claims([m.id for m in memories])
+            raise
 
     def _look_up(self, wanted: list[str], scope: Scope) -> tuple[dict[str, Memory], NDArray[np.float32] | None]:
         """The memories the scope holds with these texts; for a few texts, also every text's vector.

@@ -1,0 +1,83 @@
+"""Guarantees that hold across processes sharing one Chroma server, not only within one."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from collections import Counter
+
+import pytest
+
+from agent_memory import Memory, MemorySystem, Scope, _writer
+from agent_memory.testing import HashEmbedder
+
+RACER = textwrap.dedent(
+    """
+    import json, sys, time
+    from agent_memory import MemorySystem
+    from agent_memory.testing import HashEmbedder
+
+    url, collection, start, count = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+    with MemorySystem(embedder=HashEmbedder(16), chroma_url=url, collection=collection) as memory:
+        memory.count()  # connected before the start
+        time.sleep(max(0.0, start - time.time()))
+        ids = [memory.store_memory(f"fact number {i}", user_id="alice").id for i in range(count)]
+        ids += [m.id for m in memory.store_memories([f"batch fact {i}" for i in range(count)], user_id="alice")]
+    print(json.dumps(ids))
+    """
+)
+
+
+def test_two_processes_storing_the_same_texts_at_once_store_each_once(chroma_server: str) -> None:
+    collection, count = f"race-{uuid.uuid4().hex[:8]}", 30
+    start = str(time.time() + 3.0)
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, chroma_server, collection, start, str(count)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    answers = [r.communicate(timeout=120) for r in racers]
+    assert all(r.returncode == 0 for r in racers), [err for _, err in answers]
+    first, second = (json.loads(out) for out, _ in answers)
+    assert first == second  # both were given the one memory that holds each text
+    with MemorySystem(embedder=HashEmbedder(16), chroma_url=chroma_server, collection=collection) as memory:
+        texts = Counter(m.text for m in memory.iter_memories(user_id="alice"))
+        assert len(texts) == 2 * count and set(texts.values()) == {1}
+        assert sorted(m.id for m in memory.iter_memories(user_id="alice")) == sorted(first)
+
+
+def _server_system(chroma_server: str) -> MemorySystem:
+    return MemorySystem(embedder=HashEmbedder(16), chroma_url=chroma_server, collection=f"c-{uuid.uuid4().hex[:8]}")
+
+
+def test_a_claim_goes_with_its_memory(chroma_server: str) -> None:
+    with _server_system(chroma_server) as memory:
+        first = memory.store_memory("Alice likes tea", user_id="alice")
+        assert memory.delete_memory(first.id, user_id="alice")
+        again = memory.store_memory("Alice likes tea", user_id="alice")  # released with the delete
+        assert again.id != first.id and memory.count(user_id="alice") == 1
+        memory.update_memory(again.id, user_id="alice", text="Alice likes coffee")
+        tea = memory.store_memory("Alice likes tea", user_id="alice")  # the claim moved with the text
+        assert tea.id not in (first.id, again.id)
+        assert memory.delete_all_memories(user_id="alice") == 2
+        assert memory.store_memory("Alice likes coffee", user_id="alice").id != again.id
+        assert memory.count(user_id="alice") == 1
+
+
+def test_a_claim_whose_memory_never_came_is_taken_over(chroma_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_writer, "STALE_MS", 300)
+    with _server_system(chroma_server) as memory:
+        ghost = Memory.create("Alice likes tea", Scope.of("alice"))
+        memory.store.claim([ghost])  # a writer that died between claiming and writing
+        started = time.monotonic()
+        stored = memory.store_memory("Alice likes tea", user_id="alice")
+        assert stored.id != ghost.id and time.monotonic() - started >= 0.25
+        assert [m.id for m in memory.list_memories(user_id="alice")] == [stored.id]
