@@ -16,10 +16,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
 from agent_memory._errors import StoreError
 
-__all__ = ["ACTIONS", "HistoryEvent", "HistoryLog", "event"]
+__all__ = ["ACTIONS", "History", "HistoryEvent", "HistoryLog", "event"]
 
 ACTIONS = ("create", "update", "delete")
 
@@ -66,6 +67,21 @@ class HistoryEvent:
             "actor": self.actor,
             "at": self.at.isoformat(),
         }
+
+
+class History(Protocol):
+    """Where the change history lives: a SQLite file (:class:`HistoryLog`), or beside a collection
+    on a Chroma server (:class:`~agent_memory._chroma_history.ChromaHistory`)."""
+
+    path: str
+
+    def record(self, events: Sequence[HistoryEvent]) -> None: ...
+
+    def for_memory(self, memory_id: str, user_id: str) -> list[HistoryEvent]: ...
+
+    def purge_user(self, user_id: str) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class HistoryLog:

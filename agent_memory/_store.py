@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
+    from agent_memory._chroma_history import ChromaHistory
+
 __all__ = ["ChromaStore", "MemoryStore", "Scope", "text_hash"]  # Scope and text_hash live in _records
 
 _PAGE = 1000  # records per get/delete round trip when walking a whole scope
@@ -370,6 +372,14 @@ class ChromaStore:
         if self._claims is not None:
             with _chroma_errors("take over a claim"):
                 self._claims.take_over(memory, stale_holder)
+
+    def history(self) -> ChromaHistory | None:
+        """The history kept beside a shared collection on its server (one per deployment), if shared."""
+        if self._feed is None:
+            return None
+        from agent_memory._chroma_history import ChromaHistory
+
+        return ChromaHistory(self._client, self._collection.name)
 
     def release_claims(self, memory_ids: Sequence[str]) -> None:
         """Drop the claims of memories that were not written after all."""

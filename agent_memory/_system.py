@@ -11,7 +11,7 @@ from typing import Any
 from agent_memory import _config
 from agent_memory._errors import ConfigurationError
 from agent_memory._extraction import Extractor, Message
-from agent_memory._history import HistoryEvent, HistoryLog
+from agent_memory._history import History, HistoryEvent, HistoryLog
 from agent_memory._hybrid import DEFAULT_INDEX_BYTES, MODES, HybridIndex, dense_hits, search
 from agent_memory._remember import MemoryChange, remember
 from agent_memory._rerank import Reranker, as_reranker, rerank_hits
@@ -81,8 +81,9 @@ class MemorySystem:
             best ``rerank_candidates`` memories; off by default (see the README: it is not
             measured here, for want of real reranker weights offline).
         history_path: the SQLite file of the change history (default: ``history.sqlite3``
-            in the Chroma directory; in the user data directory in server mode; in memory
-            for ``":memory:"`` and custom stores).
+            in the Chroma directory; in memory for ``":memory:"`` and custom stores; on a
+            Chroma server, no file: the history is kept beside the collection on the server,
+            one per deployment, see :mod:`agent_memory._chroma_history`).
         index_bytes: memory budget of the hybrid search's per-user lexical indexes for this
             collection in this process (least recently searched users are dropped first).
     """
@@ -136,7 +137,7 @@ class MemorySystem:
         self.collection, self.path = collection, "<custom store>"
         self.store: MemoryStore = store or self._open_store(path, chroma_url, chroma_headers, tenant, database)
         self._shared_key, default_history = self._placement(store is not None)
-        self.history_log = HistoryLog(history_path or default_history, namespace=f"{self.path}|{collection}")
+        self.history_log: History = self._history(history_path, default_history)
         with _WRITE_LOCKS_GUARD:  # systems of this process on the same collection share one lock and index
             lock = _WRITE_LOCKS.setdefault(self._shared_key, threading.Lock())
             self._index = _HYBRID_INDEXES.setdefault(self._shared_key, HybridIndex())
@@ -175,6 +176,13 @@ class MemorySystem:
             return (self.path, self.collection), str(Path(_config.default_path()) / "history.sqlite3")
         directory = Path(self.path).resolve()
         return (str(directory), self.collection), str(directory / "history.sqlite3")
+
+    def _history(self, history_path: str | None, default_history: str) -> History:
+        """The SQLite file named, else the history beside a Chroma server's collection, else the default file."""
+        beside = self.store.history() if history_path is None and isinstance(self.store, ChromaStore) else None
+        if beside is not None:
+            return beside
+        return HistoryLog(history_path or default_history, namespace=f"{self.path}|{self.collection}")
 
     def __repr__(self) -> str:
         return f"MemorySystem(embedder={self.embedder!r}, path={self.path!r}, collection={self.collection!r})"

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from agent_memory._claims import STALE_MS
 from agent_memory._errors import AgentMemoryError, MemoryNotFoundError
-from agent_memory._history import HistoryLog, event
+from agent_memory._history import History, event
 from agent_memory._hybrid import HybridIndex
 from agent_memory._ids import now_ms
 from agent_memory._records import Scope
@@ -79,7 +79,7 @@ class Writer:
     def __init__(
         self,
         store: MemoryStore,
-        history: HistoryLog,
+        history: History,
         index: HybridIndex,
         lock: threading.Lock,
         embed: Embed,

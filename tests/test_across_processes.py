@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +83,45 @@ def test_a_claim_whose_memory_never_came_is_taken_over(chroma_server: str, monke
         stored = memory.store_memory("Alice likes tea", user_id="alice")
         assert stored.id != ghost.id and time.monotonic() - started >= 0.25
         assert [m.id for m in memory.list_memories(user_id="alice")] == [stored.id]
+
+
+HISTORIAN = textwrap.dedent(
+    """
+    import json, sys
+    from agent_memory import MemorySystem
+    from agent_memory.testing import HashEmbedder
+
+    url, collection, memory_id = sys.argv[1], sys.argv[2], sys.argv[3]
+    with MemorySystem(embedder=HashEmbedder(16), chroma_url=url, collection=collection) as memory:
+        memory.update_memory(memory_id, user_id="alice", text="Alice likes coffee")
+        print(json.dumps([e.action for e in memory.history(memory_id, user_id="alice")]))
+    """
+)
+
+
+def test_one_history_per_deployment_on_a_server(
+    chroma_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process, with another data directory (another machine, as far as it knows), reads and
+    writes the same history: it lives beside the collection on the server."""
+    with _server_system(chroma_server) as memory:
+        first = memory.store_memory("Alice likes tea", user_id="alice")
+        other = {**os.environ, "AGENT_MEMORY_PATH": str(tmp_path / "elsewhere"), "HOME": str(tmp_path)}
+        child = subprocess.run(
+            [sys.executable, "-c", HISTORIAN, chroma_server, memory.collection, first.id],
+            capture_output=True, text=True, env=other, timeout=120, check=False,
+        )  # fmt: skip
+        assert child.returncode == 0, child.stderr
+        assert json.loads(child.stdout) == ["create", "update"]
+        events = memory.history(first.id, user_id="alice")
+        assert [(e.action, e.old_text, e.new_text) for e in events] == [
+            ("create", None, "Alice likes tea"),
+            ("update", "Alice likes tea", "Alice likes coffee"),
+        ]
+        assert memory.history(first.id, user_id="bob") == []
+        assert memory.history_log.path == f"{memory.collection}.history"
+        memory.delete_all_memories(user_id="alice", purge_history=True)
+        assert memory.history(first.id, user_id="alice") == []
+    named = tmp_path / "history.sqlite3"
+    with MemorySystem(embedder=HashEmbedder(16), chroma_url=chroma_server, history_path=str(named)) as memory:
+        assert memory.history_log.path == str(named)  # a file the operator names still wins
