@@ -81,24 +81,40 @@ def _extractor(args: argparse.Namespace) -> OpenAIExtractor | None:
 
 
 def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
-    import logging
+    import dataclasses
 
     import uvicorn
 
     from agent_memory._limits import allowed_hosts
-    from agent_memory._service import ServiceSettings, create_app
+    from agent_memory._service import SERVE_ENV, ServiceSettings
 
     keys, hosts = _live_keys(args), tuple(allowed_hosts(args.host, args.allowed_host))
+    chroma_url = args.chroma_url or os.environ.get("AGENT_MEMORY_CHROMA_URL")
+    if args.workers > 1 and (args.path or not chroma_url):
+        raise ConfigurationError(
+            "--workers above 1 share one Chroma server (--chroma-url): an embedded store is one process's"
+        )
     settings = ServiceSettings(args.max_body, args.rate, args.burst, hosts)
-    access = logging.getLogger("agent_memory.access")
-    access.addHandler(logging.StreamHandler(sys.stderr))
-    access.setLevel(logging.INFO)
-    memory = system_of(args)
-    memory.embedder.embed_queries(["warm-up"])  # load the model now, not on the first request
-    app = create_app(memory, keys, extractor=_extractor(args), settings=settings)  # closes memory at shutdown
+    os.environ[SERVE_ENV] = json.dumps(
+        {
+            "memory": {"model": args.model, "path": args.path, "chroma_url": None if args.path else chroma_url,
+                       "collection": args.collection, "dimensions": args.dimensions, "device": args.device,
+                       "backend": "openai" if args.embed_url else None, "base_url": args.embed_url},
+            "keys": str(keys.path),
+            "settings": dataclasses.asdict(settings),
+            "llm": {"model": args.llm_model, "base_url": args.llm_base_url},
+        }
+    )  # fmt: skip
     print(f"agent-memory: serving on http://{args.host}:{args.port}/v1 (keys: {keys.path})", file=sys.stderr)
     uvicorn.run(
-        app, host=args.host, port=args.port, log_level="warning", access_log=False, timeout_graceful_shutdown=30
+        "agent_memory._service:app_from_environment",
+        factory=True,
+        workers=args.workers,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=30,
     )
     return 0
 
@@ -169,6 +185,9 @@ def add_service_commands(command: Callable[..., argparse.ArgumentParser], search
     p.add_argument("--max-body", type=int, default=1_000_000, help="largest request body in bytes")
     p.add_argument("--rate", type=float, default=50.0, help="requests per second per key, per worker (0: no limit)")
     p.add_argument("--burst", type=int, default=100, help="requests a key may make at once")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (above 1: with --chroma-url)")
+    p.add_argument("--chroma-url", help="the Chroma server the workers share (default: $AGENT_MEMORY_CHROMA_URL)")
+    p.add_argument("--embed-url", help="embed with this OpenAI-compatible server (vllm serve: http://host:port/v1)")
     llm_options(p)
     p = command("keys", "create, list or revoke the API keys of the HTTP servers")
     p.add_argument("action", choices=("create", "list", "revoke"))

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -44,6 +46,7 @@ from agent_memory._errors import (
 from agent_memory._extraction import Extractor
 from agent_memory._keys import ApiKey, KeyStore
 from agent_memory._limits import BodyLimit, RateLimiter
+from agent_memory._openai_chat import OpenAIExtractor
 from agent_memory._service_models import (
     Changes,
     Deleted,
@@ -62,7 +65,7 @@ from agent_memory._service_models import (
 from agent_memory._system import MemorySystem
 from agent_memory._types import Memory
 
-__all__ = ["STATUS", "ServiceSettings", "create_app"]
+__all__ = ["SERVE_ENV", "STATUS", "ServiceSettings", "app_from_environment", "create_app"]
 
 STATUS: dict[type[AgentMemoryError], int] = {
     AuthenticationError: 401,
@@ -92,6 +95,27 @@ class ServiceSettings:
     rate_burst: int = 100
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
     workers: int = 8  # threads for store and model calls (the event loop never makes them)
+
+
+SERVE_ENV = "AGENT_MEMORY_SERVE"
+"""The environment variable through which ``agent-memory serve`` hands its settings to each worker."""
+
+
+def app_from_environment() -> FastAPI:
+    """One ``serve`` worker's app, from the settings the command put in :data:`SERVE_ENV` (uvicorn's
+    ``factory``: each worker process opens its own store client and model)."""
+    config = json.loads(os.environ[SERVE_ENV])
+    access = logging.getLogger("agent_memory.access")
+    if not access.handlers:
+        access.addHandler(logging.StreamHandler(sys.stderr))
+        access.setLevel(logging.INFO)
+    memory = MemorySystem(**config["memory"])
+    memory.embedder.embed_queries(["warm-up"])  # load the model now, not on the first request
+    llm = config["llm"]
+    api_key = os.environ.get("AGENT_MEMORY_LLM_API_KEY")
+    extractor = OpenAIExtractor(llm["model"], base_url=llm["base_url"] or "", api_key=api_key) if llm["model"] else None
+    settings = ServiceSettings(**{**config["settings"], "allowed_hosts": tuple(config["settings"]["allowed_hosts"])})
+    return create_app(memory, KeyStore(config["keys"]), extractor=extractor, settings=settings)
 
 
 def create_app(

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -252,3 +253,34 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
         except OSError:
             time.sleep(0.2)
     raise AssertionError(log.read_text())
+
+
+def test_two_workers_on_one_chroma_server_store_a_text_once(minilm: str, tmp_path: Path, chroma_server: str) -> None:
+    keys = KeyStore(tmp_path / "keys.jsonl")
+    key, port = keys.create(user_id="alice")[1], free_port()
+    assert main(["serve", "--keys", str(keys.path), "--model", minilm, "--workers", "2", "--path", str(tmp_path)]) != 0
+    collection = f"workers-{time.monotonic_ns()}"
+    command = [sys.executable, "-m", "agent_memory", "serve", "--model", minilm, "--keys", str(keys.path),
+               "--workers", "2", "--chroma-url", chroma_server, "--collection", collection,
+               "--port", str(port)]  # fmt: skip
+    log = tmp_path / "serve.log"
+    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_for(port, process, log)
+        url, auth = f"http://127.0.0.1:{port}/v1", {"Authorization": f"Bearer {key}"}
+        deadline = time.monotonic() + 120
+        while httpx.get(f"{url}/health", timeout=30).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+        def store(_: int) -> str:
+            answer = httpx.post(f"{url}/memories", json={"text": "Alice likes tea"}, headers=auth, timeout=120)
+            assert answer.status_code == 201, answer.text
+            return str(answer.json()["memories"][0]["id"])
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            ids = set(pool.map(store, range(24)))
+        assert len(ids) == 1
+        listed = httpx.get(f"{url}/memories", headers=auth, timeout=60).json()["memories"]
+        assert [m["id"] for m in listed] == list(ids)
+    finally:
+        stop_server(process)
