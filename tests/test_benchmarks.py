@@ -68,6 +68,14 @@ def test_serve_load_compares_the_service_with_the_python_api() -> None:
         assert side["ops_per_s"] > 0 and side["ops"]["search"]["p99"] >= side["ops"]["search"]["p50"] > 0
 
 
+def test_async_throughput_compares_the_pool_with_to_thread() -> None:
+    args = ["--concurrency", "4", "--seconds", "0.5", "--rounds", "1", "--users", "2", "--memories", "40"]
+    report = _run("async_throughput.py", *args)
+    results: dict[str, dict[str, float]] = report["results"]  # type: ignore[assignment]
+    assert set(results) == {"async", "to_thread"} and float(str(report["ratio"])) > 0
+    assert all(r["searches_per_s"] > 0 and r["lag_p99_ms"] >= r["lag_p50_ms"] >= 0 for r in results.values())
+
+
 def test_load_runs_with_no_errors_and_exact_counts() -> None:
     report = _run("load.py", "--workers", "2", "--seconds", "1")
     rows = report["results"]
