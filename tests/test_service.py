@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import signal
 import socket
 import subprocess
 import sys
@@ -284,3 +285,29 @@ def test_two_workers_on_one_chroma_server_store_a_text_once(minilm: str, tmp_pat
         assert [m["id"] for m in listed] == list(ids)
     finally:
         stop_server(process)
+
+
+def test_stopping_the_service_lets_writes_in_flight_finish(minilm: str, tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    out = io.StringIO()
+    assert main(["keys", "create", "--user", "alice", "--path", str(db)], out=out) == 0
+    key, port = out.getvalue().strip(), free_port()
+    command = [sys.executable, "-m", "agent_memory", "serve", "--model", minilm, "--path", str(db), "--port", str(port)]
+    log = tmp_path / "serve.log"
+    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    texts = [f"Alice remembers thing number {i} from the long list" for i in range(600)]
+    try:
+        _wait_for(port, process, log)
+        auth = {"Authorization": f"Bearer {key}"}
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            url = f"http://127.0.0.1:{port}/v1/memories"
+            pending = pool.submit(httpx.post, url, json={"texts": texts}, headers=auth, timeout=120)
+            time.sleep(0.5)  # the batch is being embedded and written now
+            process.send_signal(signal.SIGTERM)
+            answer = pending.result()
+        assert answer.status_code == 201 and len(answer.json()["memories"]) == len(texts)
+        assert process.wait(timeout=60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once done
+    finally:
+        stop_server(process)
+    with MemorySystem(minilm, path=str(db)) as memory:
+        assert memory.count(user_id="alice") == len(texts)
