@@ -6,7 +6,6 @@ import io
 import json
 import logging
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from agent_memory import MemorySystem
 from agent_memory._cli import main
 from agent_memory._keys import KeyStore
 from agent_memory._service import ServiceSettings, create_app
-from agent_memory.testing import HashEmbedder, free_port, stop_server
+from agent_memory.testing import HashEmbedder, free_port, start_server, stop_server
 
 TEST_HOST = ServiceSettings(allowed_hosts=("testserver",))  # TestClient's Host
 
@@ -226,13 +225,10 @@ def test_serve_runs_as_a_process_and_refuses_without_keys(minilm: str, tmp_path:
     assert main(["serve", "--path", str(db), "--model", minilm]) != 0  # no key yet: it does not start
     out = io.StringIO()
     assert main(["keys", "create", "--user", "alice", "--path", str(db)], out=out) == 0
-    key, port = out.getvalue().strip(), free_port()
-    command = [sys.executable, "-m", "agent_memory", "serve", "--model", minilm, "--path", str(db), "--port", str(port)]
-    log = tmp_path / "serve.log"
-    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    key, log = out.getvalue().strip(), tmp_path / "serve.log"
+    process, url = _serve(minilm, log, "--path", str(db))
     try:
-        _wait_for(port, process, log)
-        url, auth = f"http://127.0.0.1:{port}/v1", {"Authorization": f"Bearer {key}"}
+        auth = {"Authorization": f"Bearer {key}"}
         assert httpx.get(f"{url}/memories", timeout=30).status_code == 401
         assert (
             httpx.post(f"{url}/memories", json={"text": "Alice likes tea"}, headers=auth, timeout=60).status_code == 201
@@ -245,33 +241,23 @@ def test_serve_runs_as_a_process_and_refuses_without_keys(minilm: str, tmp_path:
     assert '"route": "/v1/search"' in log.read_text() and "Alice" not in log.read_text()
 
 
-def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(log.read_text())
+def _serve(minilm: str, log: Path, *options: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``agent-memory serve`` as a process of its own, once it answers; its process and its /v1 URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "agent_memory", "serve", "--model", minilm, "--port", str(port), *options]
+    process = start_server(command, f"http://127.0.0.1:{port}/v1/health", timeout=120, log=log)
+    return process, f"http://127.0.0.1:{port}/v1"
 
 
 def test_two_workers_on_one_chroma_server_store_a_text_once(minilm: str, tmp_path: Path, chroma_server: str) -> None:
     keys = KeyStore(tmp_path / "keys.jsonl")
-    key, port = keys.create(user_id="alice")[1], free_port()
+    key = keys.create(user_id="alice")[1]
     assert main(["serve", "--keys", str(keys.path), "--model", minilm, "--workers", "2", "--path", str(tmp_path)]) != 0
     collection = f"workers-{time.monotonic_ns()}"
-    command = [sys.executable, "-m", "agent_memory", "serve", "--model", minilm, "--keys", str(keys.path),
-               "--workers", "2", "--chroma-url", chroma_server, "--collection", collection,
-               "--port", str(port)]  # fmt: skip
-    log = tmp_path / "serve.log"
-    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    options = ["--keys", str(keys.path), "--workers", "2", "--chroma-url", chroma_server, "--collection", collection]
+    process, url = _serve(minilm, tmp_path / "serve.log", *options)
     try:
-        _wait_for(port, process, log)
-        url, auth = f"http://127.0.0.1:{port}/v1", {"Authorization": f"Bearer {key}"}
-        deadline = time.monotonic() + 120
-        while httpx.get(f"{url}/health", timeout=30).status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        auth = {"Authorization": f"Bearer {key}"}
 
         def store(_: int) -> str:
             answer = httpx.post(f"{url}/memories", json={"text": "Alice likes tea"}, headers=auth, timeout=120)
@@ -291,17 +277,13 @@ def test_stopping_the_service_lets_writes_in_flight_finish(minilm: str, tmp_path
     db = tmp_path / "db"
     out = io.StringIO()
     assert main(["keys", "create", "--user", "alice", "--path", str(db)], out=out) == 0
-    key, port = out.getvalue().strip(), free_port()
-    command = [sys.executable, "-m", "agent_memory", "serve", "--model", minilm, "--path", str(db), "--port", str(port)]
-    log = tmp_path / "serve.log"
-    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    key = out.getvalue().strip()
+    process, url = _serve(minilm, tmp_path / "serve.log", "--path", str(db))
     texts = [f"Alice remembers thing number {i} from the long list" for i in range(600)]
     try:
-        _wait_for(port, process, log)
         auth = {"Authorization": f"Bearer {key}"}
         with ThreadPoolExecutor(max_workers=1) as pool:
-            url = f"http://127.0.0.1:{port}/v1/memories"
-            pending = pool.submit(httpx.post, url, json={"texts": texts}, headers=auth, timeout=120)
+            pending = pool.submit(httpx.post, f"{url}/memories", json={"texts": texts}, headers=auth, timeout=120)
             time.sleep(0.5)  # the batch is being embedded and written now
             process.send_signal(signal.SIGTERM)
             answer = pending.result()
