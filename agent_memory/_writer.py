@@ -286,10 +286,17 @@ class Writer:
         existing = {m.id: m for m in self.store.get([m.id for m in group], Scope.of(user_id))}
         group = [keep_times(m, existing.get(m.id)) for m in group]
         changed = [m for m in group if existing.get(m.id) != m]
-        taken = self._held_elsewhere([m for m in changed if m.id not in existing])
+        fresh = [m for m in changed if m.id not in existing]
+        taken = self._held_elsewhere(fresh)
+        taken |= self._claimed_elsewhere([m for m in fresh if m.id not in taken])
         changed = [m for m in changed if m.id not in taken]
         if changed:
-            self._put(changed, vectors(changed), {i: m for i, m in existing.items()}, actor)
+            try:
+                self._put(changed, vectors(changed), {i: m for i, m in existing.items()}, actor)
+            except BaseException:
+                with contextlib.suppress(AgentMemoryError):
+                    self.store.release_claims([m.id for m in changed if m.id not in existing])
+                raise
         updated = sum(m.id in existing for m in changed)
         return Upserted(len(changed) - updated, updated, len(group) - len(changed) - len(taken), len(taken))
 
@@ -303,6 +310,15 @@ class Writer:
             held = self.store.find_texts([m.text for m in group], scope)
             taken.update(m.id for m in group if m.text in held and held[m.text].id != m.id)
         return taken
+
+    def _claimed_elsewhere(self, fresh: list[Memory]) -> set[str]:
+        """Ids of new memories whose text another process claimed first (see :mod:`agent_memory._claims`;
+        none on an embedded store). Texts repeated within ``fresh`` are claimed once, by the first."""
+        first: dict[tuple[str, str | None, str | None, str], Memory] = {}
+        for m in fresh:
+            first.setdefault((m.user_id, m.agent_id, m.session_id, m.text), m)
+        held = self.store.claim(list(first.values()))
+        return {memory_id for memory_id, (holder, _) in held.items() if holder != memory_id}
 
     def reindex(self, keep_old: bool) -> int:
         """Re-embed every memory into a new collection (see :meth:`MemorySystem.reindex`)."""

@@ -34,6 +34,39 @@ RACER = textwrap.dedent(
 )
 
 
+IMPORTER = textwrap.dedent(
+    """
+    import sys, time, uuid
+    from agent_memory import MemorySystem
+    from agent_memory._transfer import import_records, parse_record
+    from agent_memory.testing import HashEmbedder
+
+    url, collection, start, count = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+    records = [parse_record({"id": uuid.uuid4().hex, "text": f"fact number {i}", "user_id": "alice"})
+               for i in range(count)]
+    with MemorySystem(embedder=HashEmbedder(16), chroma_url=url, collection=collection) as memory:
+        memory.count()
+        time.sleep(max(0.0, start - time.time()))
+        import_records(memory, records, progress=False)
+    """
+)
+
+
+def test_an_import_racing_another_process_stores_each_text_once(chroma_server: str) -> None:
+    collection, count = f"import-{uuid.uuid4().hex[:8]}", 30
+    start = str(time.time() + 3.0)
+    racers = [
+        subprocess.Popen([sys.executable, "-c", script, chroma_server, collection, start, str(count)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for script in (IMPORTER, RACER)
+    ]  # fmt: skip
+    answers = [r.communicate(timeout=120) for r in racers]
+    assert all(r.returncode == 0 for r in racers), [err for _, err in answers]
+    with MemorySystem(embedder=HashEmbedder(16), chroma_url=chroma_server, collection=collection) as memory:
+        texts = Counter(m.text for m in memory.iter_memories(user_id="alice"))
+    assert all(texts[f"fact number {i}"] == 1 for i in range(count)), texts
+
+
 def test_two_processes_storing_the_same_texts_at_once_store_each_once(chroma_server: str) -> None:
     collection, count = f"race-{uuid.uuid4().hex[:8]}", 30
     start = str(time.time() + 3.0)
