@@ -69,7 +69,7 @@ async def _round(search: Search, users: int, concurrency: int, seconds: float) -
 
 
 async def _compare(memory: MemorySystem, args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    pool = AsyncMemorySystem(sync=memory)
+    pool = AsyncMemorySystem(sync=memory, max_workers=args.max_workers)
 
     async def awaited(user: str, query: str) -> list[SearchHit]:
         return await pool.search_memory(query, user_id=user, top_k=5)
@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--users", type=int, default=8)
     parser.add_argument("--memories", type=int, default=4000)
+    parser.add_argument("--max-workers", type=int, default=None, help="AsyncMemorySystem's pool (default: its own)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
         port = free_port()
