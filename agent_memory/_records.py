@@ -9,10 +9,20 @@ from datetime import datetime
 from typing import Any
 
 from agent_memory._ids import id_time
+from agent_memory._times import CREATED_MS, epoch_ms
 from agent_memory._types import Memory
 from agent_memory._validation import RESERVED_KEYS, check_optional_scope, check_user_id
 
-__all__ = ["Scope", "memories_from", "record_metadata", "scoped_where", "similarity", "text_hash", "where_of"]
+__all__ = [
+    "Scope",
+    "created_ms_of",
+    "memories_from",
+    "record_metadata",
+    "scoped_where",
+    "similarity",
+    "text_hash",
+    "where_of",
+]
 
 
 def text_hash(text: str) -> str:
@@ -74,7 +84,9 @@ def record_metadata(memory: Memory) -> dict[str, Any]:
     """The caller's metadata plus ours. What can be derived is left out (unset scopes, a
     ``created_at`` that the id carries, an ``updated_at`` equal to ``created_at``):
     every metadata key is a row Chroma writes and indexes."""
+    created = memory.created_at or id_time(memory.id)
     record: dict[str, Any] = {**memory.metadata, "user_id": memory.user_id, "text_sha": text_hash(memory.text)}
+    record[CREATED_MS] = epoch_ms(created) if created else 0  # on every record: time filters need it (_times)
     optional = {"agent_id": memory.agent_id, "session_id": memory.session_id}
     if memory.created_at is not None and memory.created_at != id_time(memory.id):
         optional["created_at"] = memory.created_at.isoformat()
@@ -97,6 +109,13 @@ def _memory(record_id: str, document: str | None, metadata: Mapping[str, Any] | 
         created_at=created,
         updated_at=datetime.fromisoformat(meta["updated_at"]) if meta.get("updated_at") else created,
     )
+
+
+def created_ms_of(record_id: str, metadata: Mapping[str, Any] | None) -> int:
+    """A stored record's creation time in epoch milliseconds: its own ``created_at``, else its id's time."""
+    stamp = (metadata or {}).get("created_at")
+    created = datetime.fromisoformat(stamp) if stamp else id_time(record_id)
+    return epoch_ms(created) if created else 0  # no time known at all: the beginning
 
 
 def memories_from(result: Mapping[str, Any]) -> list[Memory]:

@@ -28,6 +28,7 @@ from agent_memory._errors import (
 from agent_memory._feed import ChangeFeed, Cursor
 from agent_memory._records import (
     Scope,
+    created_ms_of,
     memories_from,
     record_metadata,
     scoped_where,
@@ -36,6 +37,7 @@ from agent_memory._records import (
     where_of,
 )
 from agent_memory._retry import RetryingCollection
+from agent_memory._times import TIMES_MARK, ensure_times
 from agent_memory._types import Memory
 from agent_memory.embeddings import Fingerprint
 
@@ -88,7 +90,7 @@ class MemoryStore(Protocol):
     def changes(self, user_id: str, cursor: object) -> tuple[object, list[str] | None]: ...
 
     def list_memories(
-        self, scope: Scope, *, filters: Mapping[str, Any] | None, limit: int | None, offset: int
+        self, scope: Scope, *, filters: Mapping[str, Any] | None, limit: int | None, offset: int, newest: bool = ...
     ) -> list[Memory]: ...
 
     def query(
@@ -163,6 +165,8 @@ class ChromaStore:
             raise ValidationError(f"invalid collection name {collection!r}: {exc}") from None
         self._space = str((self._collection.configuration.get("hnsw") or {}).get("space") or "cosine")
         self._batch = client.get_max_batch_size()
+        with _chroma_errors("add creation times to the records of an older collection"):
+            ensure_times(self._collection, created_ms_of)
         self._fingerprint_checked: Fingerprint | None = None
         # Other processes may write to a shared collection; an embedded one is this process's alone.
         self._feed = ChangeFeed(client, collection) if shared else None
@@ -404,11 +408,23 @@ class ChromaStore:
         return [m for m in memories_from(result) if m.user_id == user_id]
 
     def list_memories(
-        self, scope: Scope, *, filters: Mapping[str, Any] | None = None, limit: int | None = None, offset: int = 0
+        self,
+        scope: Scope,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        newest: bool = False,
     ) -> list[Memory]:
+        """The scope's memories in the order they were stored (``newest`` first if asked), paged."""
+        where = scoped_where(scope, filters)
         with _chroma_errors("list memories"), _filter_errors(filters):
-            result = self._collection.get(where=scoped_where(scope, filters), limit=limit, offset=offset)
-        return memories_from(result)
+            if not newest:
+                return memories_from(self._collection.get(where=where, limit=limit, offset=offset))
+            ids = self._collection.get(where=where, include=[])["ids"]  # O(n) ids, to page from the end
+            wanted = ids[::-1][offset : None if limit is None else offset + limit]
+            found = {m.id: m for m in memories_from(self._collection.get(ids=wanted, where=where))} if wanted else {}
+        return [found[i] for i in wanted if i in found]
 
     def query(
         self,
@@ -517,7 +533,7 @@ class ChromaStore:
                     f"{name}-reindex-{stamp}",
                     embedding_function=None,
                     configuration={"hnsw": {"space": "cosine"}},
-                    metadata=fingerprint.to_metadata(),
+                    metadata={**fingerprint.to_metadata(), TIMES_MARK: 1},  # the copies keep their times
                 )
             )
         try:

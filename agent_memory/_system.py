@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -13,10 +14,12 @@ from agent_memory._errors import ConfigurationError
 from agent_memory._extraction import Extractor, Message
 from agent_memory._history import History, HistoryEvent, HistoryLog
 from agent_memory._hybrid import DEFAULT_INDEX_BYTES, MODES, HybridIndex, dense_hits, search
+from agent_memory._records import where_of
 from agent_memory._remember import MemoryChange, remember
 from agent_memory._rerank import Reranker, as_reranker, rerank_hits
 from agent_memory._store import ChromaStore, MemoryStore, Scope
 from agent_memory._tasks import resolve_task
+from agent_memory._times import check_time, time_clauses
 from agent_memory._types import Memory, MemoryStats, MetadataValue, SearchHit
 from agent_memory._validation import (
     check_actor,
@@ -368,6 +371,9 @@ class MemorySystem:
         agent_id: str | None = None,
         session_id: str | None = None,
         mode: str = "hybrid",
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        tz: str | tzinfo | None = None,
     ) -> list[SearchHit]:
         """The user's memories most relevant to ``query``, best first.
 
@@ -385,12 +391,15 @@ class MemorySystem:
         ``similarity`` is always the raw cosine similarity. The query is embedded with the
         task instruction (``task``, else the system's default task); ``filters`` (Chroma
         ``where`` syntax) narrow the user's memories and can never widen them.
+        ``since``/``until`` keep memories stored from ``since`` (inclusive) to ``until``
+        (exclusive): datetimes or ISO 8601 strings, naive ones read in ``tz`` (an IANA
+        name; default: this process's local zone).
         """
         check_text(query, "query")
         scope = Scope.of(user_id, agent_id, session_id)
         top_k, mode = check_positive(top_k, "top_k"), check_choice(mode, MODES, "mode")
         instruction = self.task if task is None else resolve_task(task)
-        where, threshold = check_filters(filters), check_min_score(min_score)
+        where, threshold = _with_times(check_filters(filters), since, until, tz), check_min_score(min_score)
         self.store.check_fingerprint(self.embedder.fingerprint)
         vector = self._embed_queries([query], instruction)[0]
         first_stage = max(top_k, self.rerank_candidates) if self.reranker is not None else top_k
@@ -416,12 +425,19 @@ class MemorySystem:
         filters: Mapping[str, Any] | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        tz: str | tzinfo | None = None,
+        order: str = "oldest",
     ) -> list[Memory]:
-        """The user's memories in the order they were stored, a page at a time if ``limit`` is set."""
+        """The user's memories in the order they were stored (``order="newest"`` for the latest
+        first), a page at a time if ``limit`` is set; ``since``/``until`` as in :meth:`search_memory`."""
         scope = Scope.of(user_id, agent_id, session_id)
         limit = None if limit is None else check_positive(limit, "limit")
         offset = check_non_negative(offset, "offset")
-        return self.store.list_memories(scope, filters=check_filters(filters), limit=limit, offset=offset)
+        newest = check_choice(order, ("oldest", "newest"), "order") == "newest"
+        where = _with_times(check_filters(filters), since, until, tz)
+        return self.store.list_memories(scope, filters=where, limit=limit, offset=offset, newest=newest)
 
     def iter_memories(self, *, user_id: str, page_size: int = 1000) -> Iterator[Memory]:
         """Every memory of the user, fetched a page at a time (for export and bulk work)."""
@@ -459,3 +475,11 @@ class MemorySystem:
             return check_vectors(vectors, len(missing), self.embedder.dimension, "embedder.embed_queries")
 
         return self.cache.embed(self.embedder.fingerprint, task, queries, compute)
+
+
+def _with_times(
+    where: dict[str, object] | None, since: datetime | str | None, until: datetime | str | None, tz: str | tzinfo | None
+) -> dict[str, Any] | None:
+    """The caller's filters narrowed to a creation time from ``since`` to ``until``."""
+    clauses = time_clauses(check_time(since, "since", tz), check_time(until, "until", tz))
+    return where_of([where, *clauses] if where else clauses)

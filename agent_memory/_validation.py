@@ -31,7 +31,7 @@ MAX_NAME_CHARS = 256
 # C0 control characters other than tab and newlines, DEL, and lone UTF-16 surrogates (not encodable as UTF-8).
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
-RESERVED_KEYS = frozenset({"user_id", "agent_id", "session_id", "created_at", "updated_at", "text_sha"})
+RESERVED_KEYS = frozenset({"user_id", "agent_id", "session_id", "created_at", "updated_at", "text_sha", "created_ms"})
 """Metadata keys the library stores itself; callers may filter on them but not set them."""
 
 
@@ -197,4 +197,7 @@ def check_filters(filters: object) -> dict[str, object] | None:
         validate_where(dict(filters))
     except ValueError as exc:
         raise InvalidFilterError(f"invalid filters {dict(filters)!r}: {exc}") from None
+    from agent_memory._times import refuse_time_keys
+
+    refuse_time_keys(filters)
     return dict(filters)

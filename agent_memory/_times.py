@@ -1,0 +1,135 @@
+"""When a memory was stored, as a number every record carries, so that searches and lists filter on it.
+
+A memory's creation time lives in its UUIDv7 id, and used to be stored as
+metadata only when it differed. Chroma filters on metadata and has no
+``$exists``, so every record now also carries ``created_ms`` (epoch milliseconds).
+Collections written before that get it on open, once (:func:`ensure_times`), and
+are marked in their own metadata so the check costs nothing afterwards.
+
+``since``/``until`` take a ``datetime`` or an ISO 8601 string; a value without a
+zone is read in ``tz`` (an IANA name or a ``tzinfo``), by default the local zone
+of this process. The CLI also takes relative forms: ``7d``, ``2w``, ``12h``, ``30m``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from agent_memory._errors import InvalidFilterError, InvalidTypeError, ValidationError
+
+__all__ = [
+    "CREATED_MS",
+    "TIMES_MARK",
+    "check_time",
+    "ensure_times",
+    "epoch_ms",
+    "refuse_time_keys",
+    "relative_time",
+    "time_clauses",
+    "zone",
+]
+
+CREATED_MS = "created_ms"
+"""The metadata key of a record's creation time (epoch milliseconds, UTC)."""
+TIMES_MARK = "am_times"
+"""Collection metadata saying that every record carries :data:`CREATED_MS`."""
+_PAGE = 1000
+_RELATIVE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_TIME_KEYS = {"created_at": "since=/until=", "updated_at": "since=/until= (on the creation time)"}
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch of an aware datetime."""
+    return int(moment.timestamp() * 1000)
+
+
+def zone(tz: str | tzinfo | None) -> tzinfo:
+    """The zone a naive time is read in: ``tz``, else this process's local zone."""
+    if tz is None:
+        local = datetime.now().astimezone().tzinfo
+        return local if local is not None else timezone.utc
+    if isinstance(tz, tzinfo):
+        return tz
+    if not isinstance(tz, str):
+        raise InvalidTypeError(f"tz must be an IANA zone name or a tzinfo, got {type(tz).__name__}")
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"unknown time zone {tz!r} (an IANA name such as 'Europe/Lisbon')") from None
+
+
+def check_time(value: object, name: str, tz: str | tzinfo | None = None) -> datetime | None:
+    """``value`` (a datetime or an ISO 8601 string) as an aware datetime; naive ones are in ``tz``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError(f"{name}={value!r} is not an ISO 8601 date or time") from None
+    if not isinstance(value, datetime):
+        raise InvalidTypeError(f"{name} must be a datetime or an ISO 8601 string, got {type(value).__name__}")
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone(tz))
+
+
+def relative_time(text: str, now: datetime, tz: str | tzinfo | None = None) -> datetime:
+    """``7d``/``2w``/``12h``/``30m`` before ``now``, or an ISO 8601 date or time (the CLI's form)."""
+    match = _RELATIVE.match(text)
+    if match:
+        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    found = check_time(text, "time", tz)
+    assert found is not None
+    return found
+
+
+def time_clauses(since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
+    """Chroma ``where`` clauses for a creation time from ``since`` (inclusive) to ``until`` (exclusive)."""
+    if since is not None and until is not None and until <= since:
+        raise ValidationError(f"until ({until.isoformat()}) must come after since ({since.isoformat()})")
+    clauses: list[dict[str, Any]] = []
+    if since is not None:
+        clauses.append({CREATED_MS: {"$gte": epoch_ms(since)}})
+    if until is not None:
+        clauses.append({CREATED_MS: {"$lt": epoch_ms(until)}})
+    return clauses
+
+
+def refuse_time_keys(where: object) -> None:
+    """A filter on ``created_at``/``updated_at`` would silently match nothing: say what to use instead."""
+    if isinstance(where, Mapping):
+        for key, value in where.items():
+            if key in _TIME_KEYS:
+                raise InvalidFilterError(
+                    f"filters cannot use {key!r} (it is not stored on every memory); use {_TIME_KEYS[key]}"
+                )
+            refuse_time_keys(value)
+    elif isinstance(where, list):
+        for item in where:
+            refuse_time_keys(item)
+
+
+def ensure_times(collection: Any, created_ms: Any) -> int:
+    """Give every record of a collection written before ``created_ms`` existed its creation time
+    (``created_ms(record_id, metadata)``), then mark the collection; returns how many were updated."""
+    marks = dict(collection.metadata or {})
+    if marks.get(TIMES_MARK) == 1:
+        return 0
+    updated, offset = 0, 0
+    while True:
+        page = collection.get(limit=_PAGE, offset=offset, include=["metadatas"])
+        if not page["ids"]:
+            break
+        rows = zip(page["ids"], page["metadatas"] or [], strict=True)
+        missing = [(i, m) for i, m in rows if CREATED_MS not in (m or {})]
+        if missing:
+            times = [{CREATED_MS: created_ms(i, m)} for i, m in missing]
+            collection.update(ids=[i for i, _ in missing], metadatas=times)
+            updated += len(missing)
+        offset += len(page["ids"])
+    collection.modify(metadata={**marks, TIMES_MARK: 1})
+    return updated
