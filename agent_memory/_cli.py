@@ -8,11 +8,13 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from agent_memory._cli_service import SERVICE_COMMANDS, add_service_commands, memory_of, system_of
 from agent_memory._errors import AgentMemoryError, ValidationError
 from agent_memory._hybrid import MODES as SEARCH_MODES
+from agent_memory._times import relative_time
 from agent_memory._transfer import Record, export_records, import_records, parse_record
 from agent_memory._types import Memory, SearchHit
 
@@ -100,7 +102,14 @@ def _cmd_add(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _times(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
+    """--since/--until as times (relative forms count back from now, in this machine's zone)."""
+    now = datetime.now(timezone.utc)
+    return tuple(None if t is None else relative_time(t, now) for t in (args.since, args.until))  # type: ignore[return-value]
+
+
 def _cmd_search(args: argparse.Namespace, out: TextIO) -> int:
+    since, until = _times(args)
     with memory_of(args) as memory:
         hits = memory.search_memory(
             args.query,
@@ -112,15 +121,25 @@ def _cmd_search(args: argparse.Namespace, out: TextIO) -> int:
             agent_id=args.agent,
             session_id=args.session,
             mode=args.mode,
+            since=since,
+            until=until,
         )
     _print_hits(hits, args.json, out)
     return 0
 
 
 def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
+    since, until = _times(args)
     with memory_of(args) as memory:
         memories = memory.list_memories(
-            user_id=args.user, limit=args.limit, offset=args.offset, agent_id=args.agent, session_id=args.session
+            user_id=args.user,
+            limit=args.limit,
+            offset=args.offset,
+            agent_id=args.agent,
+            session_id=args.session,
+            order="newest" if args.newest else "oldest",
+            since=since,
+            until=until,
         )
     _print_memories(memories, args.json, out)
     return 0
@@ -266,6 +285,8 @@ def _parser() -> argparse.ArgumentParser:
     scoped = argparse.ArgumentParser(add_help=False)
     scoped.add_argument("--agent", help="narrow to one agent")
     scoped.add_argument("--session", help="narrow to one session")
+    scoped.add_argument("--since", help="stored at or after: an ISO date or time, or 7d, 2w, 12h, 30m ago")
+    scoped.add_argument("--until", help="stored before: as --since")
 
     parser = argparse.ArgumentParser(prog="agent-memory", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -290,6 +311,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--user", required=True)
     p.add_argument("--limit", type=int)
     p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--newest", action="store_true", help="the latest first")
     p = command("delete", "delete one memory")
     p.add_argument("id")
     p.add_argument("--user", required=True)

@@ -11,7 +11,7 @@ choose it). ``transport`` takes any ``httpx.BaseTransport`` (an
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 import httpx
@@ -19,6 +19,7 @@ import httpx
 from agent_memory import _errors
 from agent_memory._errors import AgentMemoryError, ConfigurationError, RateLimitedError, ValidationError
 from agent_memory._history import HistoryEvent
+from agent_memory._times import check_time
 from agent_memory._types import Memory, MemoryStats, MetadataValue, SearchHit
 
 __all__ = ["MemoryClient"]
@@ -79,10 +80,14 @@ class MemoryClient:
         agent_id: str | None = None,
         session_id: str | None = None,
         mode: str = "hybrid",
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        tz: str | tzinfo | None = None,
     ) -> list[SearchHit]:
         """The most relevant memories, best first (see :meth:`MemorySystem.search_memory`)."""
         body = {"query": query, "top_k": top_k, "task": task, "filters": None if filters is None else dict(filters)}
         body |= {"min_score": min_score, "agent_id": agent_id, "session_id": session_id, "mode": mode}
+        body |= _times(since, until, tz)
         answer = self._call("POST", "/v1/search", json={**body, "user_id": user_id})
         return [SearchHit(_memory(h), float(h["score"]), float(h["similarity"])) for h in answer["hits"]]
 
@@ -101,10 +106,15 @@ class MemoryClient:
         offset: int = 0,
         agent_id: str | None = None,
         session_id: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        tz: str | tzinfo | None = None,
+        order: str = "oldest",
     ) -> list[Memory]:
-        """The memories, oldest first (see :meth:`MemorySystem.list_memories`); all of them, a page
-        of ``_PAGE`` at a time, when ``limit`` is ``None``."""
-        scope = _params(user_id=user_id, agent_id=agent_id, session_id=session_id)
+        """The memories in the order they were stored (see :meth:`MemorySystem.list_memories`); all
+        of them, a page of ``_PAGE`` at a time, when ``limit`` is ``None``."""
+        scope = _params(user_id=user_id, agent_id=agent_id, session_id=session_id, order=order)
+        scope |= _params(**_times(since, until, tz))
         found: list[Memory] = []
         while limit is None or len(found) < limit:
             size = _PAGE if limit is None else min(_PAGE, limit - len(found))
@@ -181,6 +191,13 @@ class MemoryClient:
         if answer.status_code >= 400:
             raise _error_of(body.get("error") if isinstance(body, dict) else None, answer)
         return body
+
+
+def _times(since: datetime | str | None, until: datetime | str | None, tz: str | tzinfo | None) -> dict[str, object]:
+    """Times as ISO 8601 with their offset, naive ones read here, in ``tz`` or this process's zone:
+    the service must not read them in its own."""
+    moments = {"since": check_time(since, "since", tz), "until": check_time(until, "until", tz)}
+    return {k: None if v is None else v.isoformat() for k, v in moments.items()}
 
 
 def _params(**values: object) -> dict[str, object]:

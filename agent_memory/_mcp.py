@@ -69,15 +69,24 @@ def _tools(
         Storing the same text again returns the existing memory. Returns the stored memory with its id."""
         return memory.store_memory(text, user_id=user_id, metadata=metadata, agent_id=agent_id, actor=actor).to_dict()
 
-    def search_memory(user_id: str, query: str, top_k: int = 5) -> list[dict[str, Any]]:
+    def search_memory(
+        user_id: str, query: str, top_k: int = 5, since: str | None = None, until: str | None = None
+    ) -> list[dict[str, Any]]:
         """Find the user's memories most relevant to a question or topic, best first.
         Each result has the memory's id, text and metadata, its score (the relevance in [0, 1],
-        higher is more relevant) and its similarity (the cosine similarity to the query)."""
-        return [hit.to_dict() for hit in memory.search_memory(query, user_id=user_id, top_k=top_k, mode=mode)]
+        higher is more relevant) and its similarity (the cosine similarity to the query).
+        since/until (ISO 8601; without an offset, UTC) keep memories stored in that span."""
+        found = memory.search_memory(query, user_id=user_id, top_k=top_k, mode=mode, since=since, until=until, tz="UTC")
+        return [hit.to_dict() for hit in found]
 
-    def list_memories(user_id: str, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
-        """List the user's memories, oldest first, ``limit`` at a time from ``offset``."""
-        return [m.to_dict() for m in memory.list_memories(user_id=user_id, limit=limit, offset=offset)]
+    def list_memories(
+        user_id: str, limit: int = 20, offset: int = 0, newest: bool = False, since: str | None = None
+    ) -> list[dict[str, Any]]:
+        """List the user's memories, oldest first (newest=true: latest first), ``limit`` at a time
+        from ``offset``; since (ISO 8601; without an offset, UTC) keeps those stored from then on."""
+        order = "newest" if newest else "oldest"
+        found = memory.list_memories(user_id=user_id, limit=limit, offset=offset, order=order, since=since, tz="UTC")
+        return [m.to_dict() for m in found]
 
     def update_memory(
         user_id: str, memory_id: str, text: str | None = None, metadata: _Metadata | None = None

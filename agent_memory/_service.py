@@ -181,6 +181,10 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
         session_id: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        tz: str = "UTC",
+        order: str = "oldest",
     ) -> Memories:
         """The caller's memories, oldest first, ``limit`` at a time from ``offset``."""
         found = await memory.list_memories(
@@ -189,6 +193,10 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
             session_id=session_id,
             limit=limit,
             offset=offset,
+            since=since,
+            until=until,
+            tz=tz,
+            order=order,
         )
         return Memories(memories=[MemoryOut.of(m) for m in found])
 
@@ -234,6 +242,9 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
             filters=body.filters,
             min_score=body.min_score,
             mode=body.mode,
+            since=body.since,
+            until=body.until,
+            tz=body.tz,
         )
         return Hits.of(hits)
 

@@ -75,6 +75,9 @@ class Recall(_Body):
     query: str
     top_k: int = 5
     mode: str = "hybrid"
+    since: str | None = Field(default=None, description="ISO 8601; stored at or after (naive: read in tz).")
+    until: str | None = Field(default=None, description="ISO 8601; stored before (naive: read in tz).")
+    tz: str = Field(default="UTC", description="IANA zone of naive since/until: the client's, not the server's.")
     min_score: float | None = None
     task: str | None = None
     filters: dict[str, Any] | None = None

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,13 @@ import uvicorn
 
 from agent_memory import (
     AuthenticationError,
+    Memory,
     MemoryClient,
     MemoryNotFoundError,
     MemorySystem,
     PermissionDeniedError,
     RateLimitedError,
+    Scope,
     ValidationError,
 )
 from agent_memory._cli import main
@@ -103,3 +106,15 @@ def test_the_cli_works_through_a_running_service(service: Running) -> None:
     assert cli("search", "tea", "--user", "bob")[0] == 1  # alice's key cannot act for bob
     assert cli("reindex")[0] != 0  # needs the store itself
     assert service.memory.count(user_id="alice") == 1
+
+
+def test_the_client_sends_times_with_their_offset(service: Running) -> None:
+    week_ago = datetime.now(timezone.utc) - timedelta(days=7)
+    old = Memory.create("Alice moved to Porto", Scope.of("alice"), created_at=week_ago)
+    service.memory.writer.upsert([old], lambda ms: service.memory.embedder.embed_documents([m.text for m in ms]), "t")
+    with MemoryClient(service.url, service.keys["alice"]) as alice:
+        alice.store_memory("Alice ate sushi")
+        naive_yesterday = (datetime.now() - timedelta(days=1)).replace(tzinfo=None)  # this process's zone
+        assert [m.text for m in alice.list_memories(since=naive_yesterday)] == ["Alice ate sushi"]
+        assert [m.text for m in alice.list_memories(order="newest")] == ["Alice ate sushi", "Alice moved to Porto"]
+        assert [h.text for h in alice.search_memory("Alice", until=naive_yesterday)] == ["Alice moved to Porto"]

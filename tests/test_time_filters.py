@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from chromadb.config import Settings
 
 from agent_memory import InvalidFilterError, Memory, MemorySystem, Scope, ValidationError
+from agent_memory._cli import main
 from agent_memory._records import text_hash
 from agent_memory._times import relative_time
 from agent_memory.testing import HashEmbedder
@@ -137,3 +139,41 @@ def test_vectors_are_untouched_by_the_migration(tmp_path: Path) -> None:
         before = memory.store.vectors([stored.id], Scope.of("alice"))
     with MemorySystem(embedder=HashEmbedder(16), path=str(tmp_path)) as memory:
         np.testing.assert_array_equal(memory.store.vectors([stored.id], Scope.of("alice")), before)
+
+
+def test_the_cli_takes_since_until_and_newest(tmp_path: Path, minilm: str) -> None:
+    db = str(tmp_path / "db")
+    with MemorySystem(minilm, path=db) as memory:
+        _dated(memory, "Alice moved to Porto", datetime.now(timezone.utc) - 30 * DAY)
+        _dated(memory, "Alice ate sushi", datetime.now(timezone.utc) - DAY)
+    common = ["--model", minilm, "--path", db, "--user", "alice"]
+    out = io.StringIO()
+    assert main(["list", *common, "--since", "7d"], out=out) == 0
+    assert "sushi" in out.getvalue() and "Porto" not in out.getvalue()
+    out = io.StringIO()
+    assert main(["search", "Alice", *common, "--until", "2w"], out=out) == 0
+    assert "Porto" in out.getvalue() and "sushi" not in out.getvalue()
+    out = io.StringIO()
+    assert main(["list", *common, "--newest", "--limit", "1"], out=out) == 0
+    assert "sushi" in out.getvalue() and "Porto" not in out.getvalue()
+
+
+def test_the_service_reads_naive_times_in_the_clients_zone(tmp_path: Path) -> None:
+    """The client sends times with their offset, so the server's own zone never matters."""
+    from fastapi.testclient import TestClient
+
+    from agent_memory._keys import KeyStore
+    from agent_memory._service import ServiceSettings, create_app
+
+    memory = MemorySystem(embedder=HashEmbedder(16), path=":memory:")
+    _dated(memory, "Alice met Bob", NOW - 3 * DAY)  # 12:00 UTC
+    keys = KeyStore(tmp_path / "keys.jsonl")
+    key = keys.create(user_id="alice")[1]
+    app = create_app(memory, keys, settings=ServiceSettings(allowed_hosts=("testserver",)))
+    with TestClient(app, headers={"Authorization": f"Bearer {key}"}) as http:
+        naive = (NOW - 3 * DAY).replace(tzinfo=None, hour=20).isoformat()  # 20:00 in Shanghai is 12:00 UTC
+        shanghai = http.get("/v1/memories", params={"since": naive, "tz": "Asia/Shanghai"}).json()["memories"]
+        utc = http.get("/v1/memories", params={"since": naive}).json()["memories"]  # read in UTC: 20:00 UTC
+        assert [m["text"] for m in shanghai] == ["Alice met Bob"] and utc == []
+        found = http.post("/v1/search", json={"query": "Bob", "until": naive, "tz": "Asia/Shanghai"}).json()["hits"]
+        assert found == []  # until is exclusive
