@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
@@ -53,6 +54,12 @@ class AgentMemoryRetriever(BaseRetriever):
     agent_id: str | None = None
     session_id: str | None = None
     mode: str = "hybrid"
+    since: datetime | str | None = None
+    """Only memories stored at or after this (a datetime or ISO 8601; naive: in ``tz``)."""
+    until: datetime | str | None = None
+    """Only memories stored before this."""
+    tz: str | None = None
+    """IANA zone of naive ``since``/``until``; default this process's local zone."""
 
     @field_validator("mode")
     @classmethod
@@ -71,6 +78,9 @@ class AgentMemoryRetriever(BaseRetriever):
             agent_id=self.agent_id,
             session_id=self.session_id,
             mode=self.mode,
+            since=self.since,
+            until=self.until,
+            tz=self.tz,
         )
         return [hit_to_document(h) for h in hits]
 

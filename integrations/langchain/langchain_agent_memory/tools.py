@@ -27,6 +27,10 @@ class _SearchMemories(BaseModel):
     model_config = ConfigDict(extra="forbid")
     query: str = Field(description="What you want to know about the user, as a question or keywords.")
     top_k: int = Field(default=5, ge=1, le=50, description="How many memories to return (1-50).")
+    since: str | None = Field(
+        default=None, description="Only memories saved at or after this time (ISO 8601, e.g. 2026-11-21)."
+    )
+    until: str | None = Field(default=None, description="Only memories saved before this time (ISO 8601).")
 
 
 class _Remember(BaseModel):
@@ -47,6 +51,7 @@ def create_memory_tools(
     session_id: str | None = None,
     extractor: Extractor | None = None,
     mode: str = "hybrid",
+    tz: str | None = None,
 ) -> list[BaseTool]:
     """``save_memory``, ``search_memories`` and ``delete_memory`` tools for one user, and
     ``remember`` when an ``extractor`` is given (such as a :class:`LangChainExtractor`).
@@ -57,7 +62,9 @@ def create_memory_tools(
     ``mode`` is how ``search_memories`` searches (``"hybrid"`` or ``"dense"``, as in
     :meth:`MemorySystem.search_memory`); the operator chooses it, not the model.
     Its results carry ``score`` (the relevance they are ranked by) and
-    ``similarity`` (the cosine similarity).
+    ``similarity`` (the cosine similarity); the model may narrow it to a span of time
+    (``since``/``until``, ISO 8601), read in ``tz`` when it gives no offset (an IANA
+    name: the user's zone; default this process's local zone).
     ``remember`` hands what the user said to :meth:`MemorySystem.remember`: the
     extractor's model lists the lasting facts and reconciles each with what is
     remembered; the tool returns the changes made (added, updated, deleted, unchanged).
@@ -69,9 +76,17 @@ def create_memory_tools(
         saved = memory.store_memory(text, user_id=user_id, agent_id=agent_id, session_id=session_id)
         return json.dumps({"saved": True, "id": saved.id, "text": saved.text}, ensure_ascii=False)
 
-    def search_memories(query: str, top_k: int = 5) -> str:
+    def search_memories(query: str, top_k: int = 5, since: str | None = None, until: str | None = None) -> str:
         hits = memory.search_memory(
-            query, user_id=user_id, top_k=top_k, agent_id=agent_id, session_id=session_id, mode=mode
+            query,
+            user_id=user_id,
+            top_k=top_k,
+            agent_id=agent_id,
+            session_id=session_id,
+            mode=mode,
+            since=since,
+            until=until,
+            tz=tz,
         )
         return json.dumps([_found(h) for h in hits], ensure_ascii=False)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from numpy.typing import NDArray
 
-from agent_memory import MemorySystem, ValidationError
+from agent_memory import Memory, MemorySystem, Scope, ValidationError
 from agent_memory.testing import HashEmbedder
 
 FACTS = ["Alice moved to Lisbon last spring", "Alice has a dog called Biscuit", "Alice is allergic to peanuts"]
@@ -185,3 +186,17 @@ def test_retriever_uses_its_mode_and_puts_both_numbers_in_the_metadata(lexical: 
     assert len({d.metadata["score"] for d in dense}) == 1
     with pytest.raises(ValueError, match="mode must be one of"):  # pydantic wraps agent-memory's ValidationError
         AgentMemoryRetriever(memory=lexical, user_id="alice", mode="sparse")
+
+
+def test_retriever_and_tool_narrow_to_a_span_of_time(memory: MemorySystem) -> None:
+    last_month = datetime.now(timezone.utc) - timedelta(days=30)
+    old = Memory.create("Alice moved to Porto", Scope.of("alice"), created_at=last_month)
+    memory.writer.upsert([old], lambda ms: memory.embedder.embed_documents([m.text for m in ms]), "test")
+    memory.store_memory("Alice moved her desk", user_id="alice")
+    week_ago = (datetime.now(timezone.utc) - timedelta(days=7)).isoformat()
+    docs = AgentMemoryRetriever(memory=memory, user_id="alice", top_k=5, since=week_ago).invoke("Alice moved")
+    assert [d.page_content for d in docs] == ["Alice moved her desk"]
+    search = {t.name: t for t in create_memory_tools(memory, user_id="alice", tz="UTC")}["search_memories"]
+    found = json.loads(search.invoke({"query": "Alice moved", "until": week_ago}))
+    assert [f["text"] for f in found] == ["Alice moved to Porto"]
+    assert "since" in search.args and "until" in search.args
