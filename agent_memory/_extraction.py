@@ -17,11 +17,19 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from agent_memory._errors import AgentMemoryError, ExtractionError, InvalidTypeError, ValidationError
-from agent_memory._prompts import DECISION_SCHEMA, FACTS_SCHEMA, ChatTurn, decision_prompt, extraction_prompt
+from agent_memory._prompts import (
+    BATCH_SCHEMA,
+    DECISION_SCHEMA,
+    FACTS_SCHEMA,
+    ChatTurn,
+    batch_prompt,
+    decision_prompt,
+    extraction_prompt,
+)
 from agent_memory._types import Memory
 from agent_memory._validation import check_text
 
-__all__ = ["ACTIONS", "Decision", "Extractor", "LLMExtractor", "Message", "TokenUsage", "to_messages"]
+__all__ = ["ACTIONS", "BatchDecider", "Decision", "Extractor", "LLMExtractor", "Message", "TokenUsage", "to_messages"]
 
 ACTIONS = ("add", "update", "delete", "none")
 """What a decision may do with a fact: store it, rewrite a memory, delete a memory, nothing."""
@@ -66,6 +74,15 @@ class Extractor(Protocol):
     def extract(self, messages: Sequence[Message]) -> list[str]: ...
 
     def decide(self, fact: str, memories: Sequence[Memory]) -> Decision: ...
+
+
+@runtime_checkable
+class BatchDecider(Protocol):
+    """An :class:`Extractor` that can also decide for many facts in one call (``decide_all``):
+    :meth:`MemorySystem.remember` then makes one decision call per conversation, not one per fact.
+    ``decide_all`` returns one decision per ``(fact, memories)`` item, ``None`` for one it could not."""
+
+    def decide_all(self, items: Sequence[tuple[str, Sequence[Memory]]]) -> list[Decision | None]: ...
 
 
 @dataclass
@@ -121,6 +138,12 @@ class LLMExtractor:
         reply = self._ask(decision_prompt(fact, memories), DECISION_SCHEMA)
         return parse_decision(reply, {str(i): m.id for i, m in enumerate(memories, start=1)})
 
+    def decide_all(self, items: Sequence[tuple[str, Sequence[Memory]]]) -> list[Decision | None]:
+        """The model's decisions for several facts, each with its memories, in one call: one per
+        fact, in order; ``None`` for a fact the answer left out (ask again for it alone)."""
+        handles = [{f"{i}.{j}": m.id for j, m in enumerate(ms, start=1)} for i, (_, ms) in enumerate(items, start=1)]
+        return parse_decisions(self._ask(batch_prompt(items), BATCH_SCHEMA), handles)
+
     def _ask(self, messages: list[ChatTurn], schema: Mapping[str, Any]) -> str | Mapping[str, Any]:
         try:
             return self.complete(messages, schema)
@@ -175,6 +198,22 @@ def parse_decision(reply: object, handles: Mapping[str, str]) -> Decision:
         raise ExtractionError(f'the model\'s "id" or "text" is not a string: {str(parsed)[:200]!r}')
     memory_id = None if raw_id in (None, "") else handles.get(str(raw_id), str(raw_id))
     return Decision(parsed["action"].strip().lower(), memory_id, text or None)
+
+
+def parse_decisions(reply: object, handles: Sequence[Mapping[str, str]]) -> list[Decision | None]:
+    """Decisions from ``{"decisions": [{"fact", "action", "id", "text"}, ...]}``, one per fact
+    (``handles[i]`` maps fact ``i + 1``'s memory handles to ids); ``None`` where a fact has none,
+    or more than one."""
+    parsed = parse_json(reply)
+    entries = parsed.get("decisions") if isinstance(parsed, Mapping) else parsed
+    if not isinstance(entries, list):
+        raise ExtractionError(f'the model\'s answer is not {{"decisions": [...]}}: {str(parsed)[:200]!r}')
+    found: dict[int, list[Decision]] = {}
+    for entry in entries:
+        fact = str(entry.get("fact", "")).strip() if isinstance(entry, Mapping) else ""
+        if fact.isdigit() and 1 <= int(fact) <= len(handles):
+            found.setdefault(int(fact), []).append(parse_decision(entry, handles[int(fact) - 1]))
+    return [found[i][0] if len(found.get(i, [])) == 1 else None for i in range(1, len(handles) + 1)]
 
 
 def to_messages(messages: object, extractor: object) -> list[Message]:

@@ -16,7 +16,15 @@ from typing import Any
 
 from agent_memory._types import Memory
 
-__all__ = ["DECISION_SCHEMA", "FACTS_SCHEMA", "ChatTurn", "decision_prompt", "extraction_prompt"]
+__all__ = [
+    "BATCH_SCHEMA",
+    "DECISION_SCHEMA",
+    "FACTS_SCHEMA",
+    "ChatTurn",
+    "batch_prompt",
+    "decision_prompt",
+    "extraction_prompt",
+]
 
 ChatTurn = dict[str, str]
 """One message of a prompt: ``{"role": "system" | "user", "content": ...}``."""
@@ -63,6 +71,28 @@ Write the text in the language of the fact. Never translate.
 Answer with JSON only, no other text, in this form:
 {"action": one of "add", "update", "delete", "none", "id": the memory's id, "text": the memory's new text}"""
 
+_BATCH_SYSTEM = """\
+You keep the long-term memory of an AI assistant about a user. New facts about the user were just
+learned. Each fact has an id ("1", "2"...) and, below it, the stored memories most similar to it,
+each with an id of its own ("1.1", "1.2"...). For every fact choose one action:
+
+- "none": the fact is already known: a memory says the same, in any words, or says more.
+  Give that memory's id.
+- "update": a memory is about the same thing and the new fact refines it (adds detail) or replaces
+  it (the user changed their mind, moved, changed jobs: the old memory is no longer true).
+  Give that memory's id and its new text: one sentence that keeps what is still true of the old
+  memory and states the new fact.
+- "delete": the new fact only says that a memory is no longer true and adds nothing to keep.
+  Give that memory's id.
+- "add": no memory is about the same thing; the fact is new.
+
+Decide each fact on its own memories: use only the ids shown under that fact. A fact that restates
+a memory is "none", never "update" or "delete". Write texts in the language of the fact. Never translate.
+
+Answer with JSON only, no other text, one decision per fact, in this form:
+{"decisions": [{"fact": the fact's id, "action": one of "add", "update", "delete", "none",
+"id": the memory's id, "text": the memory's new text}, ...]}"""
+
 FACTS_SCHEMA: dict[str, Any] = {
     "title": "MemoryFacts",
     "description": "The lasting facts about the user found in the conversation.",
@@ -85,6 +115,24 @@ DECISION_SCHEMA: dict[str, Any] = {
 }
 """The JSON schema of a decision answer (for models with structured output)."""
 
+BATCH_SCHEMA: dict[str, Any] = {
+    "title": "MemoryDecisions",
+    "description": "What to do with each new fact, given the stored memories most similar to it.",
+    "type": "object",
+    "properties": {
+        "decisions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"fact": {"type": "string"}, **DECISION_SCHEMA["properties"]},
+                "required": ["fact", "action"],
+            },
+        }
+    },
+    "required": ["decisions"],
+}
+"""The JSON schema of a batched decision answer."""
+
 
 def _stamp(time: datetime) -> str:
     return time.strftime("%Y-%m-%d (%A) %H:%M")
@@ -105,4 +153,17 @@ def decision_prompt(fact: str, memories: Sequence[Memory]) -> list[ChatTurn]:
     return [
         {"role": "system", "content": _DECISION_SYSTEM},
         {"role": "user", "content": f"New fact: {fact}\n\nStored memories:\n{listed}"},
+    ]
+
+
+def batch_prompt(items: Sequence[tuple[str, Sequence[Memory]]]) -> list[ChatTurn]:
+    """The chat that asks what to do with several facts at once; fact ``i`` is shown as id ``str(i)``
+    and its memory ``j`` as ``f"{i}.{j}"`` (both from 1), so a model cannot cross facts' memories."""
+    blocks = []
+    for i, (fact, memories) in enumerate(items, start=1):
+        listed = "\n".join(f'  - id "{i}.{j}": {m.text}' for j, m in enumerate(memories, start=1))
+        blocks.append(f'Fact id "{i}": {fact}\n  Stored memories:\n{listed}')
+    return [
+        {"role": "system", "content": _BATCH_SYSTEM},
+        {"role": "user", "content": "\n\n".join(blocks)},
     ]

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from agent_memory._errors import ExtractionError, InvalidTypeError, MemoryNotFoundError, ValidationError
-from agent_memory._extraction import ACTIONS, Decision, Extractor, to_messages
+from agent_memory._extraction import ACTIONS, BatchDecider, Decision, Extractor, to_messages
 from agent_memory._records import Scope
 from agent_memory._tasks import TASKS
 from agent_memory._types import Memory
@@ -50,6 +50,9 @@ class MemoryChange:
     memory: Memory | None = None
     previous: Memory | None = None
     problem: str | None = None
+    rechecked: bool = False
+    """Decided by a call of its own after a batched decision: an earlier fact of the same
+    conversation changed a memory this one was shown."""
 
     @property
     def id(self) -> str | None:
@@ -76,11 +79,40 @@ class MemoryChange:
             "old_text": self.old_text,
             "new_text": self.new_text,
             "problem": self.problem,
+            "rechecked": self.rechecked,
         }
 
 
 def _normalised(text: str) -> str:
     return " ".join(text.split()).casefold().rstrip(".。!！")
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A fact waiting for a decision, and the memories shown for it."""
+
+    fact: str
+    shown: list[Memory]
+
+
+BATCH_FACTS = 20
+"""Facts decided in one call at most."""
+BATCH_CHARS = 6_000
+"""Prompt text per batched call at most (with the instructions, about 2k tokens: a small local model's context)."""
+
+
+def _batches(pending: list[_Pending]) -> list[list[_Pending]]:
+    """The facts in calls of at most :data:`BATCH_FACTS` facts and :data:`BATCH_CHARS` characters."""
+    batches: list[list[_Pending]] = [[]]
+    size = 0
+    for item in pending:
+        cost = len(item.fact) + sum(len(m.text) + 16 for m in item.shown) + 40
+        if batches[-1] and (len(batches[-1]) == BATCH_FACTS or size + cost > BATCH_CHARS):
+            batches.append([])
+            size = 0
+        batches[-1].append(item)
+        size += cost
+    return [b for b in batches if b]
 
 
 @dataclass(frozen=True)
@@ -92,24 +124,77 @@ class _Reconciler:
     on_invalid: str
     candidates: int
 
-    def reconcile(self, fact: object) -> MemoryChange:
+    def prepare(self, fact: object) -> _Pending | MemoryChange:
+        """The fact with the memories to show for it; or its change, when no decision is needed."""
         try:
             fact = check_text(fact, "fact")
         except ValidationError as exc:
             return MemoryChange("skipped", str(fact), problem=str(exc))
-        shown = [
-            hit.memory
-            for hit in self.system.search_memory(
-                fact,
-                user_id=self.scope.user_id,
-                agent_id=self.scope.agent_id,
-                top_k=self.candidates,
-                task=TASKS["reconcile"],
-            )
-        ]
+        shown = self._candidates(fact)
         same = next((m for m in shown if _normalised(m.text) == _normalised(fact)), None)
         if same is not None:  # a restated fact costs no LLM call and can never delete anything
             return MemoryChange("unchanged", fact, memory=same)
+        return _Pending(fact, shown)
+
+    def reconcile(self, fact: object) -> MemoryChange:
+        """One fact, decided by a call of its own."""
+        pending = self.prepare(fact)
+        return pending if isinstance(pending, MemoryChange) else self._decide(pending.fact, pending.shown)
+
+    def reconcile_all(self, facts: Sequence[object], decider: BatchDecider) -> list[MemoryChange]:
+        """All of a conversation's facts, decided in as few calls as the prompt budget allows, then
+        applied in order; a decision whose target an earlier fact's decision changed (updated or
+        deleted) is made again, for that fact alone, on what it sees now."""
+        prepared = [self.prepare(fact) for fact in facts]
+        decided = self._decide_batches(decider, [p for p in prepared if isinstance(p, _Pending) and p.shown])
+        changed: set[str] = set()
+        changes = []
+        for item in prepared:
+            change = item if isinstance(item, MemoryChange) else self._settle(item, decided.get(id(item)), changed)
+            if change.event in ("updated", "deleted") and change.previous is not None:
+                changed.add(change.previous.id)
+            changes.append(change)
+        return changes
+
+    def _settle(self, pending: _Pending, decision: Decision | str | None, changed: set[str]) -> MemoryChange:
+        if not pending.shown:
+            return self._add(pending.fact, pending.fact)
+        if decision is None or (isinstance(decision, Decision) and decision.memory_id in changed):
+            again = self.prepare(pending.fact)  # what it sees now
+            if isinstance(again, MemoryChange):
+                return again
+            return replace(self._decide(again.fact, again.shown), rechecked=True)
+        if isinstance(decision, str):
+            return self._fallback(pending.fact, decision)
+        problem = _refusal(decision, pending.shown)
+        return self._fallback(pending.fact, problem) if problem else self._apply(pending.fact, decision, pending.shown)
+
+    def _decide_batches(self, decider: BatchDecider, asked: list[_Pending]) -> dict[int, Decision | str | None]:
+        """Each pending fact's decision (by ``id()``), or why there is none (an error message)."""
+        decided: dict[int, Decision | str | None] = {}
+        for batch in _batches(asked):
+            try:
+                answers: Sequence[object] = decider.decide_all([(p.fact, p.shown) for p in batch])
+            except ExtractionError as exc:
+                answers = [str(exc)] * len(batch)
+            if not isinstance(answers, list) or len(answers) != len(batch):
+                answers = [None] * len(batch)  # not one answer per fact: ask each alone
+            decided.update(
+                (id(p), a if isinstance(a, Decision | str) else None) for p, a in zip(batch, answers, strict=True)
+            )
+        return decided
+
+    def _candidates(self, fact: str) -> list[Memory]:
+        hits = self.system.search_memory(
+            fact,
+            user_id=self.scope.user_id,
+            agent_id=self.scope.agent_id,
+            top_k=self.candidates,
+            task=TASKS["reconcile"],
+        )
+        return [hit.memory for hit in hits]
+
+    def _decide(self, fact: str, shown: list[Memory]) -> MemoryChange:
         if not shown:
             return self._add(fact, fact)
         try:
@@ -177,6 +262,7 @@ def remember(
     candidates: int,
     on_invalid: str,
     actor: str | None,
+    batch_decisions: bool = False,
 ) -> list[MemoryChange]:
     """See :meth:`MemorySystem.remember`."""
     if not isinstance(extractor, Extractor):
@@ -197,6 +283,8 @@ def remember(
     facts = extractor.extract(conversation)
     if not isinstance(facts, list):
         raise ExtractionError(f"the extractor returned a {type(facts).__name__}, not a list of facts")
+    if batch_decisions and isinstance(extractor, BatchDecider):
+        return reconciler.reconcile_all(_distinct(facts), extractor)
     return [reconciler.reconcile(fact) for fact in _distinct(facts)]
 
 

@@ -267,6 +267,7 @@ class MemorySystem:
         candidates: int = 5,
         on_invalid: str = "add",
         actor: str | None = None,
+        batch_decisions: bool = False,
     ) -> list[MemoryChange]:
         """Store the lasting facts of a conversation, reconciled with the user's memories.
 
@@ -285,6 +286,15 @@ class MemorySystem:
         ``"skip"`` nothing is; either way its change carries the ``problem``.
         Facts that cannot be extracted raise :class:`ExtractionError` before
         anything is written. Returns one :class:`MemoryChange` per fact, in order.
+
+        With ``batch_decisions=True`` and an extractor that can decide many facts at
+        once (``decide_all``, as :class:`LLMExtractor` and its subclasses can), all of a
+        conversation's decisions come from one call (split only when the prompt would
+        pass about 2k tokens): two calls per conversation, plus a call of its own for a
+        fact shown a memory that an earlier fact's decision changed (its change says
+        ``rechecked``). Facts are then decided against the memories stored before the
+        conversation: a memory an earlier fact of the same conversation adds is not
+        shown to a later one. The default (``False``) asks fact by fact.
         """
         return remember(
             self,
@@ -296,6 +306,7 @@ class MemorySystem:
             candidates=candidates,
             on_invalid=on_invalid,
             actor=actor,
+            batch_decisions=batch_decisions,
         )
 
     def update_memory(
