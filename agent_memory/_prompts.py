@@ -51,10 +51,7 @@ Rules:
 
 Answer with JSON only, no other text, in this form: {"facts": [fact, fact, ...]}"""
 
-_DECISION_SYSTEM = """\
-You keep the long-term memory of an AI assistant about a user. A new fact about the user was just
-learned. Below it are the stored memories most similar to it, each with an id. Choose one action:
-
+_ACTIONS = """\
 - "none": the fact is already known: a memory says the same, in any words, or says more.
   Give that memory's id.
 - "update": a memory is about the same thing and the new fact refines it (adds detail) or replaces
@@ -64,34 +61,31 @@ learned. Below it are the stored memories most similar to it, each with an id. C
 - "delete": the new fact only says that a memory is no longer true and adds nothing to keep.
   Give that memory's id.
 - "add": no memory is about the same thing; the fact is new.
+"""
 
+_DECISION_SYSTEM = f"""\
+You keep the long-term memory of an AI assistant about a user. A new fact about the user was just
+learned. Below it are the stored memories most similar to it, each with an id. Choose one action:
+
+{_ACTIONS}
 A fact that restates a memory is "none", never "update" or "delete". Use only the ids shown.
 Write the text in the language of the fact. Never translate.
 
 Answer with JSON only, no other text, in this form:
-{"action": one of "add", "update", "delete", "none", "id": the memory's id, "text": the memory's new text}"""
+{{"action": one of "add", "update", "delete", "none", "id": the memory's id, "text": the memory's new text}}"""
 
-_BATCH_SYSTEM = """\
+_BATCH_SYSTEM = f"""\
 You keep the long-term memory of an AI assistant about a user. New facts about the user were just
 learned. Each fact has an id ("1", "2"...) and, below it, the stored memories most similar to it,
 each with an id of its own ("1.1", "1.2"...). For every fact choose one action:
 
-- "none": the fact is already known: a memory says the same, in any words, or says more.
-  Give that memory's id.
-- "update": a memory is about the same thing and the new fact refines it (adds detail) or replaces
-  it (the user changed their mind, moved, changed jobs: the old memory is no longer true).
-  Give that memory's id and its new text: one sentence that keeps what is still true of the old
-  memory and states the new fact.
-- "delete": the new fact only says that a memory is no longer true and adds nothing to keep.
-  Give that memory's id.
-- "add": no memory is about the same thing; the fact is new.
-
+{_ACTIONS}
 Decide each fact on its own memories: use only the ids shown under that fact. A fact that restates
 a memory is "none", never "update" or "delete". Write texts in the language of the fact. Never translate.
 
 Answer with JSON only, no other text, one decision per fact, in this form:
-{"decisions": [{"fact": the fact's id, "action": one of "add", "update", "delete", "none",
-"id": the memory's id, "text": the memory's new text}, ...]}"""
+{{"decisions": [{{"fact": the fact's id, "action": one of "add", "update", "delete", "none",
+"id": the memory's id, "text": the memory's new text}}, ...]}}"""
 
 FACTS_SCHEMA: dict[str, Any] = {
     "title": "MemoryFacts",

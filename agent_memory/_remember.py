@@ -262,7 +262,7 @@ def remember(
     candidates: int,
     on_invalid: str,
     actor: str | None,
-    batch_decisions: bool = False,
+    batch_decisions: bool = True,
 ) -> list[MemoryChange]:
     """See :meth:`MemorySystem.remember`."""
     if not isinstance(extractor, Extractor):

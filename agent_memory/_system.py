@@ -267,7 +267,7 @@ class MemorySystem:
         candidates: int = 5,
         on_invalid: str = "add",
         actor: str | None = None,
-        batch_decisions: bool = False,
+        batch_decisions: bool = True,
     ) -> list[MemoryChange]:
         """Store the lasting facts of a conversation, reconciled with the user's memories.
 

@@ -29,15 +29,16 @@ SECOND = [
 THIRD = [{"role": "user", "content": "我下周五要去罗马。", "time": "2024-05-09T12:00:00"}]  # Rome, next Friday
 
 SCRIPT = [
-    {"facts": ["Alice lives in Paris", "Alice has a dog"]},
-    {"action": "add"},  # "has a dog" compared with "lives in Paris": a new fact
+    {"facts": ["Alice lives in Paris", "Alice has a dog"]},  # nothing stored yet: both added, no decision asked
     {"facts": ["Alice's dog is called Rex", "Alice moved to Berlin around 2024-05-01", "Alice has a dog"]},
-    {"action": "update", "id": "1", "text": "Alice has a dog called Rex"},  # a refinement
-    {"action": "update", "id": "1", "text": "Alice lives in Berlin (moved from Paris around 2024-05-01)"},
-    {"action": "none", "id": "1"},  # "has a dog" restated: already known
+    {"decisions": [  # one call for the conversation; "Alice has a dog" is restated, so it is not asked about
+        {"fact": "1", "action": "update", "id": "1.1", "text": "Alice has a dog called Rex"},  # a refinement
+        {"fact": "2", "action": "update", "id": "2.1",
+         "text": "Alice lives in Berlin (moved from Paris around 2024-05-01)"},
+    ]},
     {"facts": ["爱丽丝将于2024-05-17去罗马"]},
-    {"action": "add"},
-]
+    {"decisions": [{"fact": "1", "action": "add"}]},
+]  # fmt: skip
 
 
 def extractor() -> LLMExtractor:

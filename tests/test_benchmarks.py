@@ -136,7 +136,7 @@ def test_locomo_extractor_mode_tracks_each_memorys_source_turns(minilm: str, tmp
             {"facts": ["Caroline has a dog named Rex"]},
             {"facts": []},
             {"facts": ["Caroline's dog Rex is a beagle"]},
-            {"action": "update", "id": "1", "text": "Caroline has a beagle named Rex"},
+            {"decisions": [{"fact": "1", "action": "update", "id": "1.1", "text": "Caroline has a beagle named Rex"}]},
         ]
     )
     memory, system, events = locomo.extracted_system(minilm, [conversation], str(tmp_path), LLMExtractor(script))

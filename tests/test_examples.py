@@ -46,3 +46,4 @@ def test_remember_conversation(minilm: str) -> None:
     memories = out.split("alice's memories:")[1]
     assert "was 'Alice lives in Paris' (update by agent:remember)" in memories
     assert "problem" not in out
+    assert "LLM calls: 5" in out  # three extractions, one batched decision per conversation that needed one

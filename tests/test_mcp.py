@@ -302,7 +302,8 @@ def test_remember_is_offered_with_an_extractor_and_reconciles() -> None:
     with MemorySystem(embedder=HashEmbedder(), path=":memory:") as memory:
         old = memory.store_memory("Alice lives in Paris", user_id="alice")
         memory.store_memory("Bob lives in Paris", user_id="bob")
-        script = ScriptedLLM([{"facts": ["Alice lives in Berlin"]}, {"action": "update", "id": "1"}])
+        decided = {"decisions": [{"fact": "1", "action": "update", "id": "1.1"}]}
+        script = ScriptedLLM([{"facts": ["Alice lives in Berlin"]}, decided])
         server = create_mcp_server(memory, user_id="alice", extractor=LLMExtractor(script))
 
         async def run() -> tuple[set[str], Any, Any]:

@@ -36,6 +36,9 @@ def facts(*texts: str) -> dict[str, list[str]]:
 
 
 def remember(memory: MemorySystem, script: ScriptedLLM, user: str = "alice", **kwargs: object) -> list[MemoryChange]:
+    """Fact by fact (``batch_decisions=False``): these tests script one decision call per fact;
+    tests/test_remember_batch.py covers the batched default."""
+    kwargs.setdefault("batch_decisions", False)
     return memory.remember(SAID, user_id=user, extractor=LLMExtractor(script), **kwargs)  # type: ignore[arg-type]
 
 
@@ -45,7 +48,7 @@ def texts(memory: MemorySystem, user: str = "alice") -> list[str]:
 
 def test_new_facts_are_added_with_their_scope_and_history(memory: MemorySystem) -> None:
     script = ScriptedLLM([facts("Alice likes coffee", "Alice has a dog named Rex"), {"action": "add"}])
-    changes = memory.remember(SAID, user_id="alice", extractor=LLMExtractor(script), agent_id="helper", session_id="s1")
+    changes = remember(memory, script, agent_id="helper", session_id="s1")
     assert [(c.event, c.new_text, c.problem) for c in changes] == [
         ("added", "Alice likes coffee", None),
         ("added", "Alice has a dog named Rex", None),

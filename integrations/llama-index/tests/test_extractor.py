@@ -67,7 +67,7 @@ def test_add_update_delete_and_unchanged(memory: MemorySystem) -> None:
         {"action": "none", "id": "1"},
     )
     extractor = LlamaIndexExtractor(llm)
-    changes = memory.remember(SAID, user_id="alice", extractor=extractor)
+    changes = memory.remember(SAID, user_id="alice", extractor=extractor, batch_decisions=False)  # one call a fact
     assert [(c.event, c.id, c.fact) for c in changes] == [
         ("updated", paris.id, "Alice lives in Berlin"),
         ("deleted", cat.id, "Alice no longer has a cat"),

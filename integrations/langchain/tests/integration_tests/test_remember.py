@@ -92,7 +92,7 @@ def test_add_update_delete_and_unchanged_through_json_answers(memory: MemorySyst
         ]
     )
     extractor = LangChainExtractor(model)
-    changes = memory.remember(SAID, user_id="alice", extractor=extractor)
+    changes = memory.remember(SAID, user_id="alice", extractor=extractor, batch_decisions=False)  # one call a fact
     assert [(c.event, c.id) for c in changes[:3]] == [
         ("updated", paris.id),
         ("deleted", cat.id),
@@ -113,11 +113,12 @@ def test_add_update_delete_and_unchanged_through_json_answers(memory: MemorySyst
 
 def test_structured_output_is_used_where_the_model_has_tool_calling(memory: MemorySystem) -> None:
     old = memory.store_memory("Alice has a dog", user_id="alice")
+    decided = {"fact": "1", "action": "update", "id": "1.1", "text": "Alice has a dog named Rex"}
     model = ToolCallingFakeChatModel(
         messages=iter(
             [
                 _tool("MemoryFacts", {"facts": ["Alice's dog is named Rex"]}, (120, 9)),
-                _tool("MemoryDecision", {"action": "update", "id": "1", "text": "Alice has a dog named Rex"}, (80, 12)),
+                _tool("MemoryDecisions", {"decisions": [decided]}, (80, 12)),
             ]
         )
     )
@@ -170,7 +171,7 @@ def test_a_chinese_conversation_is_remembered_in_chinese(memory: MemorySystem) -
     ]
     facts = ["用户对花生过敏", "用户于2024-05-17去上海出差"]
     model = _fake([_json({"facts": facts}), _json({"action": "add"})], prompts)
-    changes = memory.remember(said, user_id="alice", extractor=LangChainExtractor(model))
+    changes = memory.remember(said, user_id="alice", extractor=LangChainExtractor(model), batch_decisions=False)
     assert [c.new_text for c in changes] == facts
     assert _texts(memory) == sorted(facts)
     conversation = prompts.seen[0][-1].text
@@ -186,7 +187,8 @@ def _call(name: str, **args: object) -> AIMessage:
 def test_the_remember_tool_runs_in_an_agent_loop(memory: MemorySystem) -> None:
     memory.store_memory("Alice lives in Paris", user_id="alice")
     memory.store_memory("Bob lives in Paris", user_id="bob")
-    llm = _fake([_json({"facts": ["Alice lives in Berlin"]}), _json({"action": "update", "id": "1"})])
+    decided = {"decisions": [{"fact": "1", "action": "update", "id": "1.1"}]}
+    llm = _fake([_json({"facts": ["Alice lives in Berlin"]}), _json(decided)])
     tools = {t.name: t for t in create_memory_tools(memory, user_id="alice", extractor=LangChainExtractor(llm))}
     assert "remember" in tools and "remember" not in {t.name for t in create_memory_tools(memory, user_id="alice")}
     agent = _fake([_call("remember", text="I live in Berlin now."), AIMessage(content="Noted!")])
@@ -236,7 +238,10 @@ def test_a_real_provider_class_through_its_structured_output(memory: MemorySyste
 
     old = memory.store_memory("Alice lives in Paris", user_id="alice")
     server = FakeChatServer(
-        [{"facts": ["Alice lives in Berlin"]}, {"action": "update", "id": "1", "text": "Alice lives in Berlin"}],
+        [
+            {"facts": ["Alice lives in Berlin"]},
+            {"decisions": [{"fact": "1", "action": "update", "id": "1.1", "text": "Alice lives in Berlin"}]},
+        ],
         usage=(150, 12),
     )
     try:
@@ -248,5 +253,5 @@ def test_a_real_provider_class_through_its_structured_output(memory: MemorySyste
     assert (change.event, change.id, change.new_text) == ("updated", old.id, "Alice lives in Berlin")
     formats = [r["response_format"] for r in server.requests]
     assert [f["type"] for f in formats] == ["json_schema", "json_schema"]
-    assert [f["json_schema"]["name"] for f in formats] == ["MemoryFacts", "MemoryDecision"]
+    assert [f["json_schema"]["name"] for f in formats] == ["MemoryFacts", "MemoryDecisions"]
     assert (extractor.usage.calls, extractor.usage.input_tokens, extractor.usage.output_tokens) == (2, 300, 24)
