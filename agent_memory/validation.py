@@ -4,6 +4,7 @@ Each returns the checked value or raises a :class:`~agent_memory.ValidationError
 subclass, before anything is written.
 """
 
+from agent_memory._times import CREATED_MS, check_time, epoch_ms
 from agent_memory._validation import (
     RESERVED_KEYS,
     check_choice,
@@ -20,6 +21,7 @@ from agent_memory._validation import (
 )
 
 __all__ = [
+    "CREATED_MS",
     "RESERVED_KEYS",
     "check_choice",
     "check_filters",
@@ -31,5 +33,7 @@ __all__ = [
     "check_positive",
     "check_text",
     "check_texts",
+    "check_time",
     "check_user_id",
+    "epoch_ms",
 ]

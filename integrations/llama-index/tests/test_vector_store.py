@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from llama_index.core import Document, StorageContext, VectorStoreIndex
@@ -218,3 +219,17 @@ async def test_async_twins(index: VectorStoreIndex, embed_model: Qwen3Embedding)
     assert {n.ref_doc_id for n in await store.aget_nodes()} == {"d-coffee", "d-home"}
     await store.aclear()
     assert await store.aget_nodes() == []
+
+
+def test_a_created_at_filter_is_the_creation_time_every_node_carries(index: VectorStoreIndex) -> None:
+    since = MetadataFilters(filters=[MetadataFilter(key="created_at", value="2026-01-01", operator=FilterOperator.GTE)])
+    assert to_chroma_where(since) == {"created_ms": {"$gte": 1767225600000}}
+    retriever = index.as_retriever(similarity_top_k=10, filters=since)
+    assert len(retriever.retrieve("Alice")) > 0  # the nodes were stored now, after 2026-01-01
+    future = datetime.now(timezone.utc) + timedelta(days=1)
+    after = MetadataFilters(
+        filters=[MetadataFilter(key="created_at", value=future.isoformat(), operator=FilterOperator.GT)]
+    )
+    assert index.as_retriever(similarity_top_k=10, filters=after).retrieve("Alice") == []
+    with pytest.raises(UnsupportedFilterError, match="created_at takes"):
+        to_chroma_where(MetadataFilters(filters=[MetadataFilter(key="created_at", value="2026-01-01")]))

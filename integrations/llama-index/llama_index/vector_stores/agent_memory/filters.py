@@ -3,6 +3,8 @@
 Every operator and condition LlamaIndex defines is translated, or refused with
 an :class:`UnsupportedFilterError` when Chroma's ``where`` cannot express it.
 ``NOT`` means "none of the filters match", as in LlamaIndex's own stores.
+A filter on ``created_at`` (``>``, ``>=``, ``<``, ``<=``; an ISO 8601 string or a
+datetime, naive in UTC) is translated to the creation time every record carries.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from llama_index.core.vector_stores.types import FilterCondition, FilterOperator, MetadataFilter, MetadataFilters
 
 from agent_memory import InvalidFilterError
+from agent_memory.validation import CREATED_MS, check_time, epoch_ms
 
 __all__ = ["UnsupportedFilterError", "to_chroma_where"]
 
@@ -58,6 +61,8 @@ def _leaf(f: MetadataFilter, negate: bool) -> dict[str, Any]:
             condition=FilterCondition.OR if f.operator == FilterOperator.ANY else FilterCondition.AND,
         )
         return _filters(wanted, negate)
+    if f.key == "created_at":
+        return _created(f, negate)
     if f.operator not in _SIMPLE:
         raise UnsupportedFilterError(
             f"the {f.operator.value!r} filter on {f.key!r} cannot be expressed in Chroma's where syntax"
@@ -65,6 +70,16 @@ def _leaf(f: MetadataFilter, negate: bool) -> dict[str, Any]:
     operator = _SIMPLE[f.operator]
     value = list(f.value) if isinstance(f.value, (list, tuple)) else f.value
     return {f.key: {_NEGATED[operator] if negate else operator: value}}
+
+
+def _created(f: MetadataFilter, negate: bool) -> dict[str, Any]:
+    """``created_at`` compared with a time, as the number every record carries (``created_ms``)."""
+    if f.operator not in (FilterOperator.GT, FilterOperator.GTE, FilterOperator.LT, FilterOperator.LTE):
+        raise UnsupportedFilterError(f"created_at takes >, >=, < or <=, not {f.operator.value!r}")
+    moment = check_time(f.value, "created_at", "UTC")
+    assert moment is not None
+    operator = _SIMPLE[f.operator]
+    return {CREATED_MS: {_NEGATED[operator] if negate else operator: epoch_ms(moment)}}
 
 
 def _filters(filters: MetadataFilters, negate: bool) -> dict[str, Any]:
