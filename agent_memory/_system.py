@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, tzinfo
+from dataclasses import replace
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -19,7 +20,7 @@ from agent_memory._remember import MemoryChange, remember
 from agent_memory._rerank import Reranker, as_reranker, rerank_hits
 from agent_memory._store import ChromaStore, MemoryStore, Scope
 from agent_memory._tasks import resolve_task
-from agent_memory._times import check_time, time_clauses
+from agent_memory._times import check_time, time_clauses, zone
 from agent_memory._types import Memory, MemoryStats, MetadataValue, SearchHit
 from agent_memory._validation import (
     check_actor,
@@ -34,6 +35,7 @@ from agent_memory._validation import (
     check_text,
     check_texts,
 )
+from agent_memory._when import TimeRange, find_time_range
 from agent_memory._writer import Writer
 from agent_memory.embeddings import Embedder, EmbeddingCache, create_embedder
 from agent_memory.embeddings._base import check_vectors
@@ -385,6 +387,8 @@ class MemorySystem:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         tz: str | tzinfo | None = None,
+        time_aware: bool = False,
+        now: datetime | None = None,
     ) -> list[SearchHit]:
         """The user's memories most relevant to ``query``, best first.
 
@@ -404,12 +408,19 @@ class MemorySystem:
         ``where`` syntax) narrow the user's memories and can never widen them.
         ``since``/``until`` keep memories stored from ``since`` (inclusive) to ``until``
         (exclusive): datetimes or ISO 8601 strings, naive ones read in ``tz`` (an IANA
-        name; default: this process's local zone).
+        name; default: this process's local zone). With ``time_aware=True`` and neither
+        given, a time the query names ("last week", "in May 2023", "上周", "去年五月"),
+        read against ``now`` (default: the current time) in ``tz``, becomes the span the
+        memories were stored in, and each hit carries it as ``time_range``. It is off by
+        default: its effect on retrieval is not measured yet.
         """
         check_text(query, "query")
         scope = Scope.of(user_id, agent_id, session_id)
         top_k, mode = check_positive(top_k, "top_k"), check_choice(mode, MODES, "mode")
         instruction = self.task if task is None else resolve_task(task)
+        named = _named_time(query, now, tz) if time_aware and since is None and until is None else None
+        if named is not None:
+            since, until = named.start, named.end
         where, threshold = _with_times(check_filters(filters), since, until, tz), check_min_score(min_score)
         self.store.check_fingerprint(self.embedder.fingerprint)
         vector = self._embed_queries([query], instruction)[0]
@@ -420,7 +431,8 @@ class MemorySystem:
             hits = search(self.store, self._index, query, vector, scope, where, first_stage)
         if self.reranker is not None:
             hits = rerank_hits(self.reranker, query, instruction, hits)[:top_k]
-        return [h for h in hits if threshold is None or h.score >= threshold]
+        kept = [h for h in hits if threshold is None or h.score >= threshold]
+        return kept if named is None else [replace(h, time_range=(named.start, named.end)) for h in kept]
 
     def get_memory(self, memory_id: str, *, user_id: str) -> Memory | None:
         """The memory with this id, or ``None`` if the user has none with it."""
@@ -494,3 +506,9 @@ def _with_times(
     """The caller's filters narrowed to a creation time from ``since`` to ``until``."""
     clauses = time_clauses(check_time(since, "since", tz), check_time(until, "until", tz))
     return where_of([where, *clauses] if where else clauses)
+
+
+def _named_time(query: str, now: datetime | None, tz: str | tzinfo | None) -> TimeRange | None:
+    """The span of time the query names, read against ``now`` in the user's zone."""
+    moment = check_time(now, "now", tz) or datetime.now(timezone.utc)
+    return find_time_range(query, moment.astimezone(zone(tz)))

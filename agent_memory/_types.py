@@ -75,16 +75,17 @@ class Memory:
 class SearchHit:
     """A search result: the memory, the score it was ranked by, and its cosine similarity.
 
-    ``score`` is what hits are ordered by (higher is better): the cosine
-    similarity in ``mode="dense"``, the hybrid score (standardised BM25 plus
-    dense, plus the session neighbour's share; comparable only within one
-    search) in ``mode="hybrid"``. ``similarity`` is always the cosine similarity
-    of the memory's vector to the query's; it defaults to ``score``.
+    ``score`` is what hits are ordered by, a relevance in [0, 1] (see
+    :meth:`MemorySystem.search_memory`). ``similarity`` is always the cosine
+    similarity of the memory's vector to the query's; it defaults to ``score``.
+    ``time_range`` is the span of time the search kept memories from, when the
+    query named one and time-aware search applied it (``(start, end)``, end excluded).
     """
 
     memory: Memory
     score: float
     similarity: float = float("nan")
+    time_range: tuple[datetime, datetime] | None = None
 
     def __post_init__(self) -> None:
         if self.similarity != self.similarity:  # NaN: not given
@@ -96,8 +97,12 @@ class SearchHit:
         return self.memory.text
 
     def to_dict(self) -> dict[str, object]:
-        """A JSON-ready dict: the memory's fields plus ``score`` and ``similarity``."""
-        return {**self.memory.to_dict(), "score": self.score, "similarity": self.similarity}
+        """A JSON-ready dict: the memory's fields plus ``score``, ``similarity`` and, when one
+        was applied, ``time_range`` (two ISO 8601 times)."""
+        found = {**self.memory.to_dict(), "score": self.score, "similarity": self.similarity}
+        if self.time_range is not None:
+            found["time_range"] = [t.isoformat() for t in self.time_range]
+        return found
 
 
 @dataclass(frozen=True)
