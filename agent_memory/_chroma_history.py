@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agent_memory._chroma import chroma_errors, retrying
 from agent_memory._history import HistoryEvent
 from agent_memory._records import where_of
-from agent_memory._store import _chroma_errors, _retrying
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -36,7 +36,7 @@ class ChromaHistory:
 
     def __init__(self, client: ClientAPI, collection: str) -> None:
         self.path = f"{collection}.history"
-        self._events = _retrying(client.get_or_create_collection(self.path, embedding_function=None))
+        self._events = retrying(client.get_or_create_collection(self.path, embedding_function=None))
         self._batch = client.get_max_batch_size()
 
     def record(self, events: Sequence[HistoryEvent]) -> None:
@@ -49,7 +49,7 @@ class ChromaHistory:
         metadatas: list[Any] = [
             {"memory_id": e.memory_id, "user_id": e.user_id, "action": e.action, "actor": e.actor} for e in events
         ]
-        with _chroma_errors("write the history"):
+        with chroma_errors("write the history"):
             for start in range(0, len(ids), self._batch):
                 part = slice(start, start + self._batch)
                 self._events.add(
@@ -62,7 +62,7 @@ class ChromaHistory:
     def for_memory(self, memory_id: str, user_id: str) -> list[HistoryEvent]:
         """The memory's events, oldest first (only the user's: another user's id shows nothing)."""
         where = where_of([{"memory_id": memory_id}, {"user_id": user_id}])
-        with _chroma_errors("read the history"):
+        with chroma_errors("read the history"):
             found = self._events.get(where=where, include=["documents", "metadatas"])
         rows = sorted(zip(found["ids"], found["documents"] or [], found["metadatas"] or [], strict=True))
         return [_event(record_id, document, meta) for record_id, document, meta in rows]
@@ -70,7 +70,7 @@ class ChromaHistory:
     def purge_user(self, user_id: str) -> int:
         """Delete every event of the user; returns how many."""
         where = where_of([{"user_id": user_id}])
-        with _chroma_errors("purge the history"):
+        with chroma_errors("purge the history"):
             count = len(self._events.get(where=where, include=[])["ids"])
             self._events.delete(where=where)
         return count

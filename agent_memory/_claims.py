@@ -19,6 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from agent_memory._chroma import retrying
 from agent_memory._records import Scope, where_of
 from agent_memory._types import Memory
 
@@ -53,9 +54,7 @@ class Claims:
     """The claims of one collection on a Chroma server (see the module's docstring)."""
 
     def __init__(self, client: ClientAPI, collection: str) -> None:
-        from agent_memory._store import _retrying
-
-        self._claims = _retrying(client.get_or_create_collection(f"{collection}.claims", embedding_function=None))
+        self._claims = retrying(client.get_or_create_collection(f"{collection}.claims", embedding_function=None))
 
     def claim(self, memories: Sequence[Memory]) -> dict[str, tuple[str, int]]:
         """Claim each memory's text in its scope; by memory id, the holder's memory id and claim time."""

@@ -23,6 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agent_memory._chroma import retrying
+
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
 
@@ -50,9 +52,7 @@ class ChangeFeed:
     """The change feed of one collection on a Chroma server (see the module's docstring)."""
 
     def __init__(self, client: ClientAPI, collection: str) -> None:
-        from agent_memory._store import _retrying
-
-        self._entries = _retrying(client.get_or_create_collection(f"{collection}.changes", embedding_function=None))
+        self._entries = retrying(client.get_or_create_collection(f"{collection}.changes", embedding_function=None))
         self._pruned_at = 0
 
     def note(self, changed: Mapping[str, Sequence[str]]) -> None:

@@ -1,4 +1,4 @@
-"""Storage: the :class:`MemoryStore` protocol and its Chroma implementation.
+"""Storage: the Chroma implementation of the :class:`MemoryStore` protocol (in ``_store_protocol``).
 
 The store never embeds anything (the collection has ``embedding_function=None``);
 it receives vectors from the embedder, and keeps the scope, timestamps and a hash
@@ -11,18 +11,18 @@ import contextlib
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from agent_memory import _lock
+from agent_memory._chroma import chroma_errors, replacing, retrying
 from agent_memory._claims import Claims
 from agent_memory._errors import (
     ConfigurationError,
     EmbedderMismatchError,
     InvalidFilterError,
-    StoreError,
     ValidationError,
 )
 from agent_memory._feed import ChangeFeed, Cursor
@@ -36,7 +36,7 @@ from agent_memory._records import (
     text_hash,
     where_of,
 )
-from agent_memory._retry import RetryingCollection
+from agent_memory._store_protocol import MemoryStore
 from agent_memory._times import TIMES_MARK, ensure_times
 from agent_memory._types import Memory
 from agent_memory.embeddings import Fingerprint
@@ -52,101 +52,6 @@ __all__ = ["ChromaStore", "MemoryStore", "Scope", "text_hash"]  # Scope and text
 _PAGE = 1000  # records per get/delete round trip when walking a whole scope
 
 
-class MemoryStore(Protocol):
-    """What :class:`~agent_memory.MemorySystem` needs from a vector store.
-
-    Every read and delete takes a :class:`Scope`, so no call can reach another
-    user's records. Vectors are unit-norm float32 rows; scores are cosine
-    similarities, higher is better.
-    """
-
-    @property
-    def fingerprint(self) -> Fingerprint | None: ...
-
-    def check_fingerprint(self, fingerprint: Fingerprint) -> None: ...
-
-    def add(self, memories: Sequence[Memory], vectors: NDArray[np.float32]) -> None: ...
-
-    def upsert(self, memories: Sequence[Memory], vectors: NDArray[np.float32]) -> None: ...
-
-    def update(self, memory: Memory, vector: NDArray[np.float32] | None) -> None: ...
-
-    def get(self, ids: Sequence[str], scope: Scope, *, filters: Mapping[str, Any] | None = None) -> list[Memory]: ...
-
-    def vectors(self, ids: Sequence[str], scope: Scope) -> NDArray[np.float32]: ...
-
-    def find_texts(self, texts: Sequence[str], scope: Scope) -> dict[str, Memory]: ...
-
-    def claim(self, memories: Sequence[Memory]) -> dict[str, tuple[str, int]]: ...
-
-    def take_over(self, memory: Memory, stale_holder: str) -> None: ...
-
-    def release_claims(self, memory_ids: Sequence[str]) -> None: ...
-
-    def owners(self, ids: Sequence[str]) -> dict[str, str]: ...
-
-    def pages(self, scope: Scope, page_size: int = ...) -> Iterator[list[Memory]]: ...
-
-    def changes(self, user_id: str, cursor: object) -> tuple[object, list[str] | None]: ...
-
-    def list_memories(
-        self, scope: Scope, *, filters: Mapping[str, Any] | None, limit: int | None, offset: int, newest: bool = ...
-    ) -> list[Memory]: ...
-
-    def query(
-        self,
-        vector: NDArray[np.float32],
-        scope: Scope,
-        *,
-        filters: Mapping[str, Any] | None,
-        top_k: int,
-        ids: Sequence[str] | None = None,
-    ) -> list[tuple[Memory, float]]: ...
-
-    def similarities(
-        self, vector: NDArray[np.float32], ids: Sequence[str], scope: Scope, *, filters: Mapping[str, Any] | None
-    ) -> list[tuple[Memory, float]]: ...
-
-    def delete(self, ids: Sequence[str], scope: Scope) -> int: ...
-
-    def delete_scope(self, scope: Scope) -> int: ...
-
-    def count(self, scope: Scope | None = None) -> int: ...
-
-    def user_counts(self) -> Counter[str]: ...
-
-    def reindex(
-        self, fingerprint: Fingerprint, embed: Callable[[list[str]], NDArray[np.float32]], *, keep_old: bool
-    ) -> int: ...
-
-    def close(self) -> None: ...
-
-
-@contextlib.contextmanager
-def _chroma_errors(action: str) -> Iterator[None]:
-    """Chroma's own errors, and a server that cannot be reached, as :class:`StoreError`."""
-    import httpx
-    from chromadb.errors import ChromaError
-
-    try:
-        yield
-    except ChromaError as exc:
-        raise StoreError(f"Chroma failed to {action}: {exc}") from exc
-    except httpx.TransportError as exc:
-        raise StoreError(f"Chroma failed to {action}: the server cannot be reached ({exc})") from exc
-
-
-def _replacing(new: dict[str, Any], old: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``new`` as a replacement of ``old``: Chroma merges metadata on update and upsert,
-    and removes a key only when it is sent as None."""
-    return {**{key: None for key in old or {} if key not in new}, **new}
-
-
-def _retrying(collection: Collection) -> Collection:
-    """The collection with its calls retried across a server restart (see :class:`RetryingCollection`)."""
-    return cast("Collection", RetryingCollection(collection))
-
-
 class ChromaStore:
     """A :class:`MemoryStore` over one Chroma collection (cosine space, no embedding function)."""
 
@@ -156,7 +61,7 @@ class ChromaStore:
         self._client = client
         self._on_close = on_close
         try:
-            self._collection: Collection = _retrying(
+            self._collection: Collection = retrying(
                 client.get_or_create_collection(
                     collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
                 )
@@ -165,7 +70,7 @@ class ChromaStore:
             raise ValidationError(f"invalid collection name {collection!r}: {exc}") from None
         self._space = str((self._collection.configuration.get("hnsw") or {}).get("space") or "cosine")
         self._batch = client.get_max_batch_size()
-        with _chroma_errors("add creation times to the records of an older collection"):
+        with chroma_errors("add creation times to the records of an older collection"):
             ensure_times(self._collection, created_ms_of)
         self._fingerprint_checked: Fingerprint | None = None
         # Other processes may write to a shared collection; an embedded one is this process's alone.
@@ -182,7 +87,7 @@ class ChromaStore:
         if path != ":memory:":
             key = _lock.acquire(path)
             try:
-                with _chroma_errors(f"open {path}"):
+                with chroma_errors(f"open {path}"):
                     return cls(
                         chromadb.PersistentClient(path=path, settings=settings),
                         collection,
@@ -213,7 +118,7 @@ class ChromaStore:
         from agent_memory._server import server_client
 
         client = server_client(url, headers=headers, tenant=tenant, database=database)
-        with _chroma_errors(f"open collection {collection!r} on {url}"):
+        with chroma_errors(f"open collection {collection!r} on {url}"):
             return cls(client, collection)
 
     @classmethod
@@ -236,7 +141,7 @@ class ChromaStore:
         metadata = dict(self._collection.metadata or {})
         stored = self.fingerprint
         if stored is None:
-            with _chroma_errors("record the embedder fingerprint"):
+            with chroma_errors("record the embedder fingerprint"):
                 self._collection.modify(metadata={**metadata, **fingerprint.to_metadata()})
         elif stored != fingerprint:
             raise EmbedderMismatchError(
@@ -270,12 +175,12 @@ class ChromaStore:
     ) -> None:
         for start in range(0, len(memories), self._batch):
             chunk = memories[start : start + self._batch]
-            with _chroma_errors("write memories"):
+            with chroma_errors("write memories"):
                 write(
                     ids=[m.id for m in chunk],
                     embeddings=vectors[start : start + self._batch],
                     documents=[m.text for m in chunk],
-                    metadatas=[_replacing(record_metadata(m), (existing or {}).get(m.id)) for m in chunk],
+                    metadatas=[replacing(record_metadata(m), (existing or {}).get(m.id)) for m in chunk],
                 )
         changed: dict[str, list[str]] = {}
         for m in memories:
@@ -285,7 +190,7 @@ class ChromaStore:
     def _note(self, changed: Mapping[str, Sequence[str]]) -> None:
         """Tell other processes' indexes which memories (by user) were written; shared collections only."""
         if self._feed is not None and changed:
-            with _chroma_errors("record changes"):
+            with chroma_errors("record changes"):
                 self._feed.note(changed)
 
     def changes(self, user_id: str, cursor: object) -> tuple[object, list[str] | None]:
@@ -296,7 +201,7 @@ class ChromaStore:
         store, which no other process can open."""
         if self._feed is None:
             return 0, ([] if cursor is not None else None)
-        with _chroma_errors("read changes"):
+        with chroma_errors("read changes"):
             return self._feed.read(user_id, cursor if isinstance(cursor, Cursor) else None)
 
     def pages(self, scope: Scope, page_size: int = _PAGE) -> Iterator[list[Memory]]:
@@ -310,7 +215,7 @@ class ChromaStore:
         """The stored metadata of each existing id (ids that do not exist are left out)."""
         if not ids:
             return {}
-        with _chroma_errors("look up ids"):
+        with chroma_errors("look up ids"):
             result = self._collection.get(ids=list(ids), include=["metadatas"])
         metas = result["metadatas"] or []
         return {i: dict(m or {}) for i, m in zip(result["ids"], metas, strict=True)}
@@ -320,8 +225,8 @@ class ChromaStore:
         return {i: str(m.get("user_id")) for i, m in self._metadatas(ids).items()}
 
     def update(self, memory: Memory, vector: NDArray[np.float32] | None) -> None:
-        metadata = _replacing(record_metadata(memory), self._metadatas([memory.id]).get(memory.id))
-        with _chroma_errors("update a memory"):
+        metadata = replacing(record_metadata(memory), self._metadatas([memory.id]).get(memory.id))
+        with chroma_errors("update a memory"):
             if vector is None:  # same text: Chroma would try to re-embed a document passed without a vector
                 self._collection.update(ids=[memory.id], metadatas=[metadata])
             else:
@@ -329,7 +234,7 @@ class ChromaStore:
                     ids=[memory.id], documents=[memory.text], metadatas=[metadata], embeddings=vector.reshape(1, -1)
                 )
         if self._claims is not None and vector is not None:  # a new text: the claim moves with it
-            with _chroma_errors("move the memory's claim"):
+            with chroma_errors("move the memory's claim"):
                 self._claims.release([memory.id])
                 self._claims.claim([memory])
         self._note({memory.user_id: [memory.id]})
@@ -338,7 +243,7 @@ class ChromaStore:
         """The scope's records with these ids, in the order asked; missing ids are left out."""
         if not ids:
             return []  # Chroma reads an empty id list as an error, not as "none"
-        with _chroma_errors("get memories"), _filter_errors(filters):
+        with chroma_errors("get memories"), _filter_errors(filters):
             found = memories_from(self._collection.get(ids=list(ids), where=scoped_where(scope, filters)))
         by_id = {m.id: m for m in found}
         return [by_id[i] for i in ids if i in by_id]
@@ -347,7 +252,7 @@ class ChromaStore:
         """The stored vectors of these ids (in this order; ids outside the scope are left out)."""
         if not ids:
             return np.zeros((0, 0), dtype=np.float32)
-        with _chroma_errors("get vectors"):
+        with chroma_errors("get vectors"):
             result = self._collection.get(ids=list(ids), where=scoped_where(scope), include=["embeddings"])
         embeddings = result["embeddings"] if result["embeddings"] is not None else []
         by_id = dict(zip(result["ids"], embeddings, strict=True))
@@ -368,13 +273,13 @@ class ChromaStore:
         processes (an embedded store) every memory holds its own text."""
         if self._claims is None:
             return {m.id: (m.id, 0) for m in memories}
-        with _chroma_errors("claim texts"):
+        with chroma_errors("claim texts"):
             return self._claims.claim(memories)
 
     def take_over(self, memory: Memory, stale_holder: str) -> None:
         """Drop a claim whose memory never appeared, so that ``memory`` can claim its text."""
         if self._claims is not None:
-            with _chroma_errors("take over a claim"):
+            with chroma_errors("take over a claim"):
                 self._claims.take_over(memory, stale_holder)
 
     def history(self) -> ChromaHistory | None:
@@ -388,7 +293,7 @@ class ChromaStore:
     def release_claims(self, memory_ids: Sequence[str]) -> None:
         """Drop the claims of memories that were not written after all."""
         if self._claims is not None:
-            with _chroma_errors("release claims"):
+            with chroma_errors("release claims"):
                 self._claims.release(memory_ids)
 
     def _with_hashes(self, hashes: list[str], user_id: str) -> list[Memory]:
@@ -401,7 +306,7 @@ class ChromaStore:
         """
         limit = 4 * len(hashes) + 16
         by_hash = where_of([{"text_sha": {"$in": hashes}}])
-        with _chroma_errors("look up duplicates"):
+        with chroma_errors("look up duplicates"):
             result = self._collection.get(where=by_hash, limit=limit)
             if len(result["ids"]) == limit:
                 result = self._collection.get(where=where_of([{"user_id": user_id}, {"text_sha": {"$in": hashes}}]))
@@ -418,7 +323,7 @@ class ChromaStore:
     ) -> list[Memory]:
         """The scope's memories in the order they were stored (``newest`` first if asked), paged."""
         where = scoped_where(scope, filters)
-        with _chroma_errors("list memories"), _filter_errors(filters):
+        with chroma_errors("list memories"), _filter_errors(filters):
             if not newest:
                 return memories_from(self._collection.get(where=where, limit=limit, offset=offset))
             ids = self._collection.get(where=where, include=[])["ids"]  # O(n) ids, to page from the end
@@ -436,7 +341,7 @@ class ChromaStore:
         ids: Sequence[str] | None = None,
     ) -> list[tuple[Memory, float]]:
         """The ``top_k`` nearest records of the scope (among ``ids`` if given), best first."""
-        with _chroma_errors("search memories"), _filter_errors(filters):
+        with chroma_errors("search memories"), _filter_errors(filters):
             result = self._collection.query(
                 query_embeddings=vector.reshape(1, -1),
                 ids=list(ids) if ids is not None else None,
@@ -462,7 +367,7 @@ class ChromaStore:
             return []
         if filters is not None:
             return self.query(vector, scope, filters=filters, top_k=len(ids), ids=ids)
-        with _chroma_errors("read memories"):
+        with chroma_errors("read memories"):
             found = self._collection.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
         memories = memories_from(found)
         vectors = np.asarray(found["embeddings"] if found["embeddings"] is not None else [], dtype=np.float32)
@@ -472,7 +377,7 @@ class ChromaStore:
     def delete(self, ids: Sequence[str], scope: Scope) -> int:
         owned = [m.id for m in self.get(ids, scope)]  # never delete what the scope does not own
         if owned:
-            with _chroma_errors("delete memories"):
+            with chroma_errors("delete memories"):
                 self._collection.delete(ids=owned)
                 if self._claims is not None:
                     self._claims.release(owned)
@@ -483,7 +388,7 @@ class ChromaStore:
         deleted = 0
         where = scoped_where(scope)
         while True:
-            with _chroma_errors("delete memories"):
+            with chroma_errors("delete memories"):
                 ids = self._collection.get(where=where, limit=_PAGE, include=[])["ids"]
                 if not ids:
                     if self._claims is not None:
@@ -499,7 +404,7 @@ class ChromaStore:
         total, offset = 0, 0
         where = scoped_where(scope)
         while True:
-            with _chroma_errors("count memories"):
+            with chroma_errors("count memories"):
                 page = len(self._collection.get(where=where, limit=_PAGE, offset=offset, include=[])["ids"])
             total, offset = total + page, offset + _PAGE
             if page < _PAGE:
@@ -509,7 +414,7 @@ class ChromaStore:
         counts: Counter[str] = Counter()
         offset = 0
         while True:
-            with _chroma_errors("read memories"):
+            with chroma_errors("read memories"):
                 metas = self._collection.get(limit=_PAGE, offset=offset, include=["metadatas"])["metadatas"] or []
             counts.update(str((m or {}).get("user_id", "")) for m in metas)
             offset += _PAGE
@@ -527,8 +432,8 @@ class ChromaStore:
         Writers should pause during a reindex: what they write meanwhile is not copied.
         """
         name, stamp = self._collection.name, uuid.uuid4().hex[:8]
-        with _chroma_errors("create the reindex collection"):
-            staging = _retrying(
+        with chroma_errors("create the reindex collection"):
+            staging = retrying(
                 self._client.create_collection(
                     f"{name}-reindex-{stamp}",
                     embedding_function=None,
@@ -541,7 +446,7 @@ class ChromaStore:
         except BaseException:
             self._client.delete_collection(staging.name)
             raise
-        with _chroma_errors("switch to the reindexed collection"):
+        with chroma_errors("switch to the reindexed collection"):
             old = self._collection
             old.modify(name=f"{name}-before-reindex-{stamp}")
             staging.modify(name=name)
@@ -553,12 +458,12 @@ class ChromaStore:
     def _copy_into(self, target: Collection, embed: Callable[[list[str]], NDArray[np.float32]]) -> int:
         copied = 0
         while True:
-            with _chroma_errors("read memories to reindex"):
+            with chroma_errors("read memories to reindex"):
                 page = self._collection.get(limit=_PAGE, offset=copied, include=["documents", "metadatas"])
             if not page["ids"]:
                 return copied
             documents = [d or "" for d in page["documents"] or []]
-            with _chroma_errors("write reindexed memories"):
+            with chroma_errors("write reindexed memories"):
                 target.add(
                     ids=page["ids"], embeddings=embed(documents), documents=documents, metadatas=page["metadatas"]
                 )
