@@ -1,4 +1,5 @@
-"""The ``agent-memory`` command: add, search, list, delete, forget, import, export, stats, mcp, serve, keys, demo."""
+"""The ``agent-memory`` command: add, search, list, delete, forget, history, import, export, stats,
+reindex, mcp, serve, keys, demo."""
 
 from __future__ import annotations
 
