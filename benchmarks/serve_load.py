@@ -6,12 +6,14 @@ builds it, in a process of its own on uvicorn) and the in-process
 one user (and one API key) per client, doing a mixed workload: 30% store, 60%
 search, 10% update or delete one of the client's memories. The service's clients
 are ``httpx.AsyncClient``s. A cheap deterministic embedder keeps the model out of
-the measurement (this measures the service, not the model).
+the measurement (this measures the service, not the model); with ``--model`` both
+sides embed with it, and the service is ``agent-memory serve --workers N``.
 
 Reported per side: operations/s, p50/p95/p99 per operation, errors (must be 0),
 and whether every user's memories are exactly what its client's calls left.
 
     python benchmarks/serve_load.py --clients 16 --seconds 20
+    python benchmarks/serve_load.py --model /path/to/all-MiniLM-L6-v2 --workers 2
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ def serve_child(chroma_url: str, keys_path: str, port: int) -> None:
 async def _run(args: argparse.Namespace, chroma_url: str, keys: dict[str, str], port: int) -> list[dict[str, object]]:
     users = list(keys)
     rows = []
-    with MemorySystem(embedder=HashEmbedder(DIM), chroma_url=chroma_url, collection="served") as check:
+    with MemorySystem(**_embedding(args), chroma_url=chroma_url, collection="served") as check:
         limits = httpx.Limits(max_connections=len(users) + 4)
         https = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {keys[u]}"},
                                    limits=limits, timeout=60) for u in users]  # fmt: skip
@@ -140,17 +142,33 @@ async def _run(args: argparse.Namespace, chroma_url: str, keys: dict[str, str], 
                                 args.seconds, check))  # fmt: skip
         for h in https:
             await h.aclose()
-    with MemorySystem(embedder=HashEmbedder(DIM), chroma_url=chroma_url, collection="in-process") as sync:
+    with MemorySystem(**_embedding(args), chroma_url=chroma_url, collection="in-process") as sync:
         memory = AsyncMemorySystem(sync=sync)
         rows.append(await _side("python-api", [Client(u, None, memory) for u in users], args.seconds, sync))
         await memory.aclose()
     return rows
 
 
+def _embedding(args: argparse.Namespace) -> dict[str, Any]:
+    """The cheap embedder, or the model (``--model``) that ``agent-memory serve`` also loads."""
+    return {"model": args.model} if args.model else {"embedder": HashEmbedder(DIM)}
+
+
+def _service_command(args: argparse.Namespace, chroma_url: str, keys_path: Path, port: int) -> list[str]:
+    """``agent-memory serve --workers N`` with a model; the HashEmbedder service in a child otherwise."""
+    if not args.model:
+        return [sys.executable, __file__, "--serve-child", chroma_url, str(keys_path), str(port)]
+    return [sys.executable, "-m", "agent_memory", "serve", "--model", args.model, "--workers", str(args.workers),
+            "--chroma-url", chroma_url, "--collection", "served", "--keys", str(keys_path), "--port", str(port),
+            "--rate", "0"]  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--model", help="embed with this model, and run `agent-memory serve` (default: HashEmbedder)")
+    parser.add_argument("--workers", type=int, default=2, help="serve's worker processes (with --model)")
     parser.add_argument("--serve-child", nargs=3, help=argparse.SUPPRESS)  # chroma url, keys file, port
     args = parser.parse_args(argv)
     if args.serve_child:
@@ -166,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         chroma_url = f"http://127.0.0.1:{chroma_port}"
         db = start_server([chroma, "run", "--path", f"{work}/db", "--host", "127.0.0.1", "--port", str(chroma_port)],
                           f"{chroma_url}/api/v2/heartbeat", timeout=60)  # fmt: skip
-        service = start_server([sys.executable, __file__, "--serve-child", chroma_url, str(keys_path), str(port)],
-                               f"http://127.0.0.1:{port}/v1/health", timeout=120)  # fmt: skip
+        service = start_server(_service_command(args, chroma_url, keys_path, port),
+                               f"http://127.0.0.1:{port}/v1/health", timeout=180)  # fmt: skip
         try:
             rows = asyncio.run(_run(args, chroma_url, keys, port))
         finally:
@@ -179,7 +197,13 @@ def main(argv: list[str] | None = None) -> int:
         )  # type: ignore[attr-defined]
         print(f"{r['side']:10} {r['ops_per_s']:.0f} ops/s  errors {r['errors']}  exact {r['counts_exact']}  {cells}",
               file=sys.stderr)  # fmt: skip
-    print(json.dumps({"benchmark": "serve_load", "clients": args.clients, "seconds": args.seconds, "results": rows}))
+    setup = {
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "model": args.model,
+        "workers": args.workers if args.model else 1,
+    }
+    print(json.dumps({"benchmark": "serve_load", **setup, "results": rows}))
     return 0
 
 

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agent_memory import LLMExtractor
 from agent_memory.testing import ScriptedLLM
 
@@ -58,9 +60,11 @@ def test_ingest_compares_against_langchain_chroma(minilm: str) -> None:
         assert report[way]["median_ratio"] == rates["agent_memory"] / rates["langchain_chroma"]  # type: ignore[index]
 
 
-def test_serve_load_compares_the_service_with_the_python_api() -> None:
-    report = _run("serve_load.py", "--clients", "2", "--seconds", "2")
-    assert report["benchmark"] == "serve_load"
+@pytest.mark.parametrize("model", [False, True], ids=["hash-embedder", "serve-workers-2"])
+def test_serve_load_compares_the_service_with_the_python_api(model: bool, minilm: str) -> None:
+    options = ["--model", minilm, "--workers", "2", "--seconds", "6"] if model else ["--seconds", "2"]
+    report = _run("serve_load.py", "--clients", "2", *options)
+    assert report["benchmark"] == "serve_load" and report["workers"] == (2 if model else 1)
     sides: list[dict[str, Any]] = report["results"]  # type: ignore[assignment]
     assert [s["side"] for s in sides] == ["service", "python-api"]
     for side in sides:
