@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -25,7 +26,11 @@ from agent_memory._types import Memory, MemoryStats, MetadataValue, SearchHit
 __all__ = ["MemoryClient"]
 
 _PAGE = 1000  # the service's largest page
-_AS = {"RequestTooLarge": ValidationError, "ConfirmationRequired": ValidationError}
+_AS = {
+    "RequestTooLarge": ValidationError,
+    "ConfirmationRequired": ValidationError,
+    "NotFound": _errors.MemoryNotFoundError,  # a route that does not exist: no such memory there
+}
 
 
 class MemoryClient:
@@ -94,7 +99,7 @@ class MemoryClient:
     def get_memory(self, memory_id: str, *, user_id: str | None = None) -> Memory | None:
         """One memory by id, or ``None``."""
         try:
-            return _memory(self._call("GET", f"/v1/memories/{memory_id}", params=_params(user_id=user_id)))
+            return _memory(self._call("GET", _path(memory_id), params=_params(user_id=user_id)))
         except _errors.MemoryNotFoundError:
             return None
 
@@ -135,12 +140,12 @@ class MemoryClient:
     ) -> Memory:
         """Change a memory's text and/or metadata, keeping its id."""
         body = {"text": text, "metadata": None if metadata is None else dict(metadata), "user_id": user_id}
-        return _memory(self._call("PATCH", f"/v1/memories/{memory_id}", json=body))
+        return _memory(self._call("PATCH", _path(memory_id), json=body))
 
     def delete_memory(self, memory_id: str, *, user_id: str | None = None) -> bool:
         """Delete one memory; ``False`` when there is none with that id."""
         try:
-            self._call("DELETE", f"/v1/memories/{memory_id}", params=_params(user_id=user_id))
+            self._call("DELETE", _path(memory_id), params=_params(user_id=user_id))
         except _errors.MemoryNotFoundError:
             return False
         return True
@@ -156,7 +161,7 @@ class MemoryClient:
 
     def history(self, memory_id: str, *, user_id: str | None = None) -> list[HistoryEvent]:
         """Every change to a memory, oldest first."""
-        events = self._call("GET", f"/v1/memories/{memory_id}/history", params=_params(user_id=user_id))["events"]
+        events = self._call("GET", f"{_path(memory_id)}/history", params=_params(user_id=user_id))["events"]
         return [HistoryEvent(**{**e, "at": datetime.fromisoformat(e["at"])}) for e in events]
 
     def count(self, *, user_id: str | None = None) -> int:
@@ -198,6 +203,11 @@ def _times(since: datetime | str | None, until: datetime | str | None, tz: str |
     the service must not read them in its own."""
     moments = {"since": check_time(since, "since", tz), "until": check_time(until, "until", tz)}
     return {k: None if v is None else v.isoformat() for k, v in moments.items()}
+
+
+def _path(memory_id: str) -> str:
+    """The route of one memory; the id is escaped, so it can never name another route."""
+    return f"/v1/memories/{quote(memory_id, safe='')}"
 
 
 def _params(**values: object) -> dict[str, object]:

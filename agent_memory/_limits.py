@@ -73,18 +73,25 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(send)
             return
-        seen = 0
+        seen, over = 0, False
 
         async def counting() -> Message:
-            nonlocal seen
+            nonlocal seen, over
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
+            if seen > self.max_bytes:  # the app never sees the body; whatever it answers becomes a 413
+                over = True
                 raise _TooLarge
             return message
 
+        async def answering(message: Message) -> None:
+            if not over:
+                await send(message)
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                await self._refuse(send)
+
         try:
-            await self.app(scope, counting, send)
+            await self.app(scope, counting, answering)
         except _TooLarge:
             await self._refuse(send)
 
@@ -97,4 +104,4 @@ class BodyLimit:
 
 
 class _TooLarge(Exception):
-    """Raised out of ``receive`` to stop reading an oversized body."""
+    """Raised out of ``receive`` so that the app stops reading an oversized body."""

@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from agent_memory._errors import AgentMemoryError, AuthenticationError, ConfigurationError, ValidationError
+from agent_memory._errors import (
+    AgentMemoryError,
+    AuthenticationError,
+    ConfigurationError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from agent_memory._extraction import Extractor
 from agent_memory._hybrid import MODES
 from agent_memory._keys import ApiKey, KeyStore
@@ -228,14 +234,17 @@ class _KeyVerifier:
 
 
 def _request_key() -> ApiKey:
-    """The API key of the HTTP request this tool call came in."""
+    """The API key of the HTTP request this tool call came in. Keys bound to an agent are for the
+    HTTP service, which scopes every call to the agent; the MCP tools act for a whole user."""
     from mcp.server.auth.middleware.auth_context import get_access_token
 
     token = get_access_token()
     if token is None or token.claims is None:
         raise AuthenticationError("this call came without an API key")
     claims = token.claims
-    return ApiKey(id=token.client_id, user_id=claims["user_id"], agent_id=claims["agent_id"], admin=claims["admin"])
+    if claims["agent_id"] is not None:
+        raise PermissionDeniedError("a key bound to an agent cannot use the MCP server; use a user's key")
+    return ApiKey(id=token.client_id, user_id=claims["user_id"], agent_id=None, admin=claims["admin"])
 
 
 def _bind_key(tool: Callable[..., Any], *, expose_user: bool) -> Callable[..., Any]:

@@ -26,6 +26,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from agent_memory._async import AsyncMemorySystem
@@ -250,18 +251,26 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
 
     @app.get("/v1/memories/{memory_id}/history", response_model=Events, tags=["memories"])
     async def history(memory_id: str, key: Caller, scope: InScope) -> Events:
-        """Every change to one of the caller's memories, oldest first (also after it was deleted)."""
+        """Every change to one of the caller's memories, oldest first (also after it was deleted;
+        for a key bound to an agent, only while the memory exists and is that agent's)."""
+        if key.agent_id is not None:
+            await _owned(memory, memory_id, key, scope.user_id)
         events = await memory.history(memory_id, user_id=key.user_for(scope.user_id))
         return Events(events=[e.to_dict() for e in events])
 
     @app.get("/v1/stats", response_model=Stats, tags=["service"])
     async def stats(key: Caller, scope: InScope) -> Stats:
-        """How many memories the caller has (an admin key without a user: every user's count)."""
+        """How many memories the caller has (an agent's key: that agent's; an admin key without a
+        user: every user's count)."""
         if key.admin and scope.user_id is None:
             whole = await memory.stats()
             return Stats(memories=whole.total, users=whole.users)
         user = key.user_for(scope.user_id)
-        return Stats(memories=await memory.count(user_id=user), users={user: await memory.count(user_id=user)})
+        if key.agent_id is None:
+            count = await memory.count(user_id=user)
+        else:  # an agent's key counts that agent's memories only
+            count = len(await memory.list_memories(user_id=user, agent_id=key.agent_id))
+        return Stats(memories=count, users={user: count})
 
     if extractor is not None:
 
@@ -326,6 +335,11 @@ def _error_handlers(app: FastAPI) -> None:
         if isinstance(exc, RateLimitedError):
             headers = {"Retry-After": str(exc.retry_after)}
         return _error(status, type(exc).__name__.lstrip("_"), str(exc), headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
+        return _error(exc.status_code, kind, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:

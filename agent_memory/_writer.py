@@ -113,56 +113,62 @@ class Writer:
                 wanted = list(dict.fromkeys(texts[i] for i in chunk if texts[i] not in by_text))
                 found, vectors = self._look_up(wanted, scope)
                 by_text.update(found)
-                new = self._settle(self._new(texts, metas, chunk, scope, by_text), scope, by_text)
-                if new:
+                new = self._new(texts, metas, chunk, scope, by_text)
+                if new:  # embedded before claiming: a claim is held only while its memory is written
                     if vectors is None:
                         vectors = self.embed([m.text for m in new])
                     else:
                         row = {text: i for i, text in enumerate(wanted)}
                         vectors = vectors[[row[m.text] for m in new]]
-                    self._put_claimed(new, vectors, actor)
-                    created.update(m.id for m in new)
+                    written = self._write_claimed(new, vectors, scope, by_text, actor)
+                    created.update(m.id for m in written)
         return [by_text[t] for t in texts], created
 
-    def _settle(self, new: list[Memory], scope: Scope, by_text: dict[str, Memory]) -> list[Memory]:
-        """The new memories to write: those whose text this process claimed first (see
-        :mod:`agent_memory._claims`; always all of them on an embedded store). For a text
-        another process claimed, ``by_text`` gets that process's memory instead."""
+    def _write_claimed(
+        self, new: list[Memory], vectors: NDArray[np.float32], scope: Scope, by_text: dict[str, Memory], actor: str
+    ) -> list[Memory]:
+        """Claim the new memories' texts against other processes (see :mod:`agent_memory._claims`;
+        always won on an embedded store), write those this process won, and give ``by_text`` the
+        other processes' memories for the rest. Whatever fails before a memory is written
+        releases its claim; nothing releases the claim of a memory that was written."""
         held = self.store.claim(new)
-        mine = []
-        for memory in new:
-            holder, since = held[memory.id]
-            found = None if holder == memory.id else self._holder(memory, holder, since, scope)
-            if found is None:
-                mine.append(memory)
-            else:
-                by_text[memory.text] = found
+        mine: list[Memory] = []
+        try:
+            for memory in new:
+                holder, since = held[memory.id]
+                found = None if holder == memory.id else self._holder(memory, holder, since, scope)
+                if found is None:
+                    mine.append(memory)
+                else:
+                    by_text[memory.text] = found
+            keep = [i for i, m in enumerate(new) if m in mine]
+            if mine:
+                self.store.add(mine, vectors[keep])
+        except BaseException:
+            with contextlib.suppress(AgentMemoryError):
+                self.store.release_claims([m.id for m in mine or new if held[m.id][0] == m.id])
+            raise
+        self._record(mine, {}, actor)
         return mine
 
     def _holder(self, memory: Memory, holder: str, since: int, scope: Scope) -> Memory | None:
         """The memory another process claimed ``memory``'s text for, once it is written; ``None``
-        when that claim went stale (its writer never wrote it) and ``memory`` took it over."""
-        wait = 0.01
+        when that claim went stale (its writer never wrote it) and ``memory`` took it over.
+        Waits at most ``2 * STALE_MS`` of this process's clock, whatever the other's says."""
+        wait, deadline = 0.01, time.monotonic() + 2 * STALE_MS / 1000
         while True:
             found = self.store.get([holder], scope)
-            if found:
+            if found and found[0].text == memory.text:
                 return found[0]
-            if time.time() * 1000 - since > STALE_MS:
+            stale = time.time() * 1000 - since > STALE_MS or time.monotonic() > deadline
+            if found or stale:  # a holder with another text moved on; a missing one never came
                 self.store.take_over(memory, holder)
                 holder, since = self.store.claim([memory])[memory.id]
                 if holder == memory.id:
                     return None
+                deadline = time.monotonic() + 2 * STALE_MS / 1000
             time.sleep(wait)
             wait = min(wait * 2, 0.5)
-
-    def _put_claimed(self, memories: list[Memory], vectors: NDArray[np.float32], actor: str) -> None:
-        """Write new memories whose texts were claimed; if writing fails, their claims go too."""
-        try:
-            self._put(memories, vectors, {}, actor)
-        except BaseException:
-            with contextlib.suppress(AgentMemoryError):
-                self.store.release_claims([m.id for m in memories])
-            raise
 
     def _look_up(self, wanted: list[str], scope: Scope) -> tuple[dict[str, Memory], NDArray[np.float32] | None]:
         """The memories the scope holds with these texts; for a few texts, also every text's vector.
@@ -192,12 +198,8 @@ class Writer:
                 new.append(by_text[texts[i]])
         return new
 
-    def _put(self, memories: list[Memory], vectors: NDArray[np.float32], old: dict[str, Memory], actor: str) -> None:
-        """Write memories (new, or replacing ``old`` versions by id), record and index them. Lock held."""
-        if old:
-            self.store.upsert(memories, vectors)
-        else:
-            self.store.add(memories, vectors)
+    def _record(self, memories: list[Memory], old: dict[str, Memory], actor: str) -> None:
+        """The history and the search index of memories just written. Lock held."""
         self.history.record(
             [
                 event(m.id, m.user_id, "update", old[m.id].text, m.text, actor)
@@ -286,17 +288,22 @@ class Writer:
         existing = {m.id: m for m in self.store.get([m.id for m in group], Scope.of(user_id))}
         group = [keep_times(m, existing.get(m.id)) for m in group]
         changed = [m for m in group if existing.get(m.id) != m]
-        fresh = [m for m in changed if m.id not in existing]
-        taken = self._held_elsewhere(fresh)
-        taken |= self._claimed_elsewhere([m for m in fresh if m.id not in taken])
+        taken = self._held_elsewhere([m for m in changed if m.id not in existing])
         changed = [m for m in changed if m.id not in taken]
         if changed:
+            embedded = vectors(changed)  # before claiming: a claim is held only while its memory is written
+            fresh = [m for m in changed if m.id not in existing]
+            lost = self._claimed_elsewhere(fresh)
+            keep = [i for i, m in enumerate(changed) if m.id not in lost]
+            changed, taken = [changed[i] for i in keep], taken | lost
             try:
-                self._put(changed, vectors(changed), {i: m for i, m in existing.items()}, actor)
+                if changed:
+                    self.store.upsert(changed, embedded[keep])
             except BaseException:
                 with contextlib.suppress(AgentMemoryError):
-                    self.store.release_claims([m.id for m in changed if m.id not in existing])
+                    self.store.release_claims([m.id for m in fresh if m.id not in lost])
                 raise
+            self._record(changed, dict(existing), actor)
         updated = sum(m.id in existing for m in changed)
         return Upserted(len(changed) - updated, updated, len(group) - len(changed) - len(taken), len(taken))
 

@@ -118,3 +118,10 @@ def test_the_client_sends_times_with_their_offset(service: Running) -> None:
         assert [m.text for m in alice.list_memories(since=naive_yesterday)] == ["Alice ate sushi"]
         assert [m.text for m in alice.list_memories(order="newest")] == ["Alice ate sushi", "Alice moved to Porto"]
         assert [h.text for h in alice.search_memory("Alice", until=naive_yesterday)] == ["Alice moved to Porto"]
+
+
+def test_an_id_can_never_name_another_route(service: Running) -> None:
+    with MemoryClient(service.url, service.keys["alice"]) as alice:
+        alice.store_memory("Alice likes tea")
+        assert alice.get_memory("../memories") is None and not alice.delete_memory("..")
+        assert alice.count() == 1

@@ -193,6 +193,17 @@ def test_bobs_key_never_reaches_alices_memories(http_server: HttpServer) -> None
     assert listed == [] and found == [] and smuggled == [] and deleted == {"deleted": False}
 
 
+def test_a_key_bound_to_an_agent_cannot_use_the_mcp_tools(http_server: HttpServer) -> None:
+    agent_key = _new_key(http_server.db, "--user", "alice", "--agent", "planner")
+
+    async def run() -> Any:
+        async with _client(http_server.url, agent_key) as client:
+            return await client.call_tool("list_memories", {})
+
+    refused = asyncio.run(run())
+    assert refused.is_error and "PermissionDeniedError" in refused.content[0].text
+
+
 def test_a_public_address_checks_host_and_admin_keys_name_the_user(minilm: str, tmp_path: Path) -> None:
     db = tmp_path / "db"
     admin = _new_key(db, "--admin")

@@ -293,3 +293,28 @@ def test_stopping_the_service_lets_writes_in_flight_finish(minilm: str, tmp_path
         stop_server(process)
     with MemorySystem(minilm, path=str(db)) as memory:
         assert memory.count(user_id="alice") == len(texts)
+
+
+def test_an_agents_key_sees_neither_another_agents_history_nor_its_count(service: Service) -> None:
+    general = service.call("POST", "/v1/memories", service.alice, json={"text": "Alice's diary entry"}).json()
+    memory_id = general["memories"][0]["id"]
+    service.call("POST", "/v1/memories", service.planner, json={"text": "plan: book flights"})
+    assert service.call("GET", f"/v1/memories/{memory_id}/history", service.planner).status_code == 404
+    assert service.call("GET", f"/v1/memories/{memory_id}/history", service.alice).status_code == 200
+    assert service.call("GET", "/v1/stats", service.planner).json() == {"memories": 1, "users": {"alice": 1}}
+
+
+def test_a_streamed_body_over_the_limit_is_a_413_and_writes_nothing(tmp_path: Path) -> None:
+    s = Service(tmp_path, ServiceSettings(2_000, 50.0, 100, ("testserver",)))
+    try:
+        chunks = [b'{"text": "Alice likes tea"}', b" " * 3_000]  # valid JSON first: the rest must not be ignored
+
+        def body() -> Iterator[bytes]:
+            yield from chunks
+
+        headers = {"Authorization": f"Bearer {s.alice}", "Content-Type": "application/json"}
+        answer = s.client.post("/v1/memories", content=body(), headers=headers)
+        assert answer.status_code == 413 and answer.json()["error"]["type"] == "RequestTooLarge"
+        assert s.memory.count(user_id="alice") == 0
+    finally:
+        s.close()
