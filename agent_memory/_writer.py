@@ -132,21 +132,22 @@ class Writer:
         other processes' memories for the rest. Whatever fails before a memory is written
         releases its claim; nothing releases the claim of a memory that was written."""
         held = self.store.claim(new)
-        mine: list[Memory] = []
+        won = {m.id for m in new if held[m.id][0] == m.id}  # grows with claims taken over below
+        keep: list[int] = []
         try:
-            for memory in new:
-                holder, since = held[memory.id]
-                found = None if holder == memory.id else self._holder(memory, holder, since, scope)
+            for i, memory in enumerate(new):
+                found = None if memory.id in won else self._holder(memory, *held[memory.id], scope)
                 if found is None:
-                    mine.append(memory)
+                    won.add(memory.id)
+                    keep.append(i)
                 else:
                     by_text[memory.text] = found
-            keep = [i for i, m in enumerate(new) if m in mine]
+            mine = [new[i] for i in keep]
             if mine:
                 self.store.add(mine, vectors[keep])
         except BaseException:
             with contextlib.suppress(AgentMemoryError):
-                self.store.release_claims([m.id for m in mine or new if held[m.id][0] == m.id])
+                self.store.release_claims(sorted(won))
             raise
         self._record(mine, {}, actor)
         return mine
