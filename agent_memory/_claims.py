@@ -15,12 +15,12 @@ appears (its writer died between claiming and writing) is taken over after
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agent_memory._chroma import retrying
 from agent_memory._records import Scope, where_of
+from agent_memory._times import now_epoch_ms
 from agent_memory._types import Memory
 
 if TYPE_CHECKING:
@@ -46,10 +46,6 @@ def _holder(metadata: Mapping[str, Any]) -> tuple[str, int]:
     return str(metadata["memory_id"]), int(str(metadata["ms"]))
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class Claims:
     """The claims of one collection on a Chroma server (see the module's docstring)."""
 
@@ -61,7 +57,7 @@ class Claims:
         if not memories:
             return {}
         ids = [_claim_of(m) for m in memories]
-        now = _now_ms()
+        now = now_epoch_ms()
         metadatas: list[Any] = [self._metadata(m, now) for m in memories]
         self._claims.add(ids=ids, embeddings=[[0.0]] * len(ids), metadatas=metadatas)  # type: ignore[arg-type]
         found = self._claims.get(ids=ids, include=["metadatas"])

@@ -17,13 +17,13 @@ clocks must agree within ``SKEW``.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agent_memory._chroma import retrying
+from agent_memory._times import now_epoch_ms
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -44,10 +44,6 @@ class Cursor:
     seen: frozenset[str] = frozenset()
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class ChangeFeed:
     """The change feed of one collection on a Chroma server (see the module's docstring)."""
 
@@ -57,7 +53,7 @@ class ChangeFeed:
 
     def note(self, changed: Mapping[str, Sequence[str]]) -> None:
         """Record that these memories (by user) were written."""
-        now = _now_ms()
+        now = now_epoch_ms()
         ids: list[str] = []
         metadatas: list[Mapping[str, Any]] = []
         for user_id, memory_ids in changed.items():
@@ -74,7 +70,7 @@ class ChangeFeed:
     def read(self, user_id: str, cursor: Cursor | None) -> tuple[Cursor, list[str] | None]:
         """A new cursor, and the ids of the user's memories written since ``cursor`` (``None``:
         unknown, rebuild; always so without a cursor)."""
-        now = _now_ms()
+        now = now_epoch_ms()
         heads = self._entries.get(ids=[f"head:{user_id}"], include=["metadatas"])["metadatas"] or []
         token = str(heads[0]["token"]) if heads and heads[0] else None
         if cursor is None or now - cursor.ms > RETENTION_MS - SKEW_MS:

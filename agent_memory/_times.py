@@ -14,6 +14,7 @@ of this process. The CLI also takes relative forms: ``7d``, ``2w``, ``12h``, ``3
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = [
     "check_time",
     "ensure_times",
     "epoch_ms",
+    "now_epoch_ms",
     "refuse_time_keys",
     "relative_time",
     "time_clauses",
@@ -46,6 +48,11 @@ _TIME_KEYS = {"created_at": "since=/until=", "updated_at": "since=/until= (on th
 def epoch_ms(moment: datetime) -> int:
     """Milliseconds since the epoch of an aware datetime."""
     return int(moment.timestamp() * 1000)
+
+
+def now_epoch_ms() -> int:
+    """This process's clock, in milliseconds since the epoch (what claims and the change feed stamp)."""
+    return time.time_ns() // 1_000_000
 
 
 def zone(tz: str | tzinfo | None) -> tzinfo:

@@ -26,6 +26,7 @@ from agent_memory._hybrid import HybridIndex
 from agent_memory._ids import now_ms
 from agent_memory._records import Scope
 from agent_memory._store import MemoryStore
+from agent_memory._times import now_epoch_ms
 from agent_memory._types import Memory, MetadataValue
 from agent_memory.embeddings import Fingerprint
 
@@ -161,7 +162,7 @@ class Writer:
             found = self.store.get([holder], scope)
             if found and found[0].text == memory.text:
                 return found[0]
-            stale = time.time() * 1000 - since > STALE_MS or time.monotonic() > deadline
+            stale = now_epoch_ms() - since > STALE_MS or time.monotonic() > deadline
             if found or stale:  # a holder with another text moved on; a missing one never came
                 self.store.take_over(memory, holder)
                 holder, since = self.store.claim([memory])[memory.id]
