@@ -14,7 +14,7 @@ from agent_memory._client import MemoryClient
 from agent_memory._config import default_path
 from agent_memory._errors import ConfigurationError, MemoryNotFoundError
 from agent_memory._keys import KEYS_FILE, ApiKey, KeyStore
-from agent_memory._openai_chat import OpenAIExtractor
+from agent_memory._openai_chat import configured_extractor
 from agent_memory._system import MemorySystem
 
 __all__ = ["SERVICE_COMMANDS", "add_service_commands", "memory_of", "system_of"]
@@ -46,7 +46,7 @@ def system_of(args: argparse.Namespace, *, path: str | None = None) -> MemorySys
 def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
     from agent_memory._mcp import create_mcp_server, run_http
 
-    extractor = _extractor(args)
+    extractor = configured_extractor(args.llm_model, args.llm_base_url)
     keys = None
     if args.http is not None:
         if args.user is not None:
@@ -71,13 +71,6 @@ def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
         else:
             run_http(server, host=args.host, port=args.http, allowed_hosts=args.allowed_host)
     return 0
-
-
-def _extractor(args: argparse.Namespace) -> OpenAIExtractor | None:
-    if not args.llm_model:
-        return None
-    api_key = os.environ.get("AGENT_MEMORY_LLM_API_KEY")
-    return OpenAIExtractor(args.llm_model, base_url=args.llm_base_url or "", api_key=api_key)
 
 
 def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:

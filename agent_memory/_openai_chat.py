@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +12,7 @@ from agent_memory._errors import ConfigurationError, ExtractionError
 from agent_memory._extraction import LLMExtractor
 from agent_memory._http import post_json
 
-__all__ = ["OpenAIExtractor"]
+__all__ = ["OpenAIExtractor", "configured_extractor"]
 
 
 class OpenAIExtractor(LLMExtractor):
@@ -85,3 +86,11 @@ class OpenAIExtractor(LLMExtractor):
         if not isinstance(content, str):
             raise ExtractionError(f"LLM server at {self.base_url} answered a message without text")
         return content
+
+
+def configured_extractor(model: str | None, base_url: str | None) -> OpenAIExtractor | None:
+    """The extractor that ``--llm-model``/``--llm-base-url`` name, its key from
+    ``AGENT_MEMORY_LLM_API_KEY``; ``None`` without a model (the servers then offer no ``remember``)."""
+    if not model:
+        return None
+    return OpenAIExtractor(model, base_url=base_url or "", api_key=os.environ.get("AGENT_MEMORY_LLM_API_KEY"))

@@ -47,7 +47,7 @@ from agent_memory._errors import (
 from agent_memory._extraction import Extractor
 from agent_memory._keys import ApiKey, KeyStore
 from agent_memory._limits import BodyLimit, RateLimiter
-from agent_memory._openai_chat import OpenAIExtractor
+from agent_memory._openai_chat import configured_extractor
 from agent_memory._service_models import (
     Changes,
     Deleted,
@@ -112,9 +112,7 @@ def app_from_environment() -> FastAPI:
         access.setLevel(logging.INFO)
     memory = MemorySystem(**config["memory"])
     memory.embedder.embed_queries(["warm-up"])  # load the model now, not on the first request
-    llm = config["llm"]
-    api_key = os.environ.get("AGENT_MEMORY_LLM_API_KEY")
-    extractor = OpenAIExtractor(llm["model"], base_url=llm["base_url"] or "", api_key=api_key) if llm["model"] else None
+    extractor = configured_extractor(config["llm"]["model"], config["llm"]["base_url"])
     settings = ServiceSettings(**{**config["settings"], "allowed_hosts": tuple(config["settings"]["allowed_hosts"])})
     return create_app(memory, KeyStore(config["keys"]), extractor=extractor, settings=settings)
 
