@@ -264,10 +264,7 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
             whole = await memory.stats()
             return Stats(memories=whole.total, users=whole.users)
         user = key.user_for(scope.user_id)
-        if key.agent_id is None:
-            count = await memory.count(user_id=user)
-        else:  # an agent's key counts that agent's memories only
-            count = len(await memory.list_memories(user_id=user, agent_id=key.agent_id))
+        count = await memory.count(user_id=user, agent_id=key.agent_id)  # an agent's key: that agent's only
         return Stats(memories=count, users={user: count})
 
     if extractor is not None:

@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from agent_memory import _config
-from agent_memory._errors import ConfigurationError
+from agent_memory._errors import ConfigurationError, ValidationError
 from agent_memory._extraction import Extractor, Message
 from agent_memory._history import History, HistoryEvent, HistoryLog
 from agent_memory._hybrid import DEFAULT_INDEX_BYTES, MODES, HybridIndex, dense_hits, search
@@ -466,9 +466,12 @@ class MemorySystem:
         """Every memory of the user, fetched a page at a time (for export and bulk work)."""
         return (m for page in self.store.pages(Scope.of(user_id), check_positive(page_size, "page_size")) for m in page)
 
-    def count(self, *, user_id: str | None = None) -> int:
-        """How many memories the user has; every user's together when ``user_id`` is None."""
-        return self.store.count(None if user_id is None else Scope.of(user_id))
+    def count(self, *, user_id: str | None = None, agent_id: str | None = None) -> int:
+        """How many memories the user has (of one agent, if ``agent_id`` is given); every user's
+        together when ``user_id`` is None."""
+        if user_id is None and agent_id is not None:
+            raise ValidationError("count(agent_id=...) needs the user_id the agent's memories belong to")
+        return self.store.count(None if user_id is None else Scope.of(user_id, agent_id))
 
     def stats(self) -> MemoryStats:
         """Totals and per-user counts, with the fingerprint recorded in the store."""

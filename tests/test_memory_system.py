@@ -14,6 +14,7 @@ from agent_memory import (
     MemoryNotFoundError,
     MemorySystem,
     SearchHit,
+    ValidationError,
 )
 from agent_memory.embeddings import SentenceTransformerEmbedder
 from agent_memory.testing import HashEmbedder
@@ -312,3 +313,11 @@ def test_delete_all_memories_past_ten_thousand(hashed: MemorySystem) -> None:
     hashed.store_memory("bob's fact", user_id="bob")
     assert hashed.delete_all_memories(user_id="alice") == many
     assert hashed.count() == 1 and hashed.count(user_id="bob") == 1
+
+
+def test_count_narrows_to_an_agent(hashed: MemorySystem) -> None:
+    hashed.store_memory("general fact", user_id="alice")
+    hashed.store_memory("plan: book flights", user_id="alice", agent_id="planner")
+    assert hashed.count(user_id="alice") == 2 and hashed.count(user_id="alice", agent_id="planner") == 1
+    with pytest.raises(ValidationError, match="needs the user_id"):
+        hashed.count(agent_id="planner")
