@@ -21,23 +21,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
+
+from load import _chroma_server, _percentile
 
 from agent_memory import AsyncMemorySystem, MemorySystem, SearchHit
-from agent_memory.testing import HashEmbedder, free_port, start_server, stop_server
+from agent_memory.testing import HashEmbedder, stop_server
 
 Search = Callable[[str, str], Awaitable[list[SearchHit]]]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values) or [0.0]
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 async def _lag(stop: asyncio.Event, lags: list[float]) -> None:
@@ -110,11 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-workers", type=int, default=None, help="AsyncMemorySystem's pool (default: its own)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
-        port = free_port()
-        chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
-        url = f"http://127.0.0.1:{port}"
-        command = [chroma, "run", "--path", f"{work}/db", "--host", "127.0.0.1", "--port", str(port)]
-        server = start_server(command, f"{url}/api/v2/heartbeat", timeout=60)
+        server, url = _chroma_server(f"{work}/db")
         try:
             with MemorySystem(embedder=HashEmbedder(384), chroma_url=url) as memory:
                 per_user = args.memories // args.users

@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import random
-import shutil
 import statistics
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from load import _chroma_server, _percentile
 
 from agent_memory import AsyncMemorySystem, MemorySystem
 from agent_memory.testing import HashEmbedder, free_port, start_server, stop_server
@@ -96,11 +96,6 @@ async def _play(client: Client, seconds: float, times: dict[str, list[float]], e
         except (httpx.HTTPError, Exception) as exc:  # noqa: BLE001 - counted: the figure that must be zero
             errors.append(repr(exc)[:200])
     return mine
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values) or [0.0]
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 async def _side(name: str, clients: list[Client], seconds: float, check: MemorySystem) -> dict[str, object]:
@@ -179,11 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as work:
         keys_path = Path(work) / "keys.jsonl"
         keys = {f"user-{i:02d}": KeyStore(keys_path).create(user_id=f"user-{i:02d}")[1] for i in range(args.clients)}
-        chroma_port, port = free_port(), free_port()
-        chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
-        chroma_url = f"http://127.0.0.1:{chroma_port}"
-        db = start_server([chroma, "run", "--path", f"{work}/db", "--host", "127.0.0.1", "--port", str(chroma_port)],
-                          f"{chroma_url}/api/v2/heartbeat", timeout=60)  # fmt: skip
+        port = free_port()
+        db, chroma_url = _chroma_server(f"{work}/db")
         service = start_server(_service_command(args, chroma_url, keys_path, port),
                                f"http://127.0.0.1:{port}/v1/health", timeout=180)  # fmt: skip
         try:
