@@ -12,9 +12,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_memory._errors import ConfigurationError, RateLimitedError
 
-__all__ = ["LOOPBACK", "BodyLimit", "RateLimiter", "allowed_hosts"]
+__all__ = ["LOOPBACK", "BodyLimit", "RateLimiter", "allowed_hosts", "error_body"]
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def error_body(status: int, kind: str, message: str) -> dict[str, dict[str, object]]:
+    """The service's one error shape: ``{"error": {"type", "message", "status"}}``."""
+    return {"error": {"type": kind, "message": message, "status": status}}
 
 
 def allowed_hosts(host: str, named: Sequence[str]) -> list[str]:
@@ -96,8 +101,7 @@ class BodyLimit:
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = {"type": "RequestTooLarge", "message": f"request body over {self.max_bytes} bytes", "status": 413}
-        payload = json.dumps({"error": body}).encode()
+        payload = json.dumps(error_body(413, "RequestTooLarge", f"request body over {self.max_bytes} bytes")).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": payload})

@@ -46,7 +46,7 @@ from agent_memory._errors import (
 )
 from agent_memory._extraction import Extractor
 from agent_memory._keys import ApiKey, KeyStore
-from agent_memory._limits import BodyLimit, RateLimiter
+from agent_memory._limits import BodyLimit, RateLimiter, error_body
 from agent_memory._openai_chat import configured_extractor
 from agent_memory._service_models import (
     Changes,
@@ -310,8 +310,7 @@ class _ConfirmationRequired(AgentMemoryError):
 
 
 def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"error": {"type": kind, "message": message, "status": status}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(error_body(status, kind, message), status_code=status, headers=headers)
 
 
 def status_of(exc: AgentMemoryError) -> int:
