@@ -32,7 +32,7 @@ from agent_memory._errors import (
     UnknownTaskError,
     ValidationError,
 )
-from agent_memory._extraction import Decision, Extractor, LLMExtractor, Message, TokenUsage
+from agent_memory._extraction import Decision, Extractor, Fact, LLMExtractor, Message, TokenUsage
 from agent_memory._history import HistoryEvent
 from agent_memory._hybrid import MODES as SEARCH_MODES
 from agent_memory._openai_chat import OpenAIExtractor
@@ -61,6 +61,7 @@ __all__ = [
     "EmbeddingServerError",
     "ExtractionError",
     "Extractor",
+    "Fact",
     "HistoryEvent",
     "InvalidDimensionsError",
     "InvalidFilterError",

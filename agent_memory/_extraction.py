@@ -29,10 +29,21 @@ from agent_memory._prompts import (
 from agent_memory._types import Memory
 from agent_memory._validation import check_text
 
-__all__ = ["ACTIONS", "BatchDecider", "Decision", "Extractor", "LLMExtractor", "Message", "TokenUsage", "to_messages"]
+__all__ = [
+    "ACTIONS",
+    "BatchDecider",
+    "Decision",
+    "Extractor",
+    "Fact",
+    "LLMExtractor",
+    "Message",
+    "TokenUsage",
+    "to_messages",
+]
 
-ACTIONS = ("add", "update", "delete", "none")
-"""What a decision may do with a fact: store it, rewrite a memory, delete a memory, nothing."""
+ACTIONS = ("add", "update", "supersede", "delete", "none")
+"""What a decision may do with a fact: store it, refine a memory in place, replace a memory that
+stopped being true (kept as past), end a memory's validity (kept as past), nothing."""
 
 
 @dataclass(frozen=True)
@@ -45,13 +56,35 @@ class Message:
     time: datetime | None = None
 
 
+class Fact(str):
+    """A fact an extractor found: a string, that may say which message it came from.
+
+    ``message`` is the index (from 0) of that message among those the extractor was
+    given; ``time`` is when the fact began to hold, if the extractor knows better.
+    :meth:`MemorySystem.remember` takes the fact's time from them (``time``, else the
+    message's), and a plain string means the last message.
+    """
+
+    message: int | None
+    time: datetime | None
+
+    def __new__(cls, text: str, message: int | None = None, time: datetime | None = None) -> Fact:
+        fact = super().__new__(cls, text)
+        fact.message, fact.time = message, time
+        return fact
+
+    def __repr__(self) -> str:
+        return f"Fact({str(self)!r}, message={self.message!r}, time={self.time!r})"
+
+
 @dataclass(frozen=True)
 class Decision:
     """What to do with one fact: ``action`` is one of :data:`ACTIONS`.
 
-    ``memory_id`` names the memory acted on (required for ``update`` and ``delete``;
-    for ``none``, the memory that already says it). ``text`` is the text to store
-    (``add``) or the memory's new text (``update``); the fact itself when ``None``.
+    ``memory_id`` names the memory acted on (required for ``update``, ``supersede`` and
+    ``delete``; for ``none``, the memory that already says it). ``text`` is the text to
+    store (``add``), the memory's new text (``update``) or the text of the memory that
+    replaces it (``supersede``); the fact itself when ``None``.
     """
 
     action: str
@@ -64,7 +97,8 @@ class Extractor(Protocol):
     """What :meth:`MemorySystem.remember` needs from an LLM.
 
     ``extract`` returns the lasting facts in a conversation (in the language they
-    were written in); ``decide`` says what to do with one fact given the user's
+    were written in): strings, or :class:`Fact` strings that say which message each
+    came from; ``decide`` says what to do with one fact given the user's
     stored memories most similar to it. Output that cannot be used raises
     :class:`ExtractionError`. An extractor may also define ``to_message(obj)``,
     turning its framework's message objects into :class:`Message` (or ``None``
@@ -129,9 +163,9 @@ class LLMExtractor:
         return self._complete(messages)
 
     def extract(self, messages: Sequence[Message]) -> list[str]:
-        """The facts in ``messages``, as the model lists them."""
+        """The facts in ``messages``, as the model lists them, each a :class:`Fact` with its message."""
         turns = [(m.role, m.content, m.time or datetime.now().astimezone()) for m in messages]
-        return parse_facts(self._ask(extraction_prompt(turns), FACTS_SCHEMA))
+        return parse_facts(self._ask(extraction_prompt(turns), FACTS_SCHEMA), len(turns))
 
     def decide(self, fact: str, memories: Sequence[Memory]) -> Decision:
         """The model's decision for ``fact``, its handles mapped back to the memories' ids."""
@@ -178,13 +212,28 @@ def parse_json(reply: object) -> object:
     raise ExtractionError(f"the model's answer is not JSON: {reply[:200]!r}")
 
 
-def parse_facts(reply: object) -> list[str]:
-    """The facts of an extraction answer: ``{"facts": [...]}`` (or a bare list) of strings."""
+def parse_facts(reply: object, messages: int | None = None) -> list[str]:
+    """The facts of an extraction answer: ``{"facts": [...]}`` (or a bare list) of strings, or of
+    ``{"text", "message"}`` objects (``message`` numbered from 1, as the prompt shows them; one
+    outside ``1..messages`` is dropped, leaving the fact to the last message)."""
     parsed = parse_json(reply)
     facts = parsed.get("facts") if isinstance(parsed, Mapping) else parsed
-    if not isinstance(facts, list) or not all(isinstance(f, str) for f in facts):
+    if not isinstance(facts, list) or not all(isinstance(f, str) or _fact_object(f) for f in facts):
         raise ExtractionError(f'the model\'s answer is not {{"facts": [strings]}}: {str(parsed)[:200]!r}')
-    return facts
+    return [f if isinstance(f, str) else _fact(f, messages) for f in facts]
+
+
+def _fact_object(item: object) -> bool:
+    return isinstance(item, Mapping) and isinstance(item.get("text"), str)
+
+
+def _fact(item: Mapping[str, Any], messages: int | None) -> Fact:
+    number = item.get("message")
+    if isinstance(number, str) and number.strip().isdigit():
+        number = int(number)
+    if isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= (messages or number):
+        return Fact(item["text"], number - 1)
+    return Fact(item["text"])
 
 
 def parse_decision(reply: object, handles: Mapping[str, str]) -> Decision:

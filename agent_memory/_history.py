@@ -22,7 +22,7 @@ from agent_memory._errors import StoreError
 
 __all__ = ["ACTIONS", "History", "HistoryEvent", "HistoryLog", "event"]
 
-ACTIONS = ("create", "update", "delete")
+ACTIONS = ("create", "update", "expire", "restore", "delete")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
@@ -45,7 +45,8 @@ CREATE INDEX IF NOT EXISTS history_user ON history (namespace, user_id);
 
 @dataclass(frozen=True)
 class HistoryEvent:
-    """One change to a memory: ``action`` is create, update or delete; ``actor`` is
+    """One change to a memory: ``action`` is create, update, expire (it stopped holding: kept,
+    left out of default reads), restore (an expiry undone) or delete; ``actor`` is
     ``user``, ``agent:<id>`` or ``system``; texts are ``None`` where there is none."""
 
     memory_id: str

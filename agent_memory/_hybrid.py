@@ -33,6 +33,7 @@ from agent_memory._fusion import Weights, dense_score, fuse
 from agent_memory._lexical import LexicalIndex, tokenize
 from agent_memory._records import Scope
 from agent_memory._types import Memory, SearchHit
+from agent_memory._validity import Window, query_valid
 
 __all__ = [
     "CANDIDATES",
@@ -221,23 +222,27 @@ def search(
     where: Mapping[str, Any] | None,
     top_k: int,
     weights: Weights = Weights(),  # noqa: B008  # frozen
+    window: Window | None = None,
 ) -> list[SearchHit]:
-    """The hybrid search's best ``top_k`` hits (see the module's docstring for its steps)."""
+    """The hybrid search's best ``top_k`` hits among the memories that hold in ``window``
+    (see the module's docstring for its steps)."""
     index = hybrid.for_user(store, scope.user_id)
     pool = max(top_k, CANDIDATES)
-    found = {m.id: (m, s) for m, s in store.query(vector, scope, filters=where, top_k=pool)}
+    found = {m.id: (m, s) for m, s in query_valid(store, vector, scope, where, pool, window)}
+    kept = window.keeps if window is not None else lambda _: True
     with hybrid.lock:
         lexical = index.lexical_hits(query, scope, max(2 * top_k, LEXICAL_CANDIDATES) * (4 if where else 1))
     lenders = [found[i][0] for i in lexical if i in found and lexical[i] >= weights.evidence]
     wanted = [i for i in lexical if i not in found]
     if wanted:
-        extra = store.similarities(vector, wanted, scope, filters=where)
+        extra = [(m, s) for m, s in store.similarities(vector, wanted, scope, filters=where) if kept(m)]
         found.update((m.id, (m, s)) for m, s in extra)
         lenders += [m for m, _ in extra if lexical[m.id] >= weights.evidence]
     with hybrid.lock:
         near = list(dict.fromkeys(n for m in lenders for n in index.neighbours(m) if n and n not in found))
     if near:
-        found.update((m.id, (m, s)) for m, s in store.similarities(vector, near, scope, filters=where))
+        near_hits = store.similarities(vector, near, scope, filters=where)
+        found.update((m.id, (m, s)) for m, s in near_hits if kept(m))
     with hybrid.lock:
         return _ranked(index, list(found.values()), lexical, weights, top_k)
 

@@ -42,24 +42,28 @@ Rules:
 - Name the person the fact is about when the conversation gives the name; otherwise write about
   the user the way that language would ("The user ...", "用户...").
 - Write each fact in the language the user wrote in. Never translate.
-- Each message starts with the date it was sent. Turn relative dates ("tomorrow", "next Friday",
+- Each message starts with its number and the date it was sent. Turn relative dates ("tomorrow", "next Friday",
   "last year") into absolute dates using the date of the message they appear in
   ("Flies to Rome on 2024-05-17"). Keep a date as written if it cannot be resolved.
 - Take facts from what the user says. What the assistant says counts only when the user confirms it.
 - Leave out greetings, small talk, questions, passing moods and anything true only for the moment.
 - If nothing is worth remembering, return an empty list.
 
-Answer with JSON only, no other text, in this form: {"facts": [fact, fact, ...]}"""
+Answer with JSON only, no other text, in this form:
+{"facts": [{"text": fact, "message": the number of the message the fact comes from}, ...]}"""
 
 _ACTIONS = """\
 - "none": the fact is already known: a memory says the same, in any words, or says more.
   Give that memory's id.
-- "update": a memory is about the same thing and the new fact refines it (adds detail) or replaces
-  it (the user changed their mind, moved, changed jobs: the old memory is no longer true).
-  Give that memory's id and its new text: one sentence that keeps what is still true of the old
-  memory and states the new fact.
+- "update": a memory is about the same thing and the new fact refines it: adds detail or corrects
+  it, while what it said still holds. Give that memory's id and its new text: one sentence that
+  keeps what the memory said and states the new fact.
+- "supersede": a memory was true but no longer is, and the new fact replaces it (the user moved,
+  changed jobs, ended a relationship, changed their mind, replaced something they own). Give that
+  memory's id and the text of the new memory: the new fact, as a sentence of its own. The old
+  memory is kept as the past.
 - "delete": the new fact only says that a memory is no longer true and adds nothing to keep.
-  Give that memory's id.
+  Give that memory's id. The memory is kept as the past.
 - "add": no memory is about the same thing; the fact is new.
 """
 
@@ -68,11 +72,12 @@ You keep the long-term memory of an AI assistant about a user. A new fact about 
 learned. Below it are the stored memories most similar to it, each with an id. Choose one action:
 
 {_ACTIONS}
-A fact that restates a memory is "none", never "update" or "delete". Use only the ids shown.
+A fact that restates a memory is "none", never "update", "supersede" or "delete". Use only the ids shown.
 Write the text in the language of the fact. Never translate.
 
 Answer with JSON only, no other text, in this form:
-{{"action": one of "add", "update", "delete", "none", "id": the memory's id, "text": the memory's new text}}"""
+{{"action": one of "add", "update", "supersede", "delete", "none", "id": the memory's id,
+"text": the memory's new text}}"""
 
 _BATCH_SYSTEM = f"""\
 You keep the long-term memory of an AI assistant about a user. New facts about the user were just
@@ -81,17 +86,30 @@ each with an id of its own ("1.1", "1.2"...). For every fact choose one action:
 
 {_ACTIONS}
 Decide each fact on its own memories: use only the ids shown under that fact. A fact that restates
-a memory is "none", never "update" or "delete". Write texts in the language of the fact. Never translate.
+a memory is "none", never "update", "supersede" or "delete". Write texts in the language of the fact.
+Never translate.
 
 Answer with JSON only, no other text, one decision per fact, in this form:
-{{"decisions": [{{"fact": the fact's id, "action": one of "add", "update", "delete", "none",
-"id": the memory's id, "text": the memory's new text}}, ...]}}"""
+{{"decisions": [{{"fact": the fact's id, "action": one of "add", "update", "supersede", "delete",
+"none", "id": the memory's id, "text": the memory's new text}}, ...]}}"""
 
 FACTS_SCHEMA: dict[str, Any] = {
     "title": "MemoryFacts",
     "description": "The lasting facts about the user found in the conversation.",
     "type": "object",
-    "properties": {"facts": {"type": "array", "items": {"type": "string"}}},
+    "properties": {
+        "facts": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "text": {"type": "string", "description": "The fact, a short sentence of its own."},
+                    "message": {"type": "integer", "description": "The number of the message it comes from."},
+                },
+                "required": ["text", "message"],
+            },
+        }
+    },
     "required": ["facts"],
 }
 """The JSON schema of an extraction answer (for models with structured output)."""
@@ -101,9 +119,9 @@ DECISION_SCHEMA: dict[str, Any] = {
     "description": "What to do with a new fact, given the stored memories most similar to it.",
     "type": "object",
     "properties": {
-        "action": {"type": "string", "enum": ["add", "update", "delete", "none"]},
-        "id": {"type": "string", "description": "The id of the memory acted on (update, delete, none)."},
-        "text": {"type": "string", "description": "The memory's new text (update)."},
+        "action": {"type": "string", "enum": ["add", "update", "supersede", "delete", "none"]},
+        "id": {"type": "string", "description": "The id of the memory acted on (update, supersede, delete, none)."},
+        "text": {"type": "string", "description": "The memory's new text (update), or its successor's (supersede)."},
     },
     "required": ["action"],
 }
@@ -133,8 +151,11 @@ def _stamp(time: datetime) -> str:
 
 
 def extraction_prompt(turns: Sequence[tuple[str, str, datetime]]) -> list[ChatTurn]:
-    """The chat that asks for the facts in a conversation of ``(role, content, time)`` turns."""
-    lines = "\n".join(f"[{_stamp(time)}] {role}: {content}" for role, content, time in turns)
+    """The chat that asks for the facts in a conversation of ``(role, content, time)`` turns,
+    numbered from 1 so that each fact can say which message it comes from."""
+    lines = "\n".join(
+        f"({n}) [{_stamp(time)}] {role}: {content}" for n, (role, content, time) in enumerate(turns, start=1)
+    )
     return [
         {"role": "system", "content": _EXTRACTION_SYSTEM},
         {"role": "user", "content": f"Conversation:\n{lines}"},

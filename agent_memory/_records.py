@@ -9,7 +9,17 @@ from datetime import datetime
 from typing import Any
 
 from agent_memory._ids import id_time
-from agent_memory._times import CREATED_MS, epoch_ms
+from agent_memory._times import (
+    CREATED_MS,
+    OPEN_END,
+    OPEN_START,
+    SUPERSEDES,
+    VALID_FROM_MS,
+    VALID_UNTIL_MS,
+    bound_ms,
+    epoch_ms,
+    from_bound_ms,
+)
 from agent_memory._types import Memory
 from agent_memory._validation import RESERVED_KEYS, check_optional_scope, check_user_id
 
@@ -87,7 +97,9 @@ def record_metadata(memory: Memory) -> dict[str, Any]:
     created = memory.created_at or id_time(memory.id)
     record: dict[str, Any] = {**memory.metadata, "user_id": memory.user_id, "text_sha": text_hash(memory.text)}
     record[CREATED_MS] = epoch_ms(created) if created else 0  # on every record: time filters need it (_times)
-    optional = {"agent_id": memory.agent_id, "session_id": memory.session_id}
+    record[VALID_FROM_MS] = bound_ms(memory.valid_from, OPEN_START)  # so do validity windows (_validity)
+    record[VALID_UNTIL_MS] = bound_ms(memory.valid_until, OPEN_END)
+    optional = {"agent_id": memory.agent_id, "session_id": memory.session_id, SUPERSEDES: memory.supersedes}
     if memory.created_at is not None and memory.created_at != id_time(memory.id):
         optional["created_at"] = memory.created_at.isoformat()
     if memory.updated_at is not None and memory.updated_at != memory.created_at:
@@ -108,6 +120,9 @@ def _memory(record_id: str, document: str | None, metadata: Mapping[str, Any] | 
         metadata={k: v for k, v in meta.items() if k not in RESERVED_KEYS},
         created_at=created,
         updated_at=datetime.fromisoformat(meta["updated_at"]) if meta.get("updated_at") else created,
+        valid_from=from_bound_ms(meta.get(VALID_FROM_MS), OPEN_START),
+        valid_until=from_bound_ms(meta.get(VALID_UNTIL_MS), OPEN_END),
+        supersedes=meta.get(SUPERSEDES) or None,
     )
 
 

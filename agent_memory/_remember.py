@@ -2,7 +2,10 @@
 
 For each fact the extractor found, the user's most similar memories are found
 with the same instruction-aware search as ``search_memory``, and the extractor
-decides: add it, update one of them, delete one, or nothing. Its decision is
+decides: add it, refine one of them in place, supersede one (the old memory is
+kept as the past, ``valid_until`` the fact's time), end one's validity
+("delete": kept as the past too), or nothing. Nothing an LLM decides erases a
+memory, so every decision can be undone. Its decision is
 checked before anything is written: only the memories it was shown can be
 touched, so a model cannot reach another user's memory or invent an id. A
 decision that cannot be followed is handled by the ``on_invalid`` policy and
@@ -17,18 +20,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from agent_memory._errors import ExtractionError, InvalidTypeError, MemoryNotFoundError, ValidationError
-from agent_memory._extraction import ACTIONS, BatchDecider, Decision, Extractor, to_messages
+from agent_memory._extraction import ACTIONS, BatchDecider, Decision, Extractor, Fact, Message, to_messages
 from agent_memory._records import Scope
 from agent_memory._tasks import TASKS
 from agent_memory._types import Memory
 from agent_memory._validation import check_actor, check_choice, check_positive, check_text
+from agent_memory._validity import check_validity
 
 if TYPE_CHECKING:
     from agent_memory._system import MemorySystem
 
 __all__ = ["EVENTS", "ON_INVALID", "MemoryChange", "remember"]
 
-EVENTS = ("added", "updated", "deleted", "unchanged", "skipped")
+EVENTS = ("added", "updated", "superseded", "expired", "unchanged", "skipped")
 """What :meth:`MemorySystem.remember` can report for a fact."""
 ON_INVALID = ("add", "skip")
 """Policies for a decision that cannot be followed: store the fact as a new memory, or store nothing."""
@@ -38,9 +42,12 @@ ON_INVALID = ("add", "skip")
 class MemoryChange:
     """What :meth:`MemorySystem.remember` did with one extracted fact.
 
-    ``event`` is ``added``, ``updated``, ``deleted``, ``unchanged`` (already known)
-    or ``skipped`` (nothing stored, see ``problem``). ``memory`` is the memory as it
-    is now (added, updated, unchanged), ``previous`` as it was (updated, deleted).
+    ``event`` is ``added``, ``updated`` (refined in place), ``superseded`` (a new memory
+    replaced ``previous``, which is kept, expired), ``expired`` (``previous`` stopped
+    holding; it is kept), ``unchanged`` (already known) or ``skipped`` (nothing stored,
+    see ``problem``). ``memory`` is the memory as it is now (added, updated, the
+    successor of a superseded one, expired, unchanged), ``previous`` as it was before
+    (updated, superseded, expired).
     ``problem`` says why the extractor's decision was not followed, when it was not
     (the fact was then added or skipped per ``on_invalid``); ``None`` otherwise.
     """
@@ -56,19 +63,19 @@ class MemoryChange:
 
     @property
     def id(self) -> str | None:
-        """The id of the memory added, updated, deleted or found unchanged."""
+        """The id of the memory added, updated, expired or found unchanged; of the new one when superseded."""
         found = self.memory or self.previous
         return found.id if found else None
 
     @property
     def old_text(self) -> str | None:
-        """The text before the change (updated, deleted)."""
+        """The text before the change (updated, superseded, expired)."""
         return self.previous.text if self.previous else None
 
     @property
     def new_text(self) -> str | None:
-        """The text after the change (added, updated)."""
-        return self.memory.text if self.memory and self.event in ("added", "updated") else None
+        """The text after the change (added, updated, superseded)."""
+        return self.memory.text if self.memory and self.event in ("added", "updated", "superseded") else None
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict: event, id, fact, old and new text, problem."""
@@ -89,9 +96,10 @@ def _normalised(text: str) -> str:
 
 @dataclass(frozen=True)
 class _Pending:
-    """A fact waiting for a decision, and the memories shown for it."""
+    """A fact waiting for a decision, when it began to hold, and the memories shown for it."""
 
     fact: str
+    when: datetime
     shown: list[Memory]
 
 
@@ -123,10 +131,12 @@ class _Reconciler:
     actor: str
     on_invalid: str
     candidates: int
+    conversation: Sequence[Message]
 
     def prepare(self, fact: object) -> _Pending | MemoryChange:
         """The fact with the memories to show for it; or its change, when no decision is needed."""
         try:
+            when = self._time_of(fact)
             fact = check_text(fact, "fact")
         except ValidationError as exc:
             return MemoryChange("skipped", str(fact), problem=str(exc))
@@ -134,12 +144,23 @@ class _Reconciler:
         same = next((m for m in shown if _normalised(m.text) == _normalised(fact)), None)
         if same is not None:  # a restated fact costs no LLM call and can never delete anything
             return MemoryChange("unchanged", fact, memory=same)
-        return _Pending(fact, shown)
+        return _Pending(fact, when, shown)
+
+    def _time_of(self, fact: object) -> datetime:
+        """When the fact began to hold: its own time, else its message's, else the last message's."""
+        moment = self.conversation[-1].time
+        if isinstance(fact, Fact) and fact.time is not None:
+            moment = fact.time
+        elif isinstance(fact, Fact) and fact.message is not None and 0 <= fact.message < len(self.conversation):
+            moment = self.conversation[fact.message].time
+        start = check_validity(moment, None)[0]
+        assert start is not None  # remember() gives every message a time
+        return start
 
     def reconcile(self, fact: object) -> MemoryChange:
         """One fact, decided by a call of its own."""
         pending = self.prepare(fact)
-        return pending if isinstance(pending, MemoryChange) else self._decide(pending.fact, pending.shown)
+        return pending if isinstance(pending, MemoryChange) else self._decide(pending)
 
     def reconcile_all(self, facts: Sequence[object], decider: BatchDecider) -> list[MemoryChange]:
         """All of a conversation's facts, decided in as few calls as the prompt budget allows, then
@@ -151,23 +172,23 @@ class _Reconciler:
         changes = []
         for item in prepared:
             change = item if isinstance(item, MemoryChange) else self._settle(item, decided.get(id(item)), changed)
-            if change.event in ("updated", "deleted") and change.previous is not None:
+            if change.event in ("updated", "superseded", "expired") and change.previous is not None:
                 changed.add(change.previous.id)
             changes.append(change)
         return changes
 
     def _settle(self, pending: _Pending, decision: Decision | str | None, changed: set[str]) -> MemoryChange:
         if not pending.shown:
-            return self._add(pending.fact, pending.fact)
+            return self._add(pending, pending.fact)
         if decision is None or (isinstance(decision, Decision) and decision.memory_id in changed):
             again = self.prepare(pending.fact)  # what it sees now
             if isinstance(again, MemoryChange):
                 return again
-            return replace(self._decide(again.fact, again.shown), rechecked=True)
+            return replace(self._decide(replace(again, when=pending.when)), rechecked=True)
         if isinstance(decision, str):
-            return self._fallback(pending.fact, decision)
+            return self._fallback(pending, decision)
         problem = _refusal(decision, pending.shown)
-        return self._fallback(pending.fact, problem) if problem else self._apply(pending.fact, decision, pending.shown)
+        return self._fallback(pending, problem) if problem else self._apply(pending, decision)
 
     def _decide_batches(self, decider: BatchDecider, asked: list[_Pending]) -> dict[int, Decision | str | None]:
         """Each pending fact's decision (by ``id()``), or why there is none (an error message)."""
@@ -194,43 +215,48 @@ class _Reconciler:
         )
         return [hit.memory for hit in hits]
 
-    def _decide(self, fact: str, shown: list[Memory]) -> MemoryChange:
-        if not shown:
-            return self._add(fact, fact)
+    def _decide(self, pending: _Pending) -> MemoryChange:
+        if not pending.shown:
+            return self._add(pending, pending.fact)
         try:
-            decision = self.extractor.decide(fact, shown)
+            decision = self.extractor.decide(pending.fact, pending.shown)
         except ExtractionError as exc:
-            return self._fallback(fact, str(exc))
-        problem = _refusal(decision, shown)
-        return self._fallback(fact, problem) if problem else self._apply(fact, decision, shown)
+            return self._fallback(pending, str(exc))
+        problem = _refusal(decision, pending.shown)
+        return self._fallback(pending, problem) if problem else self._apply(pending, decision)
 
-    def _apply(self, fact: str, decision: Decision, shown: list[Memory]) -> MemoryChange:
-        target = next((m for m in shown if m.id == decision.memory_id), None)
+    def _apply(self, pending: _Pending, decision: Decision) -> MemoryChange:
+        fact = pending.fact
+        target = next((m for m in pending.shown if m.id == decision.memory_id), None)
         if decision.action == "add":
-            return self._add(fact, decision.text or fact)
-        if decision.action == "none" or target is None:
+            return self._add(pending, decision.text or fact)
+        text = decision.text or fact
+        if decision.action == "none" or target is None or (decision.action != "delete" and text == target.text):
             return MemoryChange("unchanged", fact, memory=target)
+        writer, owner = self.system.writer, Scope(self.scope.user_id)
         try:
-            if decision.action == "delete":
-                if not self.system.delete_memory(target.id, user_id=self.scope.user_id, actor=self.actor):
-                    raise MemoryNotFoundError(target.id)
-                return MemoryChange("deleted", fact, previous=target)
-            text = decision.text or fact
-            if text == target.text:
-                return MemoryChange("unchanged", fact, memory=target)
-            updated = self.system.update_memory(target.id, user_id=self.scope.user_id, text=text, actor=self.actor)
-            return MemoryChange("updated", fact, memory=updated, previous=target)
+            if decision.action == "update":
+                updated = self.system.update_memory(target.id, user_id=owner.user_id, text=text, actor=self.actor)
+                return MemoryChange("updated", fact, memory=updated, previous=target)
+            ended = writer.set_validity(target.id, owner, pending.when, self.actor)
         except MemoryNotFoundError:
-            return self._fallback(fact, f"memory {target.id!r} was deleted while the model was deciding")
+            return self._fallback(pending, f"memory {target.id!r} was deleted while the model was deciding")
+        if decision.action == "delete":
+            return MemoryChange("expired", fact, memory=ended, previous=target)
+        [successor], _ = writer.add(
+            [text], [{}], self.scope, self.actor, valid=(pending.when, None), supersedes=target.id
+        )
+        return MemoryChange("superseded", fact, memory=successor, previous=target)
 
-    def _add(self, fact: str, text: str, problem: str | None = None) -> MemoryChange:
-        [memory], created = self.system.writer.add([text], [{}], self.scope, self.actor)
-        return MemoryChange("added" if memory.id in created else "unchanged", fact, memory=memory, problem=problem)
+    def _add(self, pending: _Pending, text: str, problem: str | None = None) -> MemoryChange:
+        [memory], created = self.system.writer.add([text], [{}], self.scope, self.actor, valid=(pending.when, None))
+        event = "added" if memory.id in created else "unchanged"
+        return MemoryChange(event, pending.fact, memory=memory, problem=problem)
 
-    def _fallback(self, fact: str, problem: str) -> MemoryChange:
+    def _fallback(self, pending: _Pending, problem: str) -> MemoryChange:
         if self.on_invalid == "add":
-            return self._add(fact, fact, problem)
-        return MemoryChange("skipped", fact, problem=problem)
+            return self._add(pending, pending.fact, problem)
+        return MemoryChange("skipped", pending.fact, problem=problem)
 
 
 def _refusal(decision: object, shown: list[Memory]) -> str | None:
@@ -239,7 +265,7 @@ def _refusal(decision: object, shown: list[Memory]) -> str | None:
         return f"the extractor returned a {type(decision).__name__}, not a Decision"
     if decision.action not in ACTIONS:
         return f"unknown action {decision.action!r} (expected one of {', '.join(ACTIONS)})"
-    if decision.action in ("update", "delete") and decision.memory_id is None:
+    if decision.action in ("update", "supersede", "delete") and decision.memory_id is None:
         return f"{decision.action!r} without the id of a memory"
     if decision.action != "add" and decision.memory_id not in {None, *(m.id for m in shown)}:
         return f"unknown memory id {decision.memory_id!r}: not one of the {len(shown)} memories shown"
@@ -268,6 +294,8 @@ def remember(
     if not isinstance(extractor, Extractor):
         raise InvalidTypeError(f"extractor {extractor!r} does not implement the Extractor protocol")
     scope = Scope.of(user_id, agent_id, session_id)
+    now = datetime.now().astimezone()  # local: "tomorrow" means the user's tomorrow, not UTC's
+    conversation = [replace(m, time=m.time or now) for m in to_messages(messages, extractor) if m.content.strip()]
     reconciler = _Reconciler(
         system,
         extractor,
@@ -275,9 +303,8 @@ def remember(
         check_actor(actor, agent_id or "remember"),
         check_choice(on_invalid, ON_INVALID, "on_invalid"),
         check_positive(candidates, "candidates"),
+        conversation,
     )
-    now = datetime.now().astimezone()  # local: "tomorrow" means the user's tomorrow, not UTC's
-    conversation = [replace(m, time=m.time or now) for m in to_messages(messages, extractor) if m.content.strip()]
     if not conversation:
         return []
     facts = extractor.extract(conversation)
@@ -293,9 +320,8 @@ def _distinct(facts: Sequence[object]) -> list[object]:
     seen: dict[object, object] = {}
     for fact in facts:
         if isinstance(fact, str):
-            fact = fact.strip()
-            if fact:
-                seen.setdefault(_normalised(fact), fact)
+            if fact.strip():  # a Fact keeps its message: strip() would make a plain str
+                seen.setdefault(_normalised(fact), fact if isinstance(fact, Fact) else fact.strip())
         else:
             seen.setdefault(id(fact), fact)
     return list(seen.values())

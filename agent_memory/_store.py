@@ -39,6 +39,7 @@ from agent_memory._records import (
 from agent_memory._store_protocol import MemoryStore
 from agent_memory._times import TIMES_MARK, ensure_times
 from agent_memory._types import Memory
+from agent_memory._validity import expired
 from agent_memory.embeddings import Fingerprint
 
 if TYPE_CHECKING:
@@ -259,12 +260,13 @@ class ChromaStore:
         return np.array([by_id[i] for i in ids if i in by_id], dtype=np.float32)
 
     def find_texts(self, texts: Sequence[str], scope: Scope) -> dict[str, Memory]:
-        """Existing memories with exactly these texts in exactly this scope, by text."""
+        """Existing memories with exactly these texts in exactly this scope, by text; an expired
+        memory does not hold its text (storing it again makes a new memory that holds now)."""
         found: dict[str, Memory] = {}
         hashes = sorted({text_hash(t) for t in texts})
         for start in range(0, len(hashes), _PAGE):
             matches = self._with_hashes(hashes[start : start + _PAGE], scope.user_id)
-            found.update((m.text, m) for m in matches if scope.holds_exactly(m))
+            found.update((m.text, m) for m in matches if scope.holds_exactly(m) and not expired(m))
         return found
 
     def claim(self, memories: Sequence[Memory]) -> dict[str, tuple[str, int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -15,12 +15,12 @@ from agent_memory._errors import ConfigurationError, ValidationError
 from agent_memory._extraction import Extractor, Message
 from agent_memory._history import History, HistoryEvent, HistoryLog
 from agent_memory._hybrid import DEFAULT_INDEX_BYTES, MODES, HybridIndex, dense_hits, search
-from agent_memory._records import where_of
+from agent_memory._ids import now_ms
 from agent_memory._remember import MemoryChange, remember
 from agent_memory._rerank import Reranker, as_reranker, rerank_hits
 from agent_memory._store import ChromaStore, MemoryStore, Scope
 from agent_memory._tasks import resolve_task
-from agent_memory._times import check_time, time_clauses, zone
+from agent_memory._times import with_times
 from agent_memory._types import Memory, MemoryStats, MetadataValue, SearchHit
 from agent_memory._validation import (
     check_actor,
@@ -35,7 +35,8 @@ from agent_memory._validation import (
     check_text,
     check_texts,
 )
-from agent_memory._when import TimeRange, find_time_range
+from agent_memory._validity import Window, check_validity, favour_range, query_valid, window_of
+from agent_memory._when import named_time
 from agent_memory._writer import Writer
 from agent_memory.embeddings import Embedder, EmbeddingCache, create_embedder
 from agent_memory.embeddings._base import check_vectors
@@ -226,11 +227,21 @@ class MemorySystem:
         agent_id: str | None = None,
         session_id: str | None = None,
         actor: str | None = None,
+        valid_from: datetime | str | None = None,
+        valid_until: datetime | str | None = None,
     ) -> Memory:
-        """Store one memory and return it; the exact same text in the same scope returns the existing one."""
+        """Store one memory and return it; the exact same text in the same scope returns the existing one
+        (unless that one has expired). ``valid_from``/``valid_until`` as in :meth:`store_memories`."""
         check_text(text)
         return self.store_memories(
-            [text], user_id=user_id, metadatas=[metadata], agent_id=agent_id, session_id=session_id, actor=actor
+            [text],
+            user_id=user_id,
+            metadatas=[metadata],
+            agent_id=agent_id,
+            session_id=session_id,
+            actor=actor,
+            valid_from=valid_from,
+            valid_until=valid_until,
         )[0]
 
     def store_memories(
@@ -243,6 +254,8 @@ class MemorySystem:
         session_id: str | None = None,
         progress: bool | None = None,
         actor: str | None = None,
+        valid_from: datetime | str | None = None,
+        valid_until: datetime | str | None = None,
     ) -> list[Memory]:
         """Store many memories in batches; returns one :class:`Memory` per input, in order.
 
@@ -251,12 +264,18 @@ class MemorySystem:
         position gets the existing memory. ``progress`` shows a progress bar
         (default: for 1,000 texts or more). ``actor`` is who the history records
         (``user``, ``agent:<id>``, ``system``; default ``agent:<agent_id>``, else ``user``).
+
+        ``valid_from``/``valid_until`` say when the facts hold (datetimes or ISO 8601, naive
+        ones in this process's zone; ``None``: open). A memory past its ``valid_until`` is
+        expired: kept, but left out of searches and lists unless they ask for it, and its
+        text counts as not stored, so storing it again makes a new memory.
         """
         texts = check_texts(texts)
         scope = Scope.of(user_id, agent_id, session_id)
         actor = check_actor(actor, scope.agent_id)
         metas = check_metadatas(metadatas, len(texts))
-        return self.writer.add(texts, metas, scope, actor, progress)[0]
+        valid = check_validity(valid_from, valid_until)
+        return self.writer.add(texts, metas, scope, actor, progress, valid=valid)[0]
 
     def remember(
         self,
@@ -330,9 +349,25 @@ class MemorySystem:
         return self.writer.update(memory_id, scope, new_text, new_meta, actor)
 
     def delete_memory(self, memory_id: str, *, user_id: str, actor: str | None = None) -> bool:
-        """Delete one memory; ``False`` when the user has no memory with that id."""
+        """Erase one memory (for data that must be gone; :meth:`expire_memory` keeps it as past);
+        ``False`` when the user has no memory with that id."""
         scope, actor = Scope.of(user_id), check_actor(actor)
         return self.writer.delete(check_id(memory_id), scope, actor)
+
+    def expire_memory(
+        self, memory_id: str, *, user_id: str, at: datetime | str | None = None, actor: str | None = None
+    ) -> Memory:
+        """End a memory's validity at ``at`` (default: now) without erasing it: it stops showing in
+        default reads, ``as_of`` an earlier time still finds it, and :meth:`restore_memory`
+        undoes it. This is what ``remember`` does when a fact stops being true."""
+        scope, actor = Scope.of(user_id), check_actor(actor)
+        end = check_validity(None, at)[1] or now_ms()
+        return self.writer.set_validity(check_id(memory_id), scope, end, actor)
+
+    def restore_memory(self, memory_id: str, *, user_id: str, actor: str | None = None) -> Memory:
+        """Undo an expiry: the memory holds again, with no ``valid_until``."""
+        scope, actor = Scope.of(user_id), check_actor(actor)
+        return self.writer.set_validity(check_id(memory_id), scope, None, actor)
 
     def delete_all_memories(
         self,
@@ -389,6 +424,8 @@ class MemorySystem:
         tz: str | tzinfo | None = None,
         time_aware: bool = False,
         now: datetime | None = None,
+        as_of: datetime | str | None = None,
+        include_expired: bool = False,
     ) -> list[SearchHit]:
         """The user's memories most relevant to ``query``, best first.
 
@@ -408,31 +445,40 @@ class MemorySystem:
         ``where`` syntax) narrow the user's memories and can never widen them.
         ``since``/``until`` keep memories stored from ``since`` (inclusive) to ``until``
         (exclusive): datetimes or ISO 8601 strings, naive ones read in ``tz`` (an IANA
-        name; default: this process's local zone). With ``time_aware=True`` and neither
-        given, a time the query names ("last week", "in May 2023", "上周", "去年五月"),
-        read against ``now`` (default: the current time) in ``tz``, becomes the span the
-        memories were stored in, and each hit carries it as ``time_range``. It is off by
-        default: its effect on retrieval is not measured yet.
+        name; default: this process's local zone).
+
+        Only memories that hold now (not expired) are searched, unless ``as_of`` (a datetime
+        or ISO 8601) asks for what held then, or ``include_expired=True`` for everything.
+        With ``time_aware=True``, a time the query names ("in 2022", "last week", "上周",
+        "去年五月"), read against ``now`` (default: the current time) in ``tz``, replaces
+        that default: the memories that held at some time in that span are searched (one
+        with no ``valid_from`` counts from when it was stored), those known to belong to the
+        span first, and each hit carries the span as ``time_range``.
         """
         check_text(query, "query")
         scope = Scope.of(user_id, agent_id, session_id)
         top_k, mode = check_positive(top_k, "top_k"), check_choice(mode, MODES, "mode")
         instruction = self.task if task is None else resolve_task(task)
-        named = _named_time(query, now, tz) if time_aware and since is None and until is None else None
+        window = window_of(as_of, include_expired, tz)
+        asked = time_aware and as_of is None and not include_expired and since is None and until is None
+        named = named_time(query, now, tz) if asked else None
         if named is not None:
-            since, until = named.start, named.end
-        where, threshold = _with_times(check_filters(filters), since, until, tz), check_min_score(min_score)
+            window = Window(named.start_ms, named.end_ms, as_stored=True)
+        where, threshold = with_times(check_filters(filters), since, until, tz), check_min_score(min_score)
         self.store.check_fingerprint(self.embedder.fingerprint)
         vector = self._embed_queries([query], instruction)[0]
         first_stage = max(top_k, self.rerank_candidates) if self.reranker is not None else top_k
+        first_stage = first_stage if named is None else max(first_stage, 3 * top_k)
         if mode == "dense":
-            hits = dense_hits(self.store.query(vector, scope, filters=where, top_k=first_stage))
+            hits = dense_hits(query_valid(self.store, vector, scope, where, first_stage, window))
         else:
-            hits = search(self.store, self._index, query, vector, scope, where, first_stage)
+            words = query if named is None else named.without_phrase(query)  # the time is the window's now
+            hits = search(self.store, self._index, words, vector, scope, where, first_stage, window=window)
         if self.reranker is not None:
-            hits = rerank_hits(self.reranker, query, instruction, hits)[:top_k]
-        kept = [h for h in hits if threshold is None or h.score >= threshold]
-        return kept if named is None else [replace(h, time_range=(named.start, named.end)) for h in kept]
+            hits = rerank_hits(self.reranker, query, instruction, hits)
+        if named is not None and window is not None:
+            hits = [replace(h, time_range=(named.start, named.end)) for h in favour_range(hits, window)]
+        return [h for h in hits[:top_k] if threshold is None or h.score >= threshold]
 
     def get_memory(self, memory_id: str, *, user_id: str) -> Memory | None:
         """The memory with this id, or ``None`` if the user has none with it."""
@@ -452,23 +498,28 @@ class MemorySystem:
         until: datetime | str | None = None,
         tz: str | tzinfo | None = None,
         order: str = "oldest",
+        as_of: datetime | str | None = None,
+        include_expired: bool = False,
     ) -> list[Memory]:
         """The user's memories in the order they were stored (``order="newest"`` for the latest
-        first), a page at a time if ``limit`` is set; ``since``/``until`` as in :meth:`search_memory`."""
+        first), a page at a time if ``limit`` is set; ``since``/``until``, ``as_of`` and
+        ``include_expired`` as in :meth:`search_memory` (by default, expired memories are left out)."""
         scope = Scope.of(user_id, agent_id, session_id)
         limit = None if limit is None else check_positive(limit, "limit")
         offset = check_non_negative(offset, "offset")
         newest = check_choice(order, ("oldest", "newest"), "order") == "newest"
-        where = _with_times(check_filters(filters), since, until, tz)
+        where = with_times(check_filters(filters), since, until, tz)
+        window = window_of(as_of, include_expired, tz)
+        where = where if window is None else window.narrow(where)
         return self.store.list_memories(scope, filters=where, limit=limit, offset=offset, newest=newest)
 
     def iter_memories(self, *, user_id: str, page_size: int = 1000) -> Iterator[Memory]:
-        """Every memory of the user, fetched a page at a time (for export and bulk work)."""
+        """Every memory of the user, expired ones too, fetched a page at a time (for export and bulk work)."""
         return (m for page in self.store.pages(Scope.of(user_id), check_positive(page_size, "page_size")) for m in page)
 
     def count(self, *, user_id: str | None = None, agent_id: str | None = None) -> int:
-        """How many memories the user has (of one agent, if ``agent_id`` is given); every user's
-        together when ``user_id`` is None."""
+        """How many memories the user has stored, expired ones too (of one agent, if ``agent_id`` is
+        given); every user's together when ``user_id`` is None."""
         if user_id is None and agent_id is not None:
             raise ValidationError("count(agent_id=...) needs the user_id the agent's memories belong to")
         return self.store.count(None if user_id is None else Scope.of(user_id, agent_id))
@@ -501,17 +552,3 @@ class MemorySystem:
             return check_vectors(vectors, len(missing), self.embedder.dimension, "embedder.embed_queries")
 
         return self.cache.embed(self.embedder.fingerprint, task, queries, compute)
-
-
-def _with_times(
-    where: dict[str, object] | None, since: datetime | str | None, until: datetime | str | None, tz: str | tzinfo | None
-) -> dict[str, Any] | None:
-    """The caller's filters narrowed to a creation time from ``since`` to ``until``."""
-    clauses = time_clauses(check_time(since, "since", tz), check_time(until, "until", tz))
-    return where_of([where, *clauses] if where else clauses)
-
-
-def _named_time(query: str, now: datetime | None, tz: str | tzinfo | None) -> TimeRange | None:
-    """The span of time the query names, read against ``now`` in the user's zone."""
-    moment = check_time(now, "now", tz) or datetime.now(timezone.utc)
-    return find_time_range(query, moment.astimezone(zone(tz)))

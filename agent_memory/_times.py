@@ -24,30 +24,63 @@ from agent_memory._errors import InvalidFilterError, InvalidTypeError, Validatio
 
 __all__ = [
     "CREATED_MS",
+    "OPEN_END",
+    "OPEN_START",
+    "SUPERSEDES",
     "TIMES_MARK",
+    "VALID_FROM_MS",
+    "VALID_UNTIL_MS",
+    "bound_ms",
     "check_time",
     "ensure_times",
     "epoch_ms",
+    "from_bound_ms",
     "now_epoch_ms",
     "refuse_time_keys",
     "relative_time",
     "time_clauses",
+    "with_times",
     "zone",
 ]
 
 CREATED_MS = "created_ms"
 """The metadata key of a record's creation time (epoch milliseconds, UTC)."""
 TIMES_MARK = "am_times"
-"""Collection metadata saying that every record carries :data:`CREATED_MS`."""
+"""Collection metadata: ``2`` when every record carries :data:`CREATED_MS` and both validity bounds."""
+VALID_FROM_MS = "valid_from_ms"
+VALID_UNTIL_MS = "valid_until_ms"
+SUPERSEDES = "supersedes"
+OPEN_START = -(2**53 - 1)
+"""The stored ``valid_from_ms`` of a memory that holds since always (``valid_from=None``)."""
+OPEN_END = 2**53 - 1
+"""The stored ``valid_until_ms`` of a memory that still holds (``valid_until=None``)."""
+_TIMES_VERSION = 2
 _PAGE = 1000
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_TIME_KEYS = {"created_at": "since=/until=", "updated_at": "since=/until= (on the creation time)"}
+_TIME_KEYS = {
+    "created_at": "since=/until=",
+    "updated_at": "since=/until= (on the creation time)",
+    "valid_from": "as_of= (or include_expired=True)",
+    "valid_until": "as_of= (or include_expired=True)",
+}
 
 
 def epoch_ms(moment: datetime) -> int:
     """Milliseconds since the epoch of an aware datetime."""
     return int(moment.timestamp() * 1000)
+
+
+def bound_ms(moment: datetime | None, open_bound: int) -> int:
+    """A validity bound as stored: epoch milliseconds, ``open_bound`` for ``None``."""
+    return open_bound if moment is None else epoch_ms(moment)
+
+
+def from_bound_ms(value: object, open_bound: int) -> datetime | None:
+    """A stored validity bound as a UTC datetime; ``None`` for an open (or missing) one."""
+    if not isinstance(value, int | float) or value == open_bound:
+        return None
+    return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
 
 
 def now_epoch_ms() -> int:
@@ -106,6 +139,17 @@ def time_clauses(since: datetime | None, until: datetime | None) -> list[dict[st
     return clauses
 
 
+def with_times(
+    where: Mapping[str, Any] | None, since: object, until: object, tz: str | tzinfo | None
+) -> dict[str, Any] | None:
+    """The caller's filters narrowed to a creation time from ``since`` to ``until``."""
+    clauses = time_clauses(check_time(since, "since", tz), check_time(until, "until", tz))
+    found = [where, *clauses] if where else clauses
+    if not found:
+        return None
+    return dict(found[0]) if len(found) == 1 else {"$and": list(found)}
+
+
 def refuse_time_keys(where: object) -> None:
     """A filter on ``created_at``/``updated_at`` would silently match nothing: say what to use instead."""
     if isinstance(where, Mapping):
@@ -121,10 +165,11 @@ def refuse_time_keys(where: object) -> None:
 
 
 def ensure_times(collection: Any, created_ms: Any) -> int:
-    """Give every record of a collection written before ``created_ms`` existed its creation time
-    (``created_ms(record_id, metadata)``), then mark the collection; returns how many were updated."""
+    """Give every record of a collection written before these keys existed its creation time
+    (``created_ms(record_id, metadata)``) and open validity bounds, then mark the collection;
+    returns how many records were updated."""
     marks = dict(collection.metadata or {})
-    if marks.get(TIMES_MARK) == 1:
+    if marks.get(TIMES_MARK) == _TIMES_VERSION:
         return 0
     updated, offset = 0, 0
     while True:
@@ -132,11 +177,20 @@ def ensure_times(collection: Any, created_ms: Any) -> int:
         if not page["ids"]:
             break
         rows = zip(page["ids"], page["metadatas"] or [], strict=True)
-        missing = [(i, m) for i, m in rows if CREATED_MS not in (m or {})]
+        missing = [(i, m or {}) for i, m in rows if not {CREATED_MS, VALID_FROM_MS, VALID_UNTIL_MS} <= set(m or {})]
         if missing:
-            times = [{CREATED_MS: created_ms(i, m)} for i, m in missing]
-            collection.update(ids=[i for i, _ in missing], metadatas=times)
+            collection.update(
+                ids=[i for i, _ in missing], metadatas=[_missing_times(i, m, created_ms) for i, m in missing]
+            )
             updated += len(missing)
         offset += len(page["ids"])
-    collection.modify(metadata={**marks, TIMES_MARK: 1})
+    collection.modify(metadata={**marks, TIMES_MARK: _TIMES_VERSION})
     return updated
+
+
+def _missing_times(record_id: str, metadata: Mapping[str, Any], created_ms: Any) -> dict[str, int]:
+    defaults = {VALID_FROM_MS: OPEN_START, VALID_UNTIL_MS: OPEN_END}
+    found = {k: v for k, v in defaults.items() if k not in metadata}
+    if CREATED_MS not in metadata:
+        found[CREATED_MS] = created_ms(record_id, metadata)
+    return found

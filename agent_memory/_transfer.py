@@ -25,6 +25,7 @@ from agent_memory._ids import now_ms
 from agent_memory._records import Scope
 from agent_memory._types import Memory
 from agent_memory._validation import check_id, check_metadata, check_optional_scope, check_text, check_user_id
+from agent_memory._validity import check_validity
 from agent_memory._writer import Upserted, chunks
 
 if TYPE_CHECKING:
@@ -97,7 +98,11 @@ def parse_record(record: object, default_user: str | None = None) -> Record:
         metadata=check_metadata(record.get("metadata")),
         created_at=created,
         updated_at=_timestamp(record.get("updated_at"), "updated_at") or created,
+        valid_from=_timestamp(record.get("valid_from"), "valid_from"),
+        valid_until=_timestamp(record.get("valid_until"), "valid_until"),
+        supersedes=check_optional_scope(record.get("supersedes"), "supersedes"),
     )
+    check_validity(memory.valid_from, memory.valid_until)
     vector = _vector(record)
     model = str(record["model"]) if vector is not None else None
     return Record(memory, vector, model, timed=record.get("created_at") is not None)

@@ -23,6 +23,9 @@ class Memory:
 
     ``metadata`` holds only the caller's own keys; the scope (``user_id``,
     ``agent_id``, ``session_id``) and the timestamps (UTC) are fields of their own.
+    ``valid_from``/``valid_until`` say when the fact holds (``None``: open); a memory
+    whose ``valid_until`` has passed is expired, kept but left out of default reads.
+    ``supersedes`` is the id of the memory this one replaced, when it replaced one.
     """
 
     id: str
@@ -33,6 +36,9 @@ class Memory:
     metadata: dict[str, MetadataValue] = field(default_factory=dict)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    supersedes: str | None = None
 
     @classmethod
     def create(
@@ -43,8 +49,11 @@ class Memory:
         *,
         id: str | None = None,
         created_at: datetime | None = None,
+        valid: tuple[datetime | None, datetime | None] = (None, None),
+        supersedes: str | None = None,
     ) -> Memory:
-        """A new memory in ``scope``: a time-ordered UUIDv7 id unless ``id`` is given, created now."""
+        """A new memory in ``scope``: a time-ordered UUIDv7 id unless ``id`` is given, created now,
+        holding from ``valid[0]`` until ``valid[1]``."""
         created_at = created_at or now_ms()
         return cls(
             id or new_id(created_at),
@@ -55,6 +64,9 @@ class Memory:
             metadata or {},
             created_at,
             created_at,
+            valid[0],
+            valid[1],
+            supersedes,
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -68,6 +80,9 @@ class Memory:
             "metadata": dict(self.metadata),
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            "valid_from": self.valid_from.isoformat() if self.valid_from else None,
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "supersedes": self.supersedes,
         }
 
 

@@ -31,7 +31,22 @@ MAX_NAME_CHARS = 256
 # C0 control characters other than tab and newlines, DEL, and lone UTF-16 surrogates (not encodable as UTF-8).
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
-RESERVED_KEYS = frozenset({"user_id", "agent_id", "session_id", "created_at", "updated_at", "text_sha", "created_ms"})
+RESERVED_KEYS = frozenset(
+    {
+        "user_id",
+        "agent_id",
+        "session_id",
+        "created_at",
+        "updated_at",
+        "text_sha",
+        "created_ms",
+        "valid_from",
+        "valid_until",
+        "valid_from_ms",
+        "valid_until_ms",
+        "supersedes",
+    }
+)
 """Metadata keys the library stores itself; callers may filter on them but not set them."""
 
 

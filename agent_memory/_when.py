@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 
-__all__ = ["TimeRange", "find_time_range"]
+from agent_memory._times import check_time, zone
+
+__all__ = ["TimeRange", "find_time_range", "named_time"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,18 @@ class TimeRange:
     start: datetime
     end: datetime
     phrase: str
+
+    def without_phrase(self, query: str) -> str:
+        """``query`` without the words that named the time (what is left to match memories' words)."""
+        return " ".join(query.replace(self.phrase, " ").split())
+
+    @property
+    def start_ms(self) -> int:
+        return int(self.start.timestamp() * 1000)
+
+    @property
+    def end_ms(self) -> int:
+        return int(self.end.timestamp() * 1000)
 
 
 _EN_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -168,3 +182,9 @@ def find_time_range(query: str, now: datetime) -> TimeRange | None:
                 continue
             return TimeRange(start, end, query[found.start() : found.end()])
     return None
+
+
+def named_time(query: str, now: datetime | None, tz: str | tzinfo | None) -> TimeRange | None:
+    """The span of time the query names, read against ``now`` (default: the current time) in ``tz``."""
+    moment = check_time(now, "now", tz) or datetime.now(timezone.utc)
+    return find_time_range(query, moment.astimezone(zone(tz)))

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,6 +29,7 @@ from agent_memory._records import Scope
 from agent_memory._store import MemoryStore
 from agent_memory._times import now_epoch_ms
 from agent_memory._types import Memory, MetadataValue
+from agent_memory._validity import expired
 from agent_memory.embeddings import Fingerprint
 
 __all__ = ["CHUNK", "OVERLAP_MAX", "Upserted", "Writer", "chunks"]
@@ -101,9 +103,13 @@ class Writer:
         scope: Scope,
         actor: str,
         progress: bool | None = False,
+        *,
+        valid: tuple[datetime | None, datetime | None] = (None, None),
+        supersedes: str | None = None,
     ) -> tuple[list[Memory], set[str]]:
         """Store checked texts; one memory per input (an existing one for a text the scope holds),
-        and the ids this call created (decided under the lock)."""
+        and the ids this call created (decided under the lock). New memories hold from ``valid[0]``
+        until ``valid[1]``; an expired memory never counts as holding its text."""
         if not texts:
             return [], set()
         self.store.check_fingerprint(self._fingerprint())
@@ -114,7 +120,7 @@ class Writer:
                 wanted = list(dict.fromkeys(texts[i] for i in chunk if texts[i] not in by_text))
                 found, vectors = self._look_up(wanted, scope)
                 by_text.update(found)
-                new = self._new(texts, metas, chunk, scope, by_text)
+                new = self._new(texts, metas, chunk, scope, by_text, valid, supersedes)
                 if new:  # embedded before claiming: a claim is held only while its memory is written
                     if vectors is None:
                         vectors = self.embed([m.text for m in new])
@@ -160,10 +166,10 @@ class Writer:
         wait, deadline = 0.01, time.monotonic() + 2 * STALE_MS / 1000
         while True:
             found = self.store.get([holder], scope)
-            if found and found[0].text == memory.text:
+            if found and found[0].text == memory.text and not expired(found[0]):
                 return found[0]
             stale = now_epoch_ms() - since > STALE_MS or time.monotonic() > deadline
-            if found or stale:  # a holder with another text moved on; a missing one never came
+            if found or stale:  # a holder with another text, or expired, moved on; a missing one never came
                 self.store.take_over(memory, holder)
                 holder, since = self.store.claim([memory])[memory.id]
                 if holder == memory.id:
@@ -191,13 +197,20 @@ class Writer:
 
     @staticmethod
     def _new(
-        texts: list[str], metas: list[dict[str, MetadataValue]], chunk: range, scope: Scope, by_text: dict[str, Memory]
+        texts: list[str],
+        metas: list[dict[str, MetadataValue]],
+        chunk: range,
+        scope: Scope,
+        by_text: dict[str, Memory],
+        valid: tuple[datetime | None, datetime | None],
+        supersedes: str | None,
     ) -> list[Memory]:
         now, new = now_ms(), []
         for i in chunk:
             if texts[i] not in by_text:
-                by_text[texts[i]] = Memory.create(texts[i], scope, metas[i], created_at=now)
-                new.append(by_text[texts[i]])
+                memory = Memory.create(texts[i], scope, metas[i], created_at=now, valid=valid, supersedes=supersedes)
+                by_text[texts[i]] = memory
+                new.append(memory)
         return new
 
     def _record(self, memories: list[Memory], old: dict[str, Memory], actor: str) -> None:
@@ -235,6 +248,24 @@ class Writer:
             self.history.record([event(memory_id, scope.user_id, "update", current.text, updated.text, actor)])
             self.index.apply(scope.user_id, put=[updated])
             return updated
+
+    def set_validity(self, memory_id: str, scope: Scope, valid_until: datetime | None, actor: str) -> Memory:
+        """End a memory's validity at ``valid_until`` (``expire``), or reopen it with ``None`` (``restore``)."""
+        with self.lock:
+            found = self.store.get([memory_id], scope)
+            if not found:
+                raise MemoryNotFoundError(f"no memory {memory_id!r} for user {scope.user_id!r}")
+            current = found[0]
+            if current.valid_from is not None and valid_until is not None and valid_until <= current.valid_from:
+                valid_until = current.valid_from + timedelta(milliseconds=1)  # ends as soon as it begins
+            if valid_until == current.valid_until:
+                return current
+            changed = replace(current, valid_until=valid_until, updated_at=now_ms())
+            self.store.update(changed, None)
+            action = "restore" if valid_until is None else "expire"
+            self.history.record([event(memory_id, scope.user_id, action, current.text, current.text, actor)])
+            self.index.apply(scope.user_id, put=[changed])
+            return changed
 
     def delete(self, memory_id: str, scope: Scope, actor: str) -> bool:
         """Delete one memory of the scope; ``False`` when it has none with that id."""
@@ -310,9 +341,12 @@ class Writer:
         return Upserted(len(changed) - updated, updated, len(group) - len(changed) - len(taken), len(taken))
 
     def _held_elsewhere(self, fresh: list[Memory]) -> set[str]:
-        """Ids of new memories whose text their exact scope already holds under another id."""
+        """Ids of new memories whose text their exact scope already holds under another id
+        (an expired memory holds no text, and is never held elsewhere)."""
         by_scope: dict[Scope, list[Memory]] = {}
         for m in fresh:
+            if expired(m):
+                continue
             by_scope.setdefault(Scope(m.user_id, m.agent_id, m.session_id), []).append(m)
         taken: set[str] = set()
         for scope, group in by_scope.items():
@@ -325,7 +359,8 @@ class Writer:
         none on an embedded store). Texts repeated within ``fresh`` are claimed once, by the first."""
         first: dict[tuple[str, str | None, str | None, str], Memory] = {}
         for m in fresh:
-            first.setdefault((m.user_id, m.agent_id, m.session_id, m.text), m)
+            if not expired(m):
+                first.setdefault((m.user_id, m.agent_id, m.session_id, m.text), m)
         held = self.store.claim(list(first.values()))
         return {memory_id for memory_id, (holder, _) in held.items() if holder != memory_id}
 

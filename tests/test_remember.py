@@ -108,16 +108,51 @@ def test_a_contradicted_fact_replaces_the_memory_and_the_history_keeps_the_old_t
     assert memory.search_memory("Where does Alice live?", user_id="alice", top_k=1)[0].text == "Alice lives in Berlin"
 
 
-def test_a_retracted_fact_deletes_the_memory_with_its_history(memory: MemorySystem) -> None:
+def test_a_retracted_fact_expires_the_memory_instead_of_erasing_it(memory: MemorySystem) -> None:
     old = memory.store_memory("Alice has a cat", user_id="alice")
+    said = [{"role": "user", "content": "The cat is gone.", "time": "2025-03-01T12:00:00+00:00"}]
     script = ScriptedLLM([facts("Alice no longer has a cat"), {"action": "delete", "id": "1"}])
-    [change] = remember(memory, script)
-    assert (change.event, change.id, change.old_text, change.new_text) == ("deleted", old.id, "Alice has a cat", None)
-    assert memory.count(user_id="alice") == 0
-    assert [(e.action, e.old_text) for e in memory.history(old.id, user_id="alice")][-1] == (
-        "delete",
-        "Alice has a cat",
+    [change] = memory.remember(said, user_id="alice", extractor=LLMExtractor(script), batch_decisions=False)
+    assert (change.event, change.id, change.old_text, change.new_text) == ("expired", old.id, "Alice has a cat", None)
+    assert change.memory is not None and change.memory.valid_until == datetime(2025, 3, 1, 12, tzinfo=timezone.utc)
+    assert texts(memory) == [] and memory.search_memory("cat", user_id="alice") == []
+    assert [m.text for m in memory.list_memories(user_id="alice", include_expired=True)] == ["Alice has a cat"]
+    assert [h.text for h in memory.search_memory("cat", user_id="alice", as_of="2025-01-01T00:00:00Z")] == [
+        "Alice has a cat"
+    ]
+    assert [e.action for e in memory.history(old.id, user_id="alice")] == ["create", "expire"]
+    assert memory.restore_memory(old.id, user_id="alice").valid_until is None  # the decision is reversible
+    assert texts(memory) == ["Alice has a cat"]
+    assert memory.delete_memory(old.id, user_id="alice")  # erasing stays possible, and is recorded too
+    assert [e.action for e in memory.history(old.id, user_id="alice")] == ["create", "expire", "restore", "delete"]
+
+
+def test_a_changed_fact_supersedes_the_memory_which_stays_as_the_past(memory: MemorySystem) -> None:
+    old = memory.store_memory("Alice lives in Porto", user_id="alice", valid_from="2019-05-01T00:00:00+00:00")
+    said = [
+        {"role": "user", "content": "Hi!", "time": "2023-02-27T09:00:00+00:00"},
+        {"role": "user", "content": "I moved to Berlin this week.", "time": "2023-03-01T09:00:00+00:00"},
+        {"role": "user", "content": "Bye!", "time": "2023-03-02T09:00:00+00:00"},
+    ]
+    reply = {"facts": [{"text": "Alice lives in Berlin", "message": 2}]}
+    script = ScriptedLLM([reply, {"action": "supersede", "id": "1", "text": "Alice lives in Berlin"}])
+    [change] = memory.remember(said, user_id="alice", extractor=LLMExtractor(script), batch_decisions=False)
+    moved = datetime(2023, 3, 1, 9, tzinfo=timezone.utc)  # the time of the message the fact came from
+    assert (change.event, change.old_text, change.new_text) == (
+        "superseded",
+        "Alice lives in Porto",
+        "Alice lives in Berlin",
     )
+    new = change.memory
+    assert new is not None and (new.supersedes, new.valid_from, new.valid_until) == (old.id, moved, None)
+    kept = memory.get_memory(old.id, user_id="alice")
+    assert kept is not None and kept.text == "Alice lives in Porto" and kept.valid_until == moved
+    assert memory.search_memory("Where does Alice live?", user_id="alice")[0].text == "Alice lives in Berlin"
+    past = memory.search_memory("Where does Alice live?", user_id="alice", as_of="2022-06-01T00:00:00Z")
+    assert [h.text for h in past] == ["Alice lives in Porto"]
+    assert [e.action for e in memory.history(old.id, user_id="alice")] == ["create", "expire"]
+    assert [e.action for e in memory.history(new.id, user_id="alice")] == ["create"]
+    assert memory.get_memory(new.id, user_id="alice") == new  # supersedes and validity read back as fields
 
 
 def test_a_paraphrase_the_model_calls_known_changes_nothing(memory: MemorySystem) -> None:
@@ -240,7 +275,7 @@ def test_messages_without_a_time_are_dated_now_in_local_time(memory: MemorySyste
     assert memory.remember(SAID, user_id="alice", extractor=LLMExtractor(script)) == []
     after = datetime.now().astimezone()
     stamp = script.prompts[0][-1]["content"].split("\n")[1]
-    assert stamp.startswith((f"[{before:%Y-%m-%d (%A) %H:%M}]", f"[{after:%Y-%m-%d (%A) %H:%M}]")), stamp
+    assert stamp.startswith((f"(1) [{before:%Y-%m-%d (%A) %H:%M}]", f"(1) [{after:%Y-%m-%d (%A) %H:%M}]")), stamp
 
 
 def test_the_models_own_failures_during_a_decision_are_reported_not_raised(memory: MemorySystem) -> None:
