@@ -110,6 +110,8 @@ class AsyncMemorySystem:
     remember = _awaitable(MemorySystem.remember)
     update_memory = _awaitable(MemorySystem.update_memory)
     delete_memory = _awaitable(MemorySystem.delete_memory)
+    expire_memory = _awaitable(MemorySystem.expire_memory)
+    restore_memory = _awaitable(MemorySystem.restore_memory)
     delete_all_memories = _awaitable(MemorySystem.delete_all_memories)
     history = _awaitable(MemorySystem.history)
     reindex = _awaitable(MemorySystem.reindex)

@@ -124,6 +124,8 @@ def _cmd_search(args: argparse.Namespace, out: TextIO) -> int:
             mode=args.mode,
             since=since,
             until=until,
+            as_of=args.as_of,
+            include_expired=args.include_expired,
         )
     _print_hits(hits, args.json, out)
     return 0
@@ -141,6 +143,8 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
             order="newest" if args.newest else "oldest",
             since=since,
             until=until,
+            as_of=args.as_of,
+            include_expired=args.include_expired,
         )
     _print_memories(memories, args.json, out)
     return 0
@@ -288,6 +292,8 @@ def _parser() -> argparse.ArgumentParser:
     scoped.add_argument("--session", help="narrow to one session")
     scoped.add_argument("--since", help="stored at or after: an ISO date or time, or 7d, 2w, 12h, 30m ago")
     scoped.add_argument("--until", help="stored before: as --since")
+    scoped.add_argument("--as-of", metavar="TIME", help="what held at this ISO date or time (default: what holds now)")
+    scoped.add_argument("--include-expired", action="store_true", help="also memories that no longer hold")
 
     parser = argparse.ArgumentParser(prog="agent-memory", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -20,7 +20,7 @@ import httpx
 from agent_memory import _errors
 from agent_memory._errors import AgentMemoryError, ConfigurationError, RateLimitedError, ValidationError
 from agent_memory._history import HistoryEvent
-from agent_memory._times import check_time
+from agent_memory._times import check_time, zone
 from agent_memory._types import Memory, MemoryStats, MetadataValue, SearchHit
 
 __all__ = ["MemoryClient"]
@@ -88,11 +88,18 @@ class MemoryClient:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         tz: str | tzinfo | None = None,
+        time_aware: bool = False,
+        now: datetime | str | None = None,
+        as_of: datetime | str | None = None,
+        include_expired: bool = False,
     ) -> list[SearchHit]:
         """The most relevant memories, best first (see :meth:`MemorySystem.search_memory`)."""
         body = {"query": query, "top_k": top_k, "task": task, "filters": None if filters is None else dict(filters)}
         body |= {"min_score": min_score, "agent_id": agent_id, "session_id": session_id, "mode": mode}
-        body |= _times(since, until, tz)
+        if time_aware and now is None:  # "yesterday" is the caller's yesterday, not the service's
+            now = datetime.now().astimezone() if tz is None else datetime.now(zone(tz))
+        body |= _times(tz, since=since, until=until, as_of=as_of, now=now)
+        body |= {"include_expired": include_expired, "time_aware": time_aware}
         answer = self._call("POST", "/v1/search", json={**body, "user_id": user_id})
         return [SearchHit(_memory(h), float(h["score"]), float(h["similarity"])) for h in answer["hits"]]
 
@@ -115,11 +122,14 @@ class MemoryClient:
         until: datetime | str | None = None,
         tz: str | tzinfo | None = None,
         order: str = "oldest",
+        as_of: datetime | str | None = None,
+        include_expired: bool = False,
     ) -> list[Memory]:
         """The memories in the order they were stored (see :meth:`MemorySystem.list_memories`); all
         of them, a page of ``_PAGE`` at a time, when ``limit`` is ``None``."""
         scope = _params(user_id=user_id, agent_id=agent_id, session_id=session_id, order=order)
-        scope |= _params(**_times(since, until, tz))
+        scope |= _params(**_times(tz, since=since, until=until, as_of=as_of))
+        scope |= {"include_expired": "true"} if include_expired else {}
         found: list[Memory] = []
         while limit is None or len(found) < limit:
             size = _PAGE if limit is None else min(_PAGE, limit - len(found))
@@ -198,10 +208,10 @@ class MemoryClient:
         return body
 
 
-def _times(since: datetime | str | None, until: datetime | str | None, tz: str | tzinfo | None) -> dict[str, object]:
+def _times(tz: str | tzinfo | None, **times: datetime | str | None) -> dict[str, object]:
     """Times as ISO 8601 with their offset, naive ones read here, in ``tz`` or this process's zone:
     the service must not read them in its own."""
-    moments = {"since": check_time(since, "since", tz), "until": check_time(until, "until", tz)}
+    moments = {name: check_time(value, name, tz) for name, value in times.items()}
     return {k: None if v is None else v.isoformat() for k, v in moments.items()}
 
 
@@ -227,6 +237,9 @@ def _memory(data: Mapping[str, Any]) -> Memory:
         dict(data.get("metadata") or {}),
         when("created_at"),
         when("updated_at"),
+        when("valid_from"),
+        when("valid_until"),
+        data.get("supersedes"),
     )
 
 

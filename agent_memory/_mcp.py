@@ -76,22 +76,55 @@ def _tools(
         return memory.store_memory(text, user_id=user_id, metadata=metadata, agent_id=agent_id, actor=actor).to_dict()
 
     def search_memory(
-        user_id: str, query: str, top_k: int = 5, since: str | None = None, until: str | None = None
+        user_id: str,
+        query: str,
+        top_k: int = 5,
+        since: str | None = None,
+        until: str | None = None,
+        as_of: str | None = None,
+        include_expired: bool = False,
     ) -> list[dict[str, Any]]:
-        """Find the user's memories most relevant to a question or topic, best first.
-        Each result has the memory's id, text and metadata, its score (the relevance in [0, 1],
-        higher is more relevant) and its similarity (the cosine similarity to the query).
+        """Find the user's memories most relevant to a question or topic, best first: those that
+        hold now, or held at as_of (ISO 8601), or all (include_expired). A time the query names
+        ("in 2022", "last week") selects what held then. Each result has the memory's id, text,
+        metadata and validity, its score (the relevance in [0, 1], higher is more relevant) and
+        its similarity (the cosine similarity to the query).
         since/until (ISO 8601; without an offset, UTC) keep memories stored in that span."""
-        found = memory.search_memory(query, user_id=user_id, top_k=top_k, mode=mode, since=since, until=until, tz="UTC")
+        found = memory.search_memory(
+            query,
+            user_id=user_id,
+            top_k=top_k,
+            mode=mode,
+            since=since,
+            until=until,
+            tz="UTC",
+            as_of=as_of,
+            include_expired=include_expired,
+            time_aware=True,
+        )
         return [hit.to_dict() for hit in found]
 
     def list_memories(
-        user_id: str, limit: int = 20, offset: int = 0, newest: bool = False, since: str | None = None
+        user_id: str,
+        limit: int = 20,
+        offset: int = 0,
+        newest: bool = False,
+        since: str | None = None,
+        include_expired: bool = False,
     ) -> list[dict[str, Any]]:
-        """List the user's memories, oldest first (newest=true: latest first), ``limit`` at a time
-        from ``offset``; since (ISO 8601; without an offset, UTC) keeps those stored from then on."""
+        """List the user's memories that hold now (include_expired=true: also those that no longer
+        do), oldest first (newest=true: latest first), ``limit`` at a time from ``offset``; since
+        (ISO 8601; without an offset, UTC) keeps those stored from then on."""
         order = "newest" if newest else "oldest"
-        found = memory.list_memories(user_id=user_id, limit=limit, offset=offset, order=order, since=since, tz="UTC")
+        found = memory.list_memories(
+            user_id=user_id,
+            limit=limit,
+            offset=offset,
+            order=order,
+            since=since,
+            tz="UTC",
+            include_expired=include_expired,
+        )
         return [m.to_dict() for m in found]
 
     def update_memory(

@@ -184,6 +184,8 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
         until: str | None = None,
         tz: str = "UTC",
         order: str = "oldest",
+        as_of: str | None = None,
+        include_expired: bool = False,
     ) -> Memories:
         """The caller's memories, oldest first, ``limit`` at a time from ``offset``."""
         found = await memory.list_memories(
@@ -196,6 +198,8 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
             until=until,
             tz=tz,
             order=order,
+            as_of=as_of,
+            include_expired=include_expired,
         )
         return Memories(memories=[MemoryOut.of(m) for m in found])
 
@@ -244,6 +248,10 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
             since=body.since,
             until=body.until,
             tz=body.tz,
+            as_of=body.as_of,
+            include_expired=body.include_expired,
+            time_aware=body.time_aware,
+            now=body.now,
         )
         return Hits.of(hits)
 

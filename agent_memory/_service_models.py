@@ -77,7 +77,11 @@ class Recall(_Body):
     mode: str = "hybrid"
     since: str | None = Field(default=None, description="ISO 8601; stored at or after (naive: read in tz).")
     until: str | None = Field(default=None, description="ISO 8601; stored before (naive: read in tz).")
-    tz: str = Field(default="UTC", description="IANA zone of naive since/until: the client's, not the server's.")
+    tz: str = Field(default="UTC", description="IANA zone of naive times: the client's, not the server's.")
+    as_of: str | None = Field(default=None, description="ISO 8601; what held then (default: what holds now).")
+    include_expired: bool = Field(default=False, description="Also memories that no longer hold.")
+    time_aware: bool = Field(default=False, description="A time the query names selects what held then.")
+    now: str | None = Field(default=None, description="ISO 8601; what time-aware search reads the query against.")
     min_score: float | None = None
     task: str | None = None
     filters: dict[str, Any] | None = None
@@ -108,6 +112,9 @@ class MemoryOut(BaseModel):
     metadata: dict[str, Any]
     created_at: str | None
     updated_at: str | None
+    valid_from: str | None = None
+    valid_until: str | None = None
+    supersedes: str | None = None
 
     @classmethod
     def of(cls, memory: Memory) -> MemoryOut:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -423,7 +424,7 @@ class MemorySystem:
         until: datetime | str | None = None,
         tz: str | tzinfo | None = None,
         time_aware: bool = False,
-        now: datetime | None = None,
+        now: datetime | str | None = None,
         as_of: datetime | str | None = None,
         include_expired: bool = False,
     ) -> list[SearchHit]:
@@ -451,9 +452,10 @@ class MemorySystem:
         or ISO 8601) asks for what held then, or ``include_expired=True`` for everything.
         With ``time_aware=True``, a time the query names ("in 2022", "last week", "上周",
         "去年五月"), read against ``now`` (default: the current time) in ``tz``, replaces
-        that default: the memories that held at some time in that span are searched (one
-        with no ``valid_from`` counts from when it was stored), those known to belong to the
-        span first, and each hit carries the span as ``time_range``.
+        that default: the memories that held at some time in that span come first (one with
+        no ``valid_from`` counts from when it was stored; those known to belong to the span
+        before those that merely still held), each carrying the span as ``time_range``; when
+        fewer than ``top_k`` did, the best of what holds now follow, without it.
         """
         check_text(query, "query")
         scope = Scope.of(user_id, agent_id, session_id)
@@ -462,23 +464,30 @@ class MemorySystem:
         window = window_of(as_of, include_expired, tz)
         asked = time_aware and as_of is None and not include_expired and since is None and until is None
         named = named_time(query, now, tz) if asked else None
-        if named is not None:
-            window = Window(named.start_ms, named.end_ms, as_stored=True)
         where, threshold = with_times(check_filters(filters), since, until, tz), check_min_score(min_score)
         self.store.check_fingerprint(self.embedder.fingerprint)
         vector = self._embed_queries([query], instruction)[0]
         first_stage = max(top_k, self.rerank_candidates) if self.reranker is not None else top_k
-        first_stage = first_stage if named is None else max(first_stage, 3 * top_k)
-        if mode == "dense":
-            hits = dense_hits(query_valid(self.store, vector, scope, where, first_stage, window))
-        else:
-            words = query if named is None else named.without_phrase(query)  # the time is the window's now
-            hits = search(self.store, self._index, words, vector, scope, where, first_stage, window=window)
+        stage = functools.partial(self._first_stage, vector, scope, where, mode)
+        if named is None:
+            hits = stage(query, first_stage, window)
+        else:  # what held in the span first; then, if too few did, what holds now
+            span = Window(named.start_ms, named.end_ms, as_stored=True)
+            timed = stage(named.without_phrase(query), max(first_stage, 3 * top_k), span)  # the words left
+            hits = [replace(h, time_range=(named.start, named.end)) for h in favour_range(timed, span)]
+            if len(hits) < first_stage:
+                seen = {h.memory.id for h in hits}
+                hits += [h for h in stage(query, first_stage, window) if h.memory.id not in seen]
         if self.reranker is not None:
             hits = rerank_hits(self.reranker, query, instruction, hits)
-        if named is not None and window is not None:
-            hits = [replace(h, time_range=(named.start, named.end)) for h in favour_range(hits, window)]
         return [h for h in hits[:top_k] if threshold is None or h.score >= threshold]
+
+    def _first_stage(
+        self, vector: Any, scope: Scope, where: Any, mode: str, words: str, top_k: int, window: Window | None
+    ) -> list[SearchHit]:
+        if mode == "dense":
+            return dense_hits(query_valid(self.store, vector, scope, where, top_k, window))
+        return search(self.store, self._index, words, vector, scope, where, top_k, window=window)
 
     def get_memory(self, memory_id: str, *, user_id: str) -> Memory | None:
         """The memory with this id, or ``None`` if the user has none with it."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from agent_memory._times import check_time, zone
 
@@ -184,7 +184,9 @@ def find_time_range(query: str, now: datetime) -> TimeRange | None:
     return None
 
 
-def named_time(query: str, now: datetime | None, tz: str | tzinfo | None) -> TimeRange | None:
-    """The span of time the query names, read against ``now`` (default: the current time) in ``tz``."""
-    moment = check_time(now, "now", tz) or datetime.now(timezone.utc)
-    return find_time_range(query, moment.astimezone(zone(tz)))
+def named_time(query: str, now: object, tz: str | tzinfo | None) -> TimeRange | None:
+    """The span of time the query names, read against ``now``: a time with an offset is read in its
+    own zone (the caller's clock: "yesterday" is the caller's yesterday), a naive one in ``tz``;
+    by default the current time in ``tz``."""
+    moment = check_time(now, "now", tz) or datetime.now(zone(tz))
+    return find_time_range(query, moment)

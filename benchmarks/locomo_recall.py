@@ -11,6 +11,8 @@ included). All systems use the same embedding model and the same turns:
 
 * ``agent-memory``: ``MemorySystem.search_memory`` in its default (hybrid) mode;
 * ``agent-memory-dense``: the same store with ``mode="dense"``;
+* ``agent-memory-time-aware``: the default search with ``time_aware=True``, each conversation's
+  last session date as ``now`` (turns are stored with their session's date as ``valid_from``);
 * ``langchain-chroma``: ``langchain_chroma.Chroma`` with ``HuggingFaceEmbeddings``;
 * ``bm25``: BM25 alone (``bm25s``, English stopwords and stemming).
 
@@ -177,16 +179,29 @@ def agent_memory_systems(model: str, conversations: list[Conversation], path: st
                 session_id=session,
                 metadatas=[{"dia_id": t.dia_id, "date": t.date} for t in turns],
                 progress=False,
+                valid_from=_session_time(turns[0].date),  # as remember() dates facts: by their message
             )
 
-    def searcher(mode: str) -> Searcher:
+    def searcher(mode: str, time_aware: bool = False) -> Searcher:
         def search(conversation: Conversation, question: str) -> list[frozenset[str]]:
-            hits = memory.search_memory(question, user_id=conversation.name, top_k=10, mode=mode)
+            now = _last_session_time(conversation) if time_aware else None
+            hits = memory.search_memory(
+                question, user_id=conversation.name, top_k=10, mode=mode, time_aware=time_aware, now=now, tz="UTC"
+            )
             return _single([str(h.memory.metadata["dia_id"]) for h in hits])
 
         return search
 
-    return memory, [System("agent-memory", searcher("hybrid")), System("agent-memory-dense", searcher("dense"))]
+    return memory, [
+        System("agent-memory", searcher("hybrid")),
+        System("agent-memory-dense", searcher("dense")),
+        System("agent-memory-time-aware", searcher("hybrid", time_aware=True)),
+    ]
+
+
+def _last_session_time(conversation: Conversation) -> str | None:
+    """When the conversation's last session began: the "now" its questions are asked at."""
+    return _session_time(conversation.turns[-1].date)
 
 
 def langchain_chroma_system(model: str, conversations: list[Conversation]) -> System:

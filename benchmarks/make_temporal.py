@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 NOW = datetime(2026, 11, 28, 18, 0, tzinfo=timezone.utc)
-NAMES = """Alice Bruno Chloe Dmitri Elena Farid Greta Hugo Ines Jonas Keiko Liam Maya Nikos Olga Pedro Quinn
-Rosa Samir Tanya Umar Vera Wes Ximena Yusuf Zoe Amara Bjorn Carmen Diego Esme Felix Gwen Hamid Ivy Jasper
-Kira Leon Mira Nadia""".split()
+NAMES = ["Alice", "Bruno", "Chloe", "Dmitri", "Elena", "Farid", "Greta", "Hugo", "Ines", "Jonas", "Keiko",
+         "Liam", "Maya", "Nikos", "Olga", "Pedro", "Quinn", "Rosa", "Samir", "Tanya", "Umar", "Vera", "Wes",
+         "Ximena", "Yusuf", "Zoe", "Amara", "Bjorn", "Carmen", "Diego", "Esme", "Felix", "Gwen", "Hamid", "Ivy",
+         "Jasper", "Kira", "Leon", "Mira", "Nadia"]  # fmt: skip
 CITIES = ["Porto", "Berlin", "Lyon", "Toronto", "Osaka", "Denver", "Krakow", "Valencia", "Dublin", "Seoul",
           "Austin", "Milan", "Oslo", "Cape Town", "Melbourne", "Boston"]  # fmt: skip
 JOBS = ["a nurse at St. Mary's Hospital", "a data analyst at Finlytics", "a history teacher at Oakridge High",
@@ -141,7 +142,8 @@ def _events(rng: random.Random, n: int) -> tuple[list[dict[str, Any]], list[dict
         "in March 2025": (date(2025, 3, 2), date(2025, 3, 28)),
     }
     kinds = [("buy", ITEMS, "{n} bought {v} on {d}", "I just bought {v}!", "What did {n} buy {w}?"),
-             ("trip", TRIPS, "{n} travelled to {v} on {d}", "I'm back from a trip to {v}.", "Where did {n} travel {w}?"),
+             ("trip", TRIPS, "{n} travelled to {v} on {d}", "I'm back from a trip to {v}.",
+              "Where did {n} travel {w}?"),
              ("outing", OUTINGS, "{n} {v} on {d}", "Today I {v}.", "What did {n} do {w}?")]  # fmt: skip
     conversations, questions = [], []
     for kind, values, text, said, ask in kinds:

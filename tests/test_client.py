@@ -125,3 +125,29 @@ def test_an_id_can_never_name_another_route(service: Running) -> None:
         alice.store_memory("Alice likes tea")
         assert alice.get_memory("../memories") is None and not alice.delete_memory("..")
         assert alice.count() == 1
+
+
+def test_validity_through_the_service_the_client_and_the_cli(service: Running) -> None:
+    """Expired memories stay out of reads over HTTP too; as_of, include_expired and a time the query
+    names work through MemoryClient and the CLI's --server, and never reach another user's memories."""
+    porto = service.memory.store_memory("Alice lives in Porto", user_id="alice", valid_from="2019-01-01T00:00:00Z")
+    service.memory.expire_memory(porto.id, user_id="alice", at="2023-03-01T00:00:00Z")
+    service.memory.store_memory("Alice lives in Berlin", user_id="alice", valid_from="2023-03-01T00:00:00Z")
+    service.memory.store_memory("Bob lives in Porto", user_id="bob", valid_from="2019-01-01T00:00:00Z")
+    with MemoryClient(service.url, service.keys["alice"]) as alice:
+        assert [h.text for h in alice.search_memory("Porto lives")] == ["Alice lives in Berlin"]
+        then = alice.search_memory("Porto lives", as_of="2022-01-01T00:00:00Z")
+        assert [h.text for h in then] == ["Alice lives in Porto"] and then[0].memory.valid_until is not None
+        every = alice.list_memories(include_expired=True)
+        assert [m.text for m in every] == ["Alice lives in Porto", "Alice lives in Berlin"]
+        assert every[0] == service.memory.get_memory(porto.id, user_id="alice")  # validity survives the wire
+        named = alice.search_memory("Where did Alice live in 2022?", time_aware=True, now="2026-11-28T12:00:00Z")
+        assert named[0].text == "Alice lives in Porto"
+        assert {h.memory.user_id for h in alice.search_memory("Porto", include_expired=True, top_k=10)} == {"alice"}
+    out = io.StringIO()
+    cli = ["--server", service.url, "--key", service.keys["alice"], "--user", "alice"]
+    assert main(["list", *cli, "--include-expired"], out=out) == 0
+    assert "Porto" in out.getvalue() and "Berlin" in out.getvalue()
+    out = io.StringIO()
+    assert main(["search", "lives", *cli, "--as-of", "2020-06-01"], out=out) == 0
+    assert "Porto" in out.getvalue() and "Berlin" not in out.getvalue()
