@@ -7,19 +7,19 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, tzinfo
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from agent_memory import _config
 from agent_memory._errors import ConfigurationError, ValidationError
 from agent_memory._extraction import Extractor, Message
-from agent_memory._history import History, HistoryEvent, HistoryLog
+from agent_memory._history import History, HistoryEvent
 from agent_memory._hybrid import DEFAULT_INDEX_BYTES, MODES, HybridIndex, dense_hits, search
 from agent_memory._ids import now_ms
+from agent_memory._placement import history_of, open_store, shared_key
 from agent_memory._remember import MemoryChange, remember
 from agent_memory._rerank import Reranker, as_reranker, rerank_hits
-from agent_memory._store import ChromaStore, MemoryStore, Scope
+from agent_memory._store import MemoryStore, Scope
 from agent_memory._tasks import resolve_task
 from agent_memory._times import with_times
 from agent_memory._types import Memory, MemoryStats, MetadataValue, SearchHit
@@ -142,9 +142,14 @@ class MemorySystem:
         if store is not None and (path is not None or chroma_url is not None):
             raise ConfigurationError("pass either store= or path=/chroma_url=, not both")
         self.collection, self.path = collection, "<custom store>"
-        self.store: MemoryStore = store or self._open_store(path, chroma_url, chroma_headers, tenant, database)
-        self._shared_key, default_history = self._placement(store is not None)
-        self.history_log: History = self._history(history_path, default_history)
+        if store is None:
+            store, self.path = open_store(path, chroma_url, collection, chroma_headers, tenant, database)
+            self._shared_key, default_history = shared_key(store, self.path, collection, custom_store=False)
+        else:
+            self._shared_key, default_history = shared_key(store, self.path, collection, custom_store=True)
+        self.store: MemoryStore = store
+        namespace = f"{self.path}|{self.collection}"
+        self.history_log: History = history_of(store, history_path, default_history, namespace)
         with _WRITE_LOCKS_GUARD:  # systems of this process on the same collection share one lock and index
             lock = _WRITE_LOCKS.setdefault(self._shared_key, threading.Lock())
             self._index = _HYBRID_INDEXES.setdefault(self._shared_key, HybridIndex())
@@ -152,44 +157,6 @@ class MemorySystem:
         self.writer = Writer(
             self.store, self.history_log, self._index, lock, self._embed_documents, lambda: self.embedder.fingerprint
         )
-
-    def _open_store(
-        self,
-        path: str | None,
-        chroma_url: str | None,
-        headers: Mapping[str, str] | None,
-        tenant: str | None,
-        database: str | None,
-    ) -> ChromaStore:
-        """An embedded Chroma at ``path``, else a Chroma server at ``chroma_url`` (explicit or from the
-        environment), else an embedded Chroma in the user data directory."""
-        url = None if path is not None else chroma_url or _config.default_chroma_url()
-        if path is not None and chroma_url is not None:
-            raise ConfigurationError("pass either path= or chroma_url=, not both")
-        if url is None:
-            self.path = str(path or _config.default_path())
-            return ChromaStore.open(self.path, self.collection)
-        self.path = url
-        return ChromaStore.open_server(url, self.collection, headers=headers, tenant=tenant, database=database)
-
-    def _placement(self, custom_store: bool) -> tuple[object, str]:
-        """What systems of this process share a write lock and a hybrid index by, and the default
-        history file. A private store (``":memory:"``, custom) shares with nobody and keeps its
-        history in memory; a server's collection is keyed by URL, its history in the user data
-        directory; a directory, however it is spelled, holds its own history."""
-        if custom_store or self.path == ":memory:":
-            return id(self.store), ":memory:"
-        if self.path.startswith(("http://", "https://")):
-            return (self.path, self.collection), str(Path(_config.default_path()) / "history.sqlite3")
-        directory = Path(self.path).resolve()
-        return (str(directory), self.collection), str(directory / "history.sqlite3")
-
-    def _history(self, history_path: str | None, default_history: str) -> History:
-        """The SQLite file named, else the history beside a Chroma server's collection, else the default file."""
-        beside = self.store.history() if history_path is None and isinstance(self.store, ChromaStore) else None
-        if beside is not None:
-            return beside
-        return HistoryLog(history_path or default_history, namespace=f"{self.path}|{self.collection}")
 
     def __repr__(self) -> str:
         return f"MemorySystem(embedder={self.embedder!r}, path={self.path!r}, collection={self.collection!r})"
