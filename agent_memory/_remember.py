@@ -212,6 +212,7 @@ class _Reconciler:
             agent_id=self.scope.agent_id,
             top_k=self.candidates,
             task=TASKS["reconcile"],
+            time_aware=False,  # a date in a fact is part of the fact, not a span to search in
         )
         return [hit.memory for hit in hits]
 

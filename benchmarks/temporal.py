@@ -123,12 +123,13 @@ def run(data: Mapping[str, Any], model: str, tune: bool, limit: int | None = Non
             missed = load(system, everyone, overwrite=store == "overwrite")
             for half, users in halves.items():
                 factors = (1.0, 0.9, 0.8, 0.7, 0.5) if tune and half == "tune" and store == "supersede" else (None,)
+                chosen = validity.OUTSIDE_RANGE
                 for factor in factors:
-                    if factor is not None:
-                        validity.OUTSIDE_RANGE = factor
+                    validity.OUTSIDE_RANGE = chosen if factor is None else factor
                     line = {"store": store, "half": half, "users": len(users), "missed_targets": missed}
                     line |= {"outside_range": validity.OUTSIDE_RANGE, **score(system, users, now)}
                     lines.append(line)
+                validity.OUTSIDE_RANGE = chosen  # the grid never leaks into the report half
     return lines
 
 

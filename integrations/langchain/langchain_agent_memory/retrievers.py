@@ -17,15 +17,18 @@ __all__ = ["AgentMemoryRetriever", "hit_to_document"]
 
 
 def hit_to_document(hit: SearchHit) -> Document:
-    """A search hit as a Document: the memory's metadata plus ``score``, ``similarity`` and its timestamps.
+    """A search hit as a Document: the memory's metadata plus ``score``, ``similarity``, its timestamps
+    and validity where set, and the ``time_range`` a time-aware search applied.
 
     ``score`` is what the hits were ranked by (higher is more relevant); ``similarity``
     is the cosine similarity, kept beside it because the two differ in hybrid search.
     """
     m = hit.memory
     metadata: dict[str, Any] = {**m.metadata, "score": hit.score, "similarity": hit.similarity, "user_id": m.user_id}
-    if m.created_at is not None:
-        metadata["created_at"] = m.created_at.isoformat()
+    times = {"created_at": m.created_at, "valid_from": m.valid_from, "valid_until": m.valid_until}
+    metadata.update((key, moment.isoformat()) for key, moment in times.items() if moment is not None)
+    if hit.time_range is not None:
+        metadata["time_range"] = [moment.isoformat() for moment in hit.time_range]
     return Document(id=m.id, page_content=m.text, metadata=metadata)
 
 
@@ -60,6 +63,12 @@ class AgentMemoryRetriever(BaseRetriever):
     """Only memories stored before this."""
     tz: str | None = None
     """IANA zone of naive ``since``/``until``; default this process's local zone."""
+    as_of: datetime | str | None = None
+    """What held at this time (default: what holds now; expired memories are left out)."""
+    include_expired: bool = False
+    """Also memories that no longer hold."""
+    time_aware: bool = False
+    """A time the query names ("last week", "in 2022") selects what held then."""
 
     @field_validator("mode")
     @classmethod
@@ -81,6 +90,9 @@ class AgentMemoryRetriever(BaseRetriever):
             since=self.since,
             until=self.until,
             tz=self.tz,
+            as_of=self.as_of,
+            include_expired=self.include_expired,
+            time_aware=self.time_aware,
         )
         return [hit_to_document(h) for h in hits]
 

@@ -70,7 +70,7 @@ def test_add_update_delete_and_unchanged(memory: MemorySystem) -> None:
     changes = memory.remember(SAID, user_id="alice", extractor=extractor, batch_decisions=False)  # one call a fact
     assert [(c.event, c.id, c.fact) for c in changes] == [
         ("updated", paris.id, "Alice lives in Berlin"),
-        ("deleted", cat.id, "Alice no longer has a cat"),
+        ("expired", cat.id, "Alice no longer has a cat"),  # kept as the past, not erased
         ("unchanged", paris.id, "Alice is based in Berlin"),
     ]
     assert _texts(memory) == ["Alice lives in Berlin"]

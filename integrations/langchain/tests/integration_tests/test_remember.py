@@ -95,7 +95,7 @@ def test_add_update_delete_and_unchanged_through_json_answers(memory: MemorySyst
     changes = memory.remember(SAID, user_id="alice", extractor=extractor, batch_decisions=False)  # one call a fact
     assert [(c.event, c.id) for c in changes[:3]] == [
         ("updated", paris.id),
-        ("deleted", cat.id),
+        ("expired", cat.id),  # kept as the past, not erased
         ("unchanged", coffee.id),
     ]
     assert changes[3].event == "added" and changes[3].problem is None
@@ -105,7 +105,7 @@ def test_add_update_delete_and_unchanged_through_json_answers(memory: MemorySyst
         "Alice lives in Paris",
     )
     assert [(e.action, e.old_text) for e in memory.history(cat.id, user_id="alice")][-1] == (
-        "delete",
+        "expire",
         "Alice has a cat",
     )
     assert extractor.usage.calls == 4  # the restated fact needed no call
