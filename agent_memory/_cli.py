@@ -126,6 +126,7 @@ def _cmd_search(args: argparse.Namespace, out: TextIO) -> int:
             until=until,
             as_of=args.as_of,
             include_expired=args.include_expired,
+            time_aware=not args.no_time_aware,
         )
     _print_hits(hits, args.json, out)
     return 0
@@ -313,6 +314,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--min-score", type=float, help="drop hits scoring lower (the score printed, in [0, 1])")
     p.add_argument("--mode", choices=SEARCH_MODES, default="hybrid", help="hybrid (BM25 + dense) or dense")
     p.add_argument("--filter", help='Chroma where filter as JSON, e.g. \'{"source": "chat"}\'')
+    p.add_argument("--no-time-aware", action="store_true", help='read "last week", "in 2022" as words, not as a span')
     add_service_commands(command, SEARCH_MODES)
     p = command("list", "list a user's memories", scoped)
     p.add_argument("--user", required=True)

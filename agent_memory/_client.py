@@ -88,7 +88,7 @@ class MemoryClient:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         tz: str | tzinfo | None = None,
-        time_aware: bool = False,
+        time_aware: bool = True,
         now: datetime | str | None = None,
         as_of: datetime | str | None = None,
         include_expired: bool = False,

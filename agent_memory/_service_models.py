@@ -80,7 +80,7 @@ class Recall(_Body):
     tz: str = Field(default="UTC", description="IANA zone of naive times: the client's, not the server's.")
     as_of: str | None = Field(default=None, description="ISO 8601; what held then (default: what holds now).")
     include_expired: bool = Field(default=False, description="Also memories that no longer hold.")
-    time_aware: bool = Field(default=False, description="A time the query names selects what held then.")
+    time_aware: bool = Field(default=True, description="A time the query names selects what held then.")
     now: str | None = Field(default=None, description="ISO 8601; what time-aware search reads the query against.")
     min_score: float | None = None
     task: str | None = None

@@ -9,10 +9,11 @@ compared with the question's evidence: recall@5 and @10, hit@10, MRR@10,
 nDCG@10, overall and per category, and search latency (p50/p95, query embedding
 included). All systems use the same embedding model and the same turns:
 
-* ``agent-memory``: ``MemorySystem.search_memory`` in its default (hybrid) mode;
-* ``agent-memory-dense``: the same store with ``mode="dense"``;
-* ``agent-memory-time-aware``: the default search with ``time_aware=True``, each conversation's
-  last session date as ``now`` (turns are stored with their session's date as ``valid_from``);
+* ``agent-memory``: ``MemorySystem.search_memory`` as it is by default (hybrid, time-aware), each
+  conversation's last session date as ``now`` (turns are stored with their session's date as
+  ``valid_from``, as ``remember`` dates facts);
+* ``agent-memory-untimed``: the same with ``time_aware=False``;
+* ``agent-memory-dense``: the same store with ``mode="dense"`` (and no time);
 * ``langchain-chroma``: ``langchain_chroma.Chroma`` with ``HuggingFaceEmbeddings``;
 * ``bm25``: BM25 alone (``bm25s``, English stopwords and stemming).
 
@@ -193,9 +194,9 @@ def agent_memory_systems(model: str, conversations: list[Conversation], path: st
         return search
 
     return memory, [
-        System("agent-memory", searcher("hybrid")),
+        System("agent-memory", searcher("hybrid", time_aware=True)),
+        System("agent-memory-untimed", searcher("hybrid")),
         System("agent-memory-dense", searcher("dense")),
-        System("agent-memory-time-aware", searcher("hybrid", time_aware=True)),
     ]
 
 
@@ -279,7 +280,8 @@ def extracted_system(
                 events["with a problem"] += change.problem is not None
 
     def search(conversation: Conversation, question: str) -> list[frozenset[str]]:
-        hits = memory.search_memory(question, user_id=conversation.name, top_k=10)
+        now = _last_session_time(conversation)
+        hits = memory.search_memory(question, user_id=conversation.name, top_k=10, now=now, tz="UTC")
         return [frozenset(sources.get(h.memory.id, ())) for h in hits]
 
     return memory, System("agent-memory-extracted", search), events
@@ -311,7 +313,7 @@ def print_table(summaries: dict[str, dict[str, object]]) -> None:
         values = "".join(f"{row[m]:>11.3f}" for m in METRICS)
         print(f"{name:<20}{values}{row['p50_ms']:>9}{row['p95_ms']:>9}   {categories}", file=sys.stderr)
     ours = summaries["agent-memory"]
-    for name in ("bm25", "langchain-chroma", "agent-memory-dense"):
+    for name in ("bm25", "langchain-chroma", "agent-memory-dense", "agent-memory-untimed"):
         diff = " ".join(f"{m} {float(str(ours[m])) - float(str(summaries[name][m])):+.3f}" for m in METRICS)
         print(f"agent-memory minus {name}: {diff}", file=sys.stderr)
 

@@ -78,6 +78,7 @@ def load(system: MemorySystem, users: Sequence[Mapping[str, Any]], overwrite: bo
 
 
 def _rank(system: MemorySystem, question: Mapping[str, Any], user: str, **options: Any) -> list[str]:
+    options.setdefault("time_aware", False)  # "default search": the search before time-aware search
     return [h.text for h in system.search_memory(question["query"], user_id=user, top_k=5, **options)]
 
 

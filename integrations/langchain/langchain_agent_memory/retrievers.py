@@ -67,7 +67,7 @@ class AgentMemoryRetriever(BaseRetriever):
     """What held at this time (default: what holds now; expired memories are left out)."""
     include_expired: bool = False
     """Also memories that no longer hold."""
-    time_aware: bool = False
+    time_aware: bool = True
     """A time the query names ("last week", "in 2022") selects what held then."""
 
     @field_validator("mode")
