@@ -183,8 +183,10 @@ def test_time_aware_search_keeps_the_span_the_query_names(dated: MemorySystem) -
     """NOW is Saturday 2026-11-28: "last week" is Monday 16 to Monday 23 November. A memory with
     no valid_from counts from when it was stored: what was stored after the span is left out,
     what was stored in it comes first, what was stored before it (and still holds) comes after."""
-    plain = dated.search_memory("What did Alice do last week?", user_id="alice", top_k=10)
+    plain = dated.search_memory("What did Alice do last week?", user_id="alice", top_k=10, time_aware=False)
     assert len(plain) == 4 and all(h.time_range is None for h in plain)
+    by_default = dated.search_memory("What did Alice do last week?", user_id="alice", top_k=10, now=NOW, tz="UTC")
+    assert by_default[0].text == "Alice bought a bike" and by_default[0].time_range is not None  # on by default
     aware = {"user_id": "alice", "top_k": 10, "time_aware": True, "now": NOW, "tz": "UTC"}
     found = dated.search_memory("What did Alice do last week?", **aware)  # type: ignore[arg-type]
     in_span = [h.text for h in found if h.time_range is not None]
