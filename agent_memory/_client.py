@@ -152,6 +152,17 @@ class MemoryClient:
         body = {"text": text, "metadata": None if metadata is None else dict(metadata), "user_id": user_id}
         return _memory(self._call("PATCH", _path(memory_id), json=body))
 
+    def expire_memory(
+        self, memory_id: str, *, user_id: str | None = None, at: datetime | str | None = None, tz: str | None = None
+    ) -> Memory:
+        """End a memory's validity without erasing it (see :meth:`MemorySystem.expire_memory`)."""
+        body = {"user_id": user_id, **_times(tz, at=at)}
+        return _memory(self._call("POST", _path(memory_id) + "/expire", json=body))
+
+    def restore_memory(self, memory_id: str, *, user_id: str | None = None) -> Memory:
+        """Undo an expiry (see :meth:`MemorySystem.restore_memory`)."""
+        return _memory(self._call("POST", _path(memory_id) + "/restore", json={"user_id": user_id}))
+
     def delete_memory(self, memory_id: str, *, user_id: str | None = None) -> bool:
         """Delete one memory; ``False`` when there is none with that id."""
         try:

@@ -36,6 +36,7 @@ from agent_memory._hybrid import MODES
 from agent_memory._keys import ApiKey, KeyStore
 from agent_memory._limits import allowed_hosts as names_for
 from agent_memory._system import MemorySystem
+from agent_memory._times import check_time
 from agent_memory._validation import check_choice, check_user_id
 
 if TYPE_CHECKING:
@@ -133,8 +134,16 @@ def _tools(
         """Correct a memory: replace its text (it is re-embedded) and/or its metadata, keeping its id."""
         return memory.update_memory(memory_id, user_id=user_id, text=text, metadata=metadata, actor=actor).to_dict()
 
+    def expire_memory(user_id: str, memory_id: str, at: str | None = None) -> dict[str, Any]:
+        """Mark a memory as no longer true (the user moved, changed jobs, sold the car) without
+        forgetting it: it stays as the past, found when asked about that time. ``at`` (ISO 8601;
+        without an offset, UTC) is when it stopped being true, default now."""
+        at_time = None if at is None else check_time(at, "at", "UTC")
+        return memory.expire_memory(memory_id, user_id=user_id, at=at_time, actor=actor).to_dict()
+
     def delete_memory(user_id: str, memory_id: str) -> dict[str, Any]:
-        """Forget one memory by its id. Returns whether it existed."""
+        """Forget one memory by its id, erasing it (for what the user wants gone; for what stopped
+        being true, expire_memory keeps the past). Returns whether it existed."""
         return {"deleted": memory.delete_memory(memory_id, user_id=user_id, actor=actor)}
 
     def delete_all_memories(user_id: str, confirm: bool) -> dict[str, Any]:
@@ -145,10 +154,10 @@ def _tools(
 
     def remember(user_id: str, messages: list[_Turn]) -> list[dict[str, Any]]:
         """Remember a conversation: the lasting facts about the user in it are stored, each reconciled
-        with what is already remembered (added, or updating, replacing or removing an older memory; the
-        old text stays in the history). Give the recent messages, oldest first, in the user's language.
-        Returns one change per fact: event (added, updated, deleted, unchanged, skipped), id, fact,
-        old_text, new_text, problem."""
+        with what is already remembered (added, or refining an older memory, or replacing or ending one
+        that stopped being true: kept as the past). Give the recent messages, oldest first, in the user's language.
+        Returns one change per fact: event (added, updated, superseded, expired, unchanged, skipped), id,
+        fact, old_text, new_text, problem."""
         assert extractor is not None  # the tool is only offered with one
         changes = memory.remember(
             [turn.model_dump() for turn in messages],
@@ -164,6 +173,7 @@ def _tools(
         search_memory,
         list_memories,
         update_memory,
+        expire_memory,
         delete_memory,
         delete_all_memories,
     ]

@@ -52,11 +52,13 @@ from agent_memory._service_models import (
     Changes,
     Deleted,
     Events,
+    Expiry,
     Health,
     Hits,
     Memories,
     MemoryOut,
     NewMemories,
+    Owner,
     Patch,
     Recall,
     RememberRequest,
@@ -216,6 +218,19 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
             memory_id, user_id=user, text=body.text, metadata=body.metadata, actor=_actor(key)
         )
         return MemoryOut.of(changed)
+
+    @app.post("/v1/memories/{memory_id}/expire", response_model=MemoryOut, tags=["memories"])
+    async def expire(memory_id: str, body: Expiry, key: Caller) -> MemoryOut:
+        """End a memory's validity (``at``, default now) without erasing it: it leaves default reads,
+        ``as_of`` an earlier time still finds it, and ``/restore`` undoes it."""
+        user = (await _owned(memory, memory_id, key, body.user_id)).user_id
+        return MemoryOut.of(await memory.expire_memory(memory_id, user_id=user, at=body.at, actor=_actor(key)))
+
+    @app.post("/v1/memories/{memory_id}/restore", response_model=MemoryOut, tags=["memories"])
+    async def restore(memory_id: str, body: Owner, key: Caller) -> MemoryOut:
+        """Undo an expiry: the memory holds again."""
+        user = (await _owned(memory, memory_id, key, body.user_id)).user_id
+        return MemoryOut.of(await memory.restore_memory(memory_id, user_id=user, actor=_actor(key)))
 
     @app.delete("/v1/memories/{memory_id}", status_code=204, tags=["memories"])
     async def delete(memory_id: str, key: Caller, scope: InScope) -> Response:

@@ -14,11 +14,13 @@ __all__ = [
     "Changes",
     "Deleted",
     "Events",
+    "Expiry",
     "Health",
     "Hits",
     "Memories",
     "MemoryOut",
     "NewMemories",
+    "Owner",
     "Patch",
     "Recall",
     "RememberRequest",
@@ -68,6 +70,15 @@ class NewMemories(_Body):
 class Patch(_Body):
     text: str | None = None
     metadata: Metadata | None = None
+    user_id: str | None = None
+
+
+class Expiry(_Body):
+    at: str | None = Field(default=None, description="ISO 8601; when it stopped holding (default: now).")
+    user_id: str | None = None
+
+
+class Owner(_Body):
     user_id: str | None = None
 
 

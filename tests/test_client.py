@@ -151,3 +151,22 @@ def test_validity_through_the_service_the_client_and_the_cli(service: Running) -
     out = io.StringIO()
     assert main(["search", "lives", *cli, "--as-of", "2020-06-01"], out=out) == 0
     assert "Porto" in out.getvalue() and "Berlin" not in out.getvalue()
+
+
+def test_expire_and_restore_over_http_and_bob_cannot_do_either_to_alice(service: Running) -> None:
+    kept = service.memory.store_memory("Alice has a cat", user_id="alice")
+    with MemoryClient(service.url, service.keys["bob"]) as bob:
+        for attempt in (bob.expire_memory, bob.restore_memory):
+            with pytest.raises(MemoryNotFoundError):
+                attempt(kept.id)
+            with pytest.raises(PermissionDeniedError):  # naming alice does not make bob alice
+                attempt(kept.id, user_id="alice")
+    assert service.memory.get_memory(kept.id, user_id="alice") == kept
+    with MemoryClient(service.url, service.keys["alice"]) as alice:
+        ended = alice.expire_memory(kept.id, at="2025-05-01T12:00:00", tz="Europe/Lisbon")
+        assert ended.valid_until == datetime(2025, 5, 1, 11, tzinfo=timezone.utc)  # naive: read in the client's tz
+        assert alice.list_memories() == []
+        assert alice.restore_memory(kept.id).valid_until is None
+        assert [m.id for m in alice.list_memories()] == [kept.id]
+    actions = [e.action for e in service.memory.history(kept.id, user_id="alice")]
+    assert actions == ["create", "expire", "restore"]

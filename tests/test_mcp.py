@@ -27,7 +27,15 @@ from agent_memory._cli import main
 from agent_memory._mcp import create_mcp_server
 from agent_memory.testing import FakeChatServer, HashEmbedder, ScriptedLLM, free_port, stop_server
 
-TOOLS = {"store_memory", "search_memory", "list_memories", "update_memory", "delete_memory", "delete_all_memories"}
+TOOLS = {
+    "store_memory",
+    "search_memory",
+    "list_memories",
+    "update_memory",
+    "expire_memory",
+    "delete_memory",
+    "delete_all_memories",
+}
 
 
 class ConstantEmbedder(HashEmbedder):
@@ -66,6 +74,10 @@ async def _session(client: Client) -> dict[str, Any]:
     # An argument the schema does not have is ignored: the server's user still applies.
     seen["ignored"] = _result(await client.call_tool("store_memory", {"text": "Smuggled", "user_id": "mallory"}))
     seen["after"] = _result(await client.call_tool("list_memories", {}))
+    dog = seen["after"][0]["id"]  # the dog is gone: kept as the past, not forgotten
+    seen["expired"] = _result(await client.call_tool("expire_memory", {"memory_id": dog, "at": "2025-01-01T00:00:00"}))
+    seen["now"] = _result(await client.call_tool("list_memories", {}))
+    seen["then"] = _result(await client.call_tool("search_memory", {"query": "dog", "as_of": "2024-06-01T00:00:00Z"}))
     return seen
 
 
@@ -82,6 +94,9 @@ def _check(seen: dict[str, Any]) -> None:
     assert "ValidationError" in messages[0] and "MemoryNotFoundError" in messages[1] and "confirm" in messages[2]
     assert seen["ignored"]["user_id"] == "alice"
     assert [m["text"] for m in seen["after"]] == ["Alice has a dog named Biscuit", "Smuggled"]
+    assert seen["expired"]["valid_until"] == "2025-01-01T00:00:00+00:00"  # without an offset: UTC
+    assert [m["text"] for m in seen["now"]] == ["Smuggled"]
+    assert "Alice has a dog named Biscuit" in [h["text"] for h in seen["then"]]
 
 
 def _command(minilm: str, path: Path, *extra: str) -> list[str]:
@@ -99,7 +114,8 @@ def test_stdio_server_store_search_list_update_delete(minilm: str, tmp_path: Pat
 
     _check(asyncio.run(run()))
     with MemorySystem(minilm, path=str(tmp_path / "db")) as memory:  # it really wrote to the store
-        assert [m.text for m in memory.list_memories(user_id="alice")] == ["Alice has a dog named Biscuit", "Smuggled"]
+        stored = memory.list_memories(user_id="alice", include_expired=True)  # the expired dog is kept
+        assert [m.text for m in stored] == ["Alice has a dog named Biscuit", "Smuggled"]
         assert memory.count(user_id="mallory") == 0
 
 
