@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from agent_memory._errors import ConfigurationError, EmbeddingError, ModelNotFoundError
@@ -132,11 +133,12 @@ def as_reranker(reranker: str | Reranker | None) -> Reranker | None:
 
 
 def rerank_hits(reranker: Reranker, query: str, instruction: str, hits: list[SearchHit]) -> list[SearchHit]:
-    """``hits`` re-scored by ``reranker`` and sorted by its scores (the cosine similarity kept)."""
+    """``hits`` re-scored by ``reranker`` and sorted by its scores (the cosine similarity kept). Hits a
+    time-aware search put first (those with a ``time_range``) stay first: each group is sorted alone."""
     if not hits:
         return hits
     scores = reranker.rerank(query, [h.text for h in hits], instruction)
     if len(scores) != len(hits):
         raise EmbeddingError(f"the reranker returned {len(scores)} scores for {len(hits)} memories")
-    reranked = [SearchHit(h.memory, float(s), h.similarity) for h, s in zip(hits, scores, strict=True)]
-    return sorted(reranked, key=lambda h: h.score, reverse=True)
+    reranked = [replace(h, score=float(s)) for h, s in zip(hits, scores, strict=True)]
+    return sorted(reranked, key=lambda h: (h.time_range is not None, h.score), reverse=True)

@@ -130,3 +130,15 @@ def test_bad_rerankers_are_refused(tiny_qwen3: str) -> None:
 def test_a_max_length_with_no_room_for_the_prompt_is_a_configuration_error(tiny_reranker: str) -> None:
     with pytest.raises(ConfigurationError, match="no room"):
         Qwen3Reranker(tiny_reranker, device="cpu", max_length=96).rerank("q", ["d"], INSTRUCTION)
+
+
+def test_reranking_keeps_what_held_in_a_named_span_first() -> None:
+    """The reranker orders each group; the memories a time-aware search found in the span stay first."""
+    fake = ReverseAlphabetical()
+    with MemorySystem(embedder=HashEmbedder(32), path=":memory:", reranker=fake, rerank_candidates=10) as system:
+        system.store_memories(["memory a", "memory b"], user_id="u", valid_from="2022-03-01T00:00:00Z")
+        system.store_memories(["memory y", "memory z"], user_id="u", valid_from="2025-03-01T00:00:00Z")
+        now = "2026-11-28T12:00:00Z"
+        hits = system.search_memory("memory in 2022", user_id="u", top_k=4, now=now)
+    assert [h.text for h in hits] == ["memory b", "memory a", "memory z", "memory y"]
+    assert [h.time_range is not None for h in hits] == [True, True, False, False]
