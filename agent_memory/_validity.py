@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
-from agent_memory._errors import ValidationError
+from agent_memory._errors import InvalidTypeError, ValidationError
 from agent_memory._records import Scope, where_of
 from agent_memory._times import (
     CREATED_MS,
@@ -46,9 +46,11 @@ __all__ = [
     "VALID_UNTIL_MS",
     "Window",
     "bounds_ms",
+    "check_half_life",
     "check_validity",
     "expired",
     "favour_range",
+    "favour_recent",
     "query_valid",
     "window_of",
 ]
@@ -120,6 +122,38 @@ def favour_range(hits: list[SearchHit], window: Window) -> list[SearchHit]:
 
     rescored = [h if belongs(h.memory) else replace(h, score=h.score * OUTSIDE_RANGE) for h in hits]
     return sorted(rescored, key=lambda h: h.score, reverse=True)
+
+
+RECENCY_WEIGHT = 0.2
+"""The share of a hit's score that recency (``recency_half_life``) can take away: a memory as old as
+the half-life keeps 90% of its score, a very old one 80%."""
+
+
+def favour_recent(hits: list[SearchHit], half_life: timedelta, now_ms: int) -> list[SearchHit]:
+    """Hits re-ranked with a preference for recent memories: the score times
+    ``1 - RECENCY_WEIGHT * (1 - 0.5 ** (age / half_life))``, the age counted from ``valid_from``
+    (else the time it was stored) to ``now_ms``."""
+
+    def factor(memory: Memory) -> float:
+        began = memory.valid_from or memory.created_at
+        age_ms = max(now_ms - epoch_ms(began), 0) if began is not None else 0
+        kept: float = 0.5 ** (age_ms / (half_life.total_seconds() * 1000))
+        return 1.0 - RECENCY_WEIGHT * (1.0 - kept)
+
+    rescored = [replace(h, score=h.score * factor(h.memory)) for h in hits]
+    return sorted(rescored, key=lambda h: (h.time_range is not None, h.score), reverse=True)
+
+
+def check_half_life(value: object) -> timedelta | None:
+    """``recency_half_life``: a ``timedelta`` or a number of days, positive; ``None`` turns recency off."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
+        raise InvalidTypeError(f"recency_half_life must be a timedelta or a number of days, got {type(value).__name__}")
+    found = value if isinstance(value, timedelta) else timedelta(days=value)
+    if found <= timedelta(0):
+        raise ValidationError(f"recency_half_life must be positive, got {value!r}")
+    return found
 
 
 def check_validity(

