@@ -126,6 +126,9 @@ class TokenUsage:
     calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    fallbacks: list[str] = field(default_factory=list)
+    """How the extractor stepped down, once each (``"json_schema -> json_object"``: the server
+    refused schema-constrained answers, so JSON mode is asked for from then on)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, input_tokens: int = 0, output_tokens: int = 0) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,8 +21,12 @@ class OpenAIExtractor(LLMExtractor):
     """An :class:`Extractor` over an OpenAI-compatible ``/chat/completions`` endpoint: OpenAI,
     ``vllm serve``, Ollama, llama.cpp's server, LM Studio...
 
-    Asks for JSON (``response_format={"type": "json_object"}``; ``json_mode=False``
-    for servers that refuse it) at ``temperature`` 0, retries connection errors,
+    Asks for answers constrained to the answer's JSON schema (``response_format`` of type
+    ``json_schema``: vLLM, OpenAI, recent Ollama and llama.cpp's server honour it), at
+    ``temperature`` 0. A server that refuses that (a 400 or 422 naming the response format)
+    is asked for plain JSON mode from then on, and one that refuses JSON mode for plain
+    text, parsed strictly; each step down is recorded once in ``usage.fallbacks``.
+    ``json_mode=False`` starts at plain text. It retries connection errors,
     429 and 5xx answers with backoff, and counts the tokens the server reports in
     ``usage``. A server that cannot be reached or answers an error raises
     :class:`ExtractionError`. ``transport`` is any ``httpx.BaseTransport`` (tests,
@@ -51,6 +57,9 @@ class OpenAIExtractor(LLMExtractor):
             raise ConfigurationError("OpenAIExtractor needs a model and a base_url (http://host:port/v1)")
         self.model, self.base_url = model, base_url.rstrip("/")
         self.temperature, self.json_mode = temperature, json_mode
+        self.response_format: str | None = _FORMATS[0] if json_mode else None
+        """What is asked for now: ``"json_schema"``, ``"json_object"`` or ``None`` (plain text)."""
+        self._format_lock = threading.Lock()
         self.max_retries, self.backoff = max(0, max_retries), backoff
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, transport=transport)
@@ -63,11 +72,23 @@ class OpenAIExtractor(LLMExtractor):
         self._client.close()
 
     def complete(self, messages: list[dict[str, str]], schema: Mapping[str, Any]) -> str:
-        """The server's reply text to ``messages``."""
-        payload: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.temperature}
-        if self.json_mode:
-            payload["response_format"] = {"type": "json_object"}
-        answer = post_json(
+        """The server's reply text to ``messages``, constrained to ``schema`` where the server can."""
+        while True:
+            asked = self.response_format
+            payload: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.temperature}
+            if asked is not None:
+                payload["response_format"] = _response_format(asked, schema)
+            try:
+                answer = self._post(payload)
+                break
+            except ExtractionError as exc:
+                if asked is None or not _refused_format(str(exc)):
+                    raise
+                self._step_down(asked)
+        return self._content(answer)
+
+    def _post(self, payload: dict[str, Any]) -> Any:
+        return post_json(
             self._client,
             "/chat/completions",
             payload,
@@ -76,6 +97,16 @@ class OpenAIExtractor(LLMExtractor):
             max_retries=self.max_retries,
             backoff=self.backoff,
         )
+
+    def _step_down(self, refused: str) -> None:
+        """Ask for the next format from now on (once, whichever thread notices first)."""
+        following = _FORMATS[_FORMATS.index(refused) + 1] if refused != _FORMATS[-1] else None
+        with self._format_lock:
+            if self.response_format == refused:
+                self.response_format = following
+                self.usage.fallbacks.append(f"{refused} -> {following or 'text'}")
+
+    def _content(self, answer: Any) -> str:
         usage = answer.get("usage") if isinstance(answer, dict) else None
         usage = usage if isinstance(usage, dict) else {}
         self.usage.add(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
@@ -86,6 +117,21 @@ class OpenAIExtractor(LLMExtractor):
         if not isinstance(content, str):
             raise ExtractionError(f"LLM server at {self.base_url} answered a message without text")
         return content
+
+
+_FORMATS = ("json_schema", "json_object")
+_REFUSAL = re.compile(r"answered (400|422):.*(response_format|json_schema|json_object|schema|grammar)", re.I | re.S)
+
+
+def _response_format(kind: str, schema: Mapping[str, Any]) -> dict[str, Any]:
+    if kind == "json_object":
+        return {"type": "json_object"}
+    return {"type": "json_schema", "json_schema": {"name": str(schema.get("title", "answer")), "schema": dict(schema)}}
+
+
+def _refused_format(message: str) -> bool:
+    """Whether a server's error says it cannot give the response format asked for."""
+    return _REFUSAL.search(message) is not None
 
 
 def configured_extractor(model: str | None, base_url: str | None) -> OpenAIExtractor | None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 import httpx
 import pytest
 
-from agent_memory import ConfigurationError, ExtractionError, MemorySystem, OpenAIExtractor
+from agent_memory import ConfigurationError, ExtractionError, MemorySystem, Message, OpenAIExtractor
+from agent_memory._prompts import FACTS_SCHEMA
 
 
 def _answer(content: object, usage: dict[str, int] | None = None) -> httpx.Response:
@@ -39,7 +41,11 @@ def test_it_asks_for_json_at_temperature_zero_and_counts_tokens(hashed: MemorySy
     [change] = hashed.remember([{"role": "user", "content": "I like tea"}], user_id="alice", extractor=extractor)
     assert change.event == "added" and change.new_text == "Alice likes tea"
     assert sent[0]["model"] == "qwen3-8b" and sent[0]["temperature"] == 0.0
-    assert sent[0]["response_format"] == {"type": "json_object"}
+    assert sent[0]["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "MemoryFacts", "schema": FACTS_SCHEMA},
+    }
+    assert extractor.usage.fallbacks == []
     assert [m["role"] for m in sent[0]["messages"]] == ["system", "user"]  # type: ignore[attr-defined]
     assert (extractor.usage.calls, extractor.usage.input_tokens, extractor.usage.output_tokens) == (1, 300, 20)
 
@@ -67,3 +73,30 @@ def test_a_server_failing_during_a_decision_is_reported_in_the_change(hashed: Me
 def test_model_and_url_are_required() -> None:
     with pytest.raises(ConfigurationError):
         OpenAIExtractor("", base_url="http://llm.test/v1")
+
+
+def test_a_server_without_schemas_gets_json_mode_then_text_and_the_step_down_is_recorded_once() -> None:
+    sent: list[object] = []
+    refusals = {
+        "json_schema": httpx.Response(400, text='{"error": "response_format json_schema is not supported"}'),
+        "json_object": httpx.Response(422, text="Unsupported response_format type json_object"),
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked = json.loads(request.content).get("response_format", {}).get("type")
+        sent.append(asked)
+        return refusals[asked] if asked in refusals else _answer('{"facts": [{"text": "Likes tea", "message": 1}]}')
+
+    extractor = _extractor(handler)
+    said = [Message("user", "I like tea", datetime(2026, 1, 1, tzinfo=timezone.utc))]
+    assert extractor.extract(said) == ["Likes tea"] and extractor.extract(said) == ["Likes tea"]
+    assert sent == ["json_schema", "json_object", None, None]  # asked again only while stepping down
+    assert extractor.usage.fallbacks == ["json_schema -> json_object", "json_object -> text"]
+    assert extractor.usage.calls == 2 and extractor.response_format is None
+
+
+def test_other_client_errors_are_not_mistaken_for_a_refused_format() -> None:
+    extractor = _extractor(lambda request: httpx.Response(400, text="the model 'qwen3-8b' does not exist"))
+    with pytest.raises(ExtractionError, match="does not exist"):
+        extractor.extract([])
+    assert extractor.usage.fallbacks == [] and extractor.response_format == "json_schema"
