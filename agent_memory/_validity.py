@@ -28,7 +28,6 @@ from agent_memory._times import (
     CREATED_MS,
     OPEN_END,
     OPEN_START,
-    SUPERSEDES,
     VALID_FROM_MS,
     VALID_UNTIL_MS,
     bound_ms,
@@ -39,11 +38,6 @@ from agent_memory._times import (
 from agent_memory._types import Memory, SearchHit
 
 __all__ = [
-    "OPEN_END",
-    "OPEN_START",
-    "SUPERSEDES",
-    "VALID_FROM_MS",
-    "VALID_UNTIL_MS",
     "Window",
     "bounds_ms",
     "check_half_life",

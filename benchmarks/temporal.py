@@ -97,6 +97,7 @@ def score(
             plain = _rank(system, q, user["user"], now=now, recency_half_life=recency)
             if q["kind"] == "current":
                 count("current_top1", plain, q["answer"])
+                count("current_hit3", plain, q["answer"], 3)
                 count("current_top1_time_aware", _rank(system, q, user["user"], **aware), q["answer"])
             elif q["kind"] == "past":
                 count("past_top1", plain, q["answer"])
