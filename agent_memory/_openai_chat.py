@@ -46,6 +46,7 @@ class OpenAIExtractor(LLMExtractor):
         base_url: str,
         api_key: str | None = None,
         temperature: float = 0.0,
+        max_tokens: int | None = 2048,
         json_mode: bool = True,
         timeout: float = 120.0,
         max_retries: int = 3,
@@ -56,7 +57,7 @@ class OpenAIExtractor(LLMExtractor):
         if not model or not base_url:
             raise ConfigurationError("OpenAIExtractor needs a model and a base_url (http://host:port/v1)")
         self.model, self.base_url = model, base_url.rstrip("/")
-        self.temperature, self.json_mode = temperature, json_mode
+        self.temperature, self.json_mode, self.max_tokens = temperature, json_mode, max_tokens
         self.response_format: str | None = _FORMATS[0] if json_mode else None
         """What is asked for now: ``"json_schema"``, ``"json_object"`` or ``None`` (plain text)."""
         self._format_lock = threading.Lock()
@@ -76,6 +77,8 @@ class OpenAIExtractor(LLMExtractor):
         while True:
             asked = self.response_format
             payload: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.temperature}
+            if self.max_tokens is not None:
+                payload["max_tokens"] = self.max_tokens
             if asked is not None:
                 payload["response_format"] = _response_format(asked, schema)
             try:

@@ -20,6 +20,8 @@ __all__ = [
     "BATCH_SCHEMA",
     "DECISION_SCHEMA",
     "FACTS_SCHEMA",
+    "MAX_FACTS",
+    "MAX_FACT_CHARS",
     "ChatTurn",
     "batch_prompt",
     "decision_prompt",
@@ -93,6 +95,12 @@ Answer with JSON only, no other text, one decision per fact, in this form:
 {{"decisions": [{{"fact": the fact's id, "action": one of "add", "update", "supersede", "delete",
 "none", "id": the memory's id, "text": the memory's new text}}, ...]}}"""
 
+MAX_FACTS = 20
+"""Facts one extraction (and decisions one batched call) may list: the schemas say so, so that a
+small model constrained to them cannot run on until it hits its token limit."""
+MAX_FACT_CHARS = 200
+"""Characters a fact or a memory's new text may have in an answer."""
+
 FACTS_SCHEMA: dict[str, Any] = {
     "title": "MemoryFacts",
     "description": "The lasting facts about the user found in the conversation.",
@@ -100,11 +108,20 @@ FACTS_SCHEMA: dict[str, Any] = {
     "properties": {
         "facts": {
             "type": "array",
+            "maxItems": MAX_FACTS,
             "items": {
                 "type": "object",
                 "properties": {
-                    "text": {"type": "string", "description": "The fact, a short sentence of its own."},
-                    "message": {"type": "integer", "description": "The number of the message it comes from."},
+                    "text": {
+                        "type": "string",
+                        "maxLength": MAX_FACT_CHARS,
+                        "description": "The fact, a short sentence of its own.",
+                    },
+                    "message": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "The number of the message it comes from.",
+                    },
                 },
                 "required": ["text", "message"],
             },
@@ -120,8 +137,16 @@ DECISION_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "action": {"type": "string", "enum": ["add", "update", "supersede", "delete", "none"]},
-        "id": {"type": "string", "description": "The id of the memory acted on (update, supersede, delete, none)."},
-        "text": {"type": "string", "description": "The memory's new text (update), or its successor's (supersede)."},
+        "id": {
+            "type": "string",
+            "maxLength": 12,
+            "description": "The id of the memory acted on (update, supersede, delete, none).",
+        },
+        "text": {
+            "type": "string",
+            "maxLength": MAX_FACT_CHARS,
+            "description": "The memory's new text (update), or its successor's (supersede).",
+        },
     },
     "required": ["action"],
 }
@@ -134,6 +159,7 @@ BATCH_SCHEMA: dict[str, Any] = {
     "properties": {
         "decisions": {
             "type": "array",
+            "maxItems": MAX_FACTS,
             "items": {
                 "type": "object",
                 "properties": {"fact": {"type": "string"}, **DECISION_SCHEMA["properties"]},

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from agent_memory._errors import ExtractionError, InvalidTypeError, MemoryNotFoundError, ValidationError
 from agent_memory._extraction import ACTIONS, BatchDecider, Decision, Extractor, Fact, Message, to_messages
+from agent_memory._prompts import MAX_FACTS
 from agent_memory._records import Scope
 from agent_memory._tasks import TASKS
 from agent_memory._types import Memory
@@ -103,7 +104,7 @@ class _Pending:
     shown: list[Memory]
 
 
-BATCH_FACTS = 20
+BATCH_FACTS = MAX_FACTS
 """Facts decided in one call at most."""
 BATCH_CHARS = 6_000
 """Prompt text per batched call at most (with the instructions, about 2k tokens: a small local model's context)."""

@@ -100,3 +100,20 @@ def test_other_client_errors_are_not_mistaken_for_a_refused_format() -> None:
     with pytest.raises(ExtractionError, match="does not exist"):
         extractor.extract([])
     assert extractor.usage.fallbacks == [] and extractor.response_format == "json_schema"
+
+
+def test_answers_are_bounded_so_a_small_model_cannot_run_past_its_token_limit() -> None:
+    from agent_memory._prompts import BATCH_SCHEMA, DECISION_SCHEMA, MAX_FACT_CHARS, MAX_FACTS
+
+    fact = FACTS_SCHEMA["properties"]["facts"]
+    assert fact["maxItems"] == MAX_FACTS and fact["items"]["properties"]["text"]["maxLength"] == MAX_FACT_CHARS
+    assert DECISION_SCHEMA["properties"]["text"]["maxLength"] == MAX_FACT_CHARS
+    assert BATCH_SCHEMA["properties"]["decisions"]["maxItems"] == MAX_FACTS
+    sent: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        return _answer('{"facts": []}')
+
+    _extractor(handler).extract([])
+    assert sent[0]["max_tokens"] == 2048
