@@ -13,6 +13,7 @@ import httpx
 from agent_memory._errors import ConfigurationError, ExtractionError
 from agent_memory._extraction import LLMExtractor
 from agent_memory._http import post_json
+from agent_memory._prompts import MAX_FACT_CHARS, MAX_FACTS, bounded
 
 __all__ = ["OpenAIExtractor", "configured_extractor"]
 
@@ -25,7 +26,11 @@ class OpenAIExtractor(LLMExtractor):
     ``json_schema``: vLLM, OpenAI, recent Ollama and llama.cpp's server honour it), at
     ``temperature`` 0. A server that refuses that (a 400 or 422 naming the response format)
     is asked for plain JSON mode from then on, and one that refuses JSON mode for plain
-    text, parsed strictly; each step down is recorded once in ``usage.fallbacks``.
+    text, parsed strictly; each step down is recorded once in ``usage.fallbacks``. The
+    schemas bound the answer (``max_facts`` facts, ``max_fact_chars`` characters a text)
+    and ``max_tokens`` the reply, so that a small model cannot run on until it is cut off:
+    keep ``max_facts * max_fact_chars * 3`` under ``max_tokens`` for small models writing
+    Chinese (about three tokens a character).
     ``json_mode=False`` starts at plain text. It retries connection errors,
     429 and 5xx answers with backoff, and counts the tokens the server reports in
     ``usage``. A server that cannot be reached or answers an error raises
@@ -47,6 +52,8 @@ class OpenAIExtractor(LLMExtractor):
         api_key: str | None = None,
         temperature: float = 0.0,
         max_tokens: int | None = 2048,
+        max_facts: int = MAX_FACTS,
+        max_fact_chars: int = MAX_FACT_CHARS,
         json_mode: bool = True,
         timeout: float = 120.0,
         max_retries: int = 3,
@@ -58,6 +65,7 @@ class OpenAIExtractor(LLMExtractor):
             raise ConfigurationError("OpenAIExtractor needs a model and a base_url (http://host:port/v1)")
         self.model, self.base_url = model, base_url.rstrip("/")
         self.temperature, self.json_mode, self.max_tokens = temperature, json_mode, max_tokens
+        self.max_facts, self.max_fact_chars = max_facts, max_fact_chars
         self.response_format: str | None = _FORMATS[0] if json_mode else None
         """What is asked for now: ``"json_schema"``, ``"json_object"`` or ``None`` (plain text)."""
         self._format_lock = threading.Lock()
@@ -80,7 +88,9 @@ class OpenAIExtractor(LLMExtractor):
             if self.max_tokens is not None:
                 payload["max_tokens"] = self.max_tokens
             if asked is not None:
-                payload["response_format"] = _response_format(asked, schema)
+                payload["response_format"] = _response_format(
+                    asked, bounded(schema, self.max_facts, self.max_fact_chars)
+                )
             try:
                 answer = self._post(payload)
                 break

@@ -10,7 +10,7 @@ back reliably, and a model cannot name a memory it was not shown.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ __all__ = [
     "MAX_FACT_CHARS",
     "ChatTurn",
     "batch_prompt",
+    "bounded",
     "decision_prompt",
     "extraction_prompt",
 ]
@@ -120,6 +121,7 @@ FACTS_SCHEMA: dict[str, Any] = {
                     "message": {
                         "type": "integer",
                         "minimum": 1,
+                        "maximum": 9999,
                         "description": "The number of the message it comes from.",
                     },
                 },
@@ -170,6 +172,19 @@ BATCH_SCHEMA: dict[str, Any] = {
     "required": ["decisions"],
 }
 """The JSON schema of a batched decision answer."""
+
+
+def bounded(schema: Mapping[str, Any], facts: int, chars: int) -> dict[str, Any]:
+    """A copy of one of these schemas with other bounds: at most ``facts`` items, ``chars`` characters a text."""
+    limits = {("maxItems", MAX_FACTS): facts, ("maxLength", MAX_FACT_CHARS): chars}
+
+    def walk(node: object) -> Any:
+        if isinstance(node, Mapping):
+            return {k: limits.get((k, v), v) if isinstance(v, int) else walk(v) for k, v in node.items()}
+        return [walk(item) for item in node] if isinstance(node, list) else node
+
+    found: dict[str, Any] = walk(schema)
+    return found
 
 
 def _stamp(time: datetime) -> str:

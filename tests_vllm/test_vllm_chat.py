@@ -1,0 +1,65 @@
+"""``remember()`` end to end against a real chat model: SmolLM2-135M-Instruct on ``vllm serve``.
+
+Schema-constrained answers (``response_format`` of type ``json_schema``, honoured by vLLM's
+structured-output backend) must parse every time. What the model says is not the point
+(135M parameters): the pipeline is. Whatever it answers is applied or refused by the same
+rules as scripted answers: another user's memories are never shown or touched.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import pytest
+from smollm2 import convert
+
+from agent_memory import MemorySystem, OpenAIExtractor
+from agent_memory.testing import HashEmbedder, free_port, start_server, stop_server
+
+CONVERSATIONS = [
+    [
+        {
+            "role": "user",
+            "content": "Hi! I'm Alice. I moved to Berlin last month.",
+            "time": "2026-05-02T10:00:00+00:00",
+        },
+        {"role": "assistant", "content": "Welcome to Berlin!", "time": "2026-05-02T10:00:05+00:00"},
+        {"role": "user", "content": "Thanks. I love green tea, by the way.", "time": "2026-05-02T10:01:00+00:00"},
+    ],
+    [{"role": "user", "content": "I started a new job as a nurse at St. Mary's.", "time": "2026-06-02T10:00:00Z"}],
+    [{"role": "user", "content": "我叫爱丽丝，我现在住在上海，我喜欢打篮球。", "time": "2026-06-03T10:00:00+00:00"}],
+]
+
+
+@pytest.fixture(scope="module")
+def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    model = convert(tmp_path_factory.mktemp("smollm2"))
+    port = free_port()
+    command = [
+        sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
+        "--served-model-name", "smollm2", "--host", "127.0.0.1", "--port", str(port),
+        "--dtype", "float32", "--max-model-len", "4096", "--enforce-eager",
+    ]  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    process = start_server(command, f"{base}/health", timeout=300, log=tmp_path_factory.mktemp("vllm") / "chat.log")
+    try:
+        yield f"{base}/v1"
+    finally:
+        stop_server(process)
+
+
+def test_remember_against_a_real_model_parses_every_answer_and_touches_only_its_user(chat_server: str) -> None:
+    # 8 facts of 80 characters fit 2,048 tokens even in Chinese, for a tokenizer made for English.
+    extractor = OpenAIExtractor("smollm2", base_url=chat_server, max_facts=8, max_fact_chars=80)
+    with MemorySystem(embedder=HashEmbedder(64), path=":memory:") as memory:
+        bob = memory.store_memories(["Bob lives in Berlin", "Bob loves green tea", "Bob is a nurse"], user_id="bob")
+        memory.store_memory("Alice lives in Paris", user_id="alice")
+        changes = [c for said in CONVERSATIONS for c in memory.remember(said, user_id="alice", extractor=extractor)]
+        assert changes, "the model listed no fact at all"
+        assert [c.problem for c in changes if c.problem] == []  # every answer parsed and could be followed
+        assert extractor.usage.fallbacks == [] and extractor.response_format == "json_schema"
+        assert extractor.usage.calls >= len(CONVERSATIONS) and extractor.usage.output_tokens > 0
+        mine = {m.id for m in memory.list_memories(user_id="alice", include_expired=True)}
+        assert all(c.id in mine for c in changes if c.id is not None)
+        assert memory.list_memories(user_id="bob") == bob  # shown to no decision, changed by none
