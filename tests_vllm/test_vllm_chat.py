@@ -63,3 +63,28 @@ def test_remember_against_a_real_model_parses_every_answer_and_touches_only_its_
         mine = {m.id for m in memory.list_memories(user_id="alice", include_expired=True)}
         assert all(c.id in mine for c in changes if c.id is not None)
         assert memory.list_memories(user_id="bob") == bob  # shown to no decision, changed by none
+
+
+def test_the_mcp_remember_tool_against_a_real_model(chat_server: str) -> None:
+    """The MCP server's remember tool, driven by a client, with the same real model behind it."""
+    import asyncio
+
+    from mcp import Client
+
+    from agent_memory._mcp import create_mcp_server
+
+    extractor = OpenAIExtractor("smollm2", base_url=chat_server, max_facts=8, max_fact_chars=80)
+    with MemorySystem(embedder=HashEmbedder(64), path=":memory:") as memory:
+        bob = memory.store_memories(["Bob lives in Berlin"], user_id="bob")
+        server = create_mcp_server(memory, user_id="alice", extractor=extractor)
+
+        async def run() -> object:
+            async with Client(server) as client:
+                return await client.call_tool("remember", {"messages": CONVERSATIONS[0]})
+
+        result = asyncio.run(run())
+        assert not result.is_error, result.content  # type: ignore[attr-defined]
+        changes = result.structured_content["result"]  # type: ignore[attr-defined]
+        assert changes and all(change["problem"] is None for change in changes)
+        assert {m.user_id for m in memory.list_memories(user_id="alice")} <= {"alice"}
+        assert memory.list_memories(user_id="bob") == bob
