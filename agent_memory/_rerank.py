@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from agent_memory._errors import ConfigurationError, EmbeddingError, ModelNotFoundError
 from agent_memory._types import SearchHit
+from agent_memory._validity import best_first
 from agent_memory.embeddings._models import auto_device, half_precision_dtype, model_not_found, resolve_model
 
 if TYPE_CHECKING:
@@ -141,4 +142,4 @@ def rerank_hits(reranker: Reranker, query: str, instruction: str, hits: list[Sea
     if len(scores) != len(hits):
         raise EmbeddingError(f"the reranker returned {len(scores)} scores for {len(hits)} memories")
     reranked = [replace(h, score=float(s)) for h, s in zip(hits, scores, strict=True)]
-    return sorted(reranked, key=lambda h: (h.time_range is not None, h.score), reverse=True)
+    return best_first(reranked)

@@ -21,7 +21,7 @@ from agent_memory._remember import MemoryChange, remember
 from agent_memory._rerank import Reranker, as_reranker, rerank_hits
 from agent_memory._store import MemoryStore, Scope
 from agent_memory._tasks import resolve_task
-from agent_memory._times import check_time, epoch_ms, with_times
+from agent_memory._times import check_time, epoch_ms
 from agent_memory._types import Memory, MemoryStats, MetadataValue, SearchHit
 from agent_memory._validation import (
     check_actor,
@@ -44,6 +44,7 @@ from agent_memory._validity import (
     favour_recent,
     query_valid,
     window_of,
+    with_times,
 )
 from agent_memory._when import named_time
 from agent_memory._writer import Writer

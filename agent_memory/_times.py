@@ -39,7 +39,6 @@ __all__ = [
     "refuse_time_keys",
     "relative_time",
     "time_clauses",
-    "with_times",
     "zone",
 ]
 
@@ -137,17 +136,6 @@ def time_clauses(since: datetime | None, until: datetime | None) -> list[dict[st
     if until is not None:
         clauses.append({CREATED_MS: {"$lt": epoch_ms(until)}})
     return clauses
-
-
-def with_times(
-    where: Mapping[str, Any] | None, since: object, until: object, tz: str | tzinfo | None
-) -> dict[str, Any] | None:
-    """The caller's filters narrowed to a creation time from ``since`` to ``until``."""
-    clauses = time_clauses(check_time(since, "since", tz), check_time(until, "until", tz))
-    found = [where, *clauses] if where else clauses
-    if not found:
-        return None
-    return dict(found[0]) if len(found) == 1 else {"$and": list(found)}
 
 
 def refuse_time_keys(where: object) -> None:

@@ -34,11 +34,13 @@ from agent_memory._times import (
     check_time,
     epoch_ms,
     now_epoch_ms,
+    time_clauses,
 )
 from agent_memory._types import Memory, SearchHit
 
 __all__ = [
     "Window",
+    "best_first",
     "bounds_ms",
     "check_half_life",
     "check_validity",
@@ -47,12 +49,26 @@ __all__ = [
     "favour_recent",
     "query_valid",
     "window_of",
+    "with_times",
 ]
 
 
 def bounds_ms(memory: Memory) -> tuple[int, int]:
     """The span a memory holds in, in epoch milliseconds: from (inclusive) until (excluded)."""
     return bound_ms(memory.valid_from, OPEN_START), bound_ms(memory.valid_until, OPEN_END)
+
+
+def with_times(
+    where: Mapping[str, Any] | None, since: object, until: object, tz: str | tzinfo | None
+) -> dict[str, Any] | None:
+    """The caller's filters narrowed to a creation time from ``since`` to ``until``."""
+    clauses = time_clauses(check_time(since, "since", tz), check_time(until, "until", tz))
+    return where_of([where, *clauses] if where else clauses)
+
+
+def best_first(hits: list[SearchHit]) -> list[SearchHit]:
+    """Hits by score, those a time-aware search found in the span it named (with a ``time_range``) first."""
+    return sorted(hits, key=lambda h: (h.time_range is not None, h.score), reverse=True)
 
 
 def expired(memory: Memory) -> bool:
@@ -115,7 +131,7 @@ def favour_range(hits: list[SearchHit], window: Window) -> list[SearchHit]:
         return memory.valid_until is not None or (began is not None and epoch_ms(began) >= window.start_ms)
 
     rescored = [h if belongs(h.memory) else replace(h, score=h.score * OUTSIDE_RANGE) for h in hits]
-    return sorted(rescored, key=lambda h: h.score, reverse=True)
+    return best_first(rescored)
 
 
 RECENCY_WEIGHT = 0.2
@@ -135,7 +151,7 @@ def favour_recent(hits: list[SearchHit], half_life: timedelta, now_ms: int) -> l
         return 1.0 - RECENCY_WEIGHT * (1.0 - kept)
 
     rescored = [replace(h, score=h.score * factor(h.memory)) for h in hits]
-    return sorted(rescored, key=lambda h: (h.time_range is not None, h.score), reverse=True)
+    return best_first(rescored)
 
 
 def check_half_life(value: object) -> timedelta | None:

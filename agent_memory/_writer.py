@@ -231,10 +231,7 @@ class Writer:
     ) -> Memory:
         """Change a memory's text (re-embedded) and/or replace its metadata."""
         with self.lock:
-            found = self.store.get([memory_id], scope)
-            if not found:
-                raise MemoryNotFoundError(f"no memory {memory_id!r} for user {scope.user_id!r}")
-            current = found[0]
+            current = self._existing(memory_id, scope)
             if text is None and metadata is None:
                 return current
             updated = replace(
@@ -252,10 +249,7 @@ class Writer:
     def set_validity(self, memory_id: str, scope: Scope, valid_until: datetime | None, actor: str) -> Memory:
         """End a memory's validity at ``valid_until`` (``expire``), or reopen it with ``None`` (``restore``)."""
         with self.lock:
-            found = self.store.get([memory_id], scope)
-            if not found:
-                raise MemoryNotFoundError(f"no memory {memory_id!r} for user {scope.user_id!r}")
-            current = found[0]
+            current = self._existing(memory_id, scope)
             if current.valid_from is not None and valid_until is not None and valid_until <= current.valid_from:
                 valid_until = current.valid_from + timedelta(milliseconds=1)  # ends as soon as it begins
             if valid_until == current.valid_until:
@@ -266,6 +260,13 @@ class Writer:
             self.history.record([event(memory_id, scope.user_id, action, current.text, current.text, actor)])
             self.index.apply(scope.user_id, put=[changed])
             return changed
+
+    def _existing(self, memory_id: str, scope: Scope) -> Memory:
+        """The scope's memory with this id, else :class:`MemoryNotFoundError`. Lock held."""
+        found = self.store.get([memory_id], scope)
+        if not found:
+            raise MemoryNotFoundError(f"no memory {memory_id!r} for user {scope.user_id!r}")
+        return found[0]
 
     def delete(self, memory_id: str, scope: Scope, actor: str) -> bool:
         """Delete one memory of the scope; ``False`` when it has none with that id."""
