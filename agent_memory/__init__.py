@@ -36,6 +36,7 @@ from agent_memory._extraction import Decision, Extractor, Fact, LLMExtractor, Me
 from agent_memory._history import HistoryEvent
 from agent_memory._hybrid import MODES as SEARCH_MODES
 from agent_memory._openai_chat import OpenAIExtractor
+from agent_memory._prompts import MAX_FACT_CHARS, MAX_FACTS
 from agent_memory._remember import MemoryChange
 from agent_memory._rerank import Qwen3Reranker, Reranker
 from agent_memory._store import ChromaStore, MemoryStore, Scope
@@ -48,6 +49,8 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_TASK",
+    "MAX_FACTS",
+    "MAX_FACT_CHARS",
     "SEARCH_MODES",
     "TASKS",
     "AgentMemoryError",

@@ -21,13 +21,16 @@ from agent_memory._prompts import (
     BATCH_SCHEMA,
     DECISION_SCHEMA,
     FACTS_SCHEMA,
+    MAX_FACT_CHARS,
+    MAX_FACTS,
     ChatTurn,
     batch_prompt,
+    bounded,
     decision_prompt,
     extraction_prompt,
 )
 from agent_memory._types import Memory
-from agent_memory._validation import check_text
+from agent_memory._validation import check_positive, check_text
 
 __all__ = [
     "ACTIONS",
@@ -148,14 +151,26 @@ class LLMExtractor:
     output) and may return the parsed object instead of text. ``usage`` counts
     the calls (and tokens, where :meth:`complete` records them).
 
+    The schemas bound the answer: at most ``max_facts`` facts, ``max_fact_chars``
+    characters a text. A model held to them (structured output) cannot run on until
+    its reply is cut off; lower them for small models.
+
     Whatever the model's client raises (a rate limit, a timeout, a refused
     request) comes out as an :class:`ExtractionError` with the original chained,
     so that :meth:`MemorySystem.remember` handles a failed decision like a
     malformed one instead of stopping half-way through a conversation's facts.
     """
 
-    def __init__(self, complete: Callable[[list[ChatTurn]], str] | None = None) -> None:
+    def __init__(
+        self,
+        complete: Callable[[list[ChatTurn]], str] | None = None,
+        *,
+        max_facts: int = MAX_FACTS,
+        max_fact_chars: int = MAX_FACT_CHARS,
+    ) -> None:
         self._complete = complete
+        self.max_facts = check_positive(max_facts, "max_facts")
+        self.max_fact_chars = check_positive(max_fact_chars, "max_fact_chars")
         self.usage = TokenUsage()
 
     def complete(self, messages: list[ChatTurn], schema: Mapping[str, Any]) -> str | Mapping[str, Any]:
@@ -183,7 +198,7 @@ class LLMExtractor:
 
     def _ask(self, messages: list[ChatTurn], schema: Mapping[str, Any]) -> str | Mapping[str, Any]:
         try:
-            return self.complete(messages, schema)
+            return self.complete(messages, bounded(schema, self.max_facts, self.max_fact_chars))
         except AgentMemoryError:
             raise
         except Exception as exc:  # any LLM client's own errors: their types are not known here

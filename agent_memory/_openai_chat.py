@@ -13,7 +13,7 @@ import httpx
 from agent_memory._errors import ConfigurationError, ExtractionError
 from agent_memory._extraction import LLMExtractor
 from agent_memory._http import post_json
-from agent_memory._prompts import MAX_FACT_CHARS, MAX_FACTS, bounded
+from agent_memory._prompts import MAX_FACT_CHARS, MAX_FACTS
 
 __all__ = ["OpenAIExtractor", "configured_extractor"]
 
@@ -60,12 +60,11 @@ class OpenAIExtractor(LLMExtractor):
         backoff: float = 0.5,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(max_facts=max_facts, max_fact_chars=max_fact_chars)
         if not model or not base_url:
             raise ConfigurationError("OpenAIExtractor needs a model and a base_url (http://host:port/v1)")
         self.model, self.base_url = model, base_url.rstrip("/")
         self.temperature, self.json_mode, self.max_tokens = temperature, json_mode, max_tokens
-        self.max_facts, self.max_fact_chars = max_facts, max_fact_chars
         self.response_format: str | None = _FORMATS[0] if json_mode else None
         """What is asked for now: ``"json_schema"``, ``"json_object"`` or ``None`` (plain text)."""
         self._format_lock = threading.Lock()
@@ -88,9 +87,7 @@ class OpenAIExtractor(LLMExtractor):
             if self.max_tokens is not None:
                 payload["max_tokens"] = self.max_tokens
             if asked is not None:
-                payload["response_format"] = _response_format(
-                    asked, bounded(schema, self.max_facts, self.max_fact_chars)
-                )
+                payload["response_format"] = _response_format(asked, schema)
             try:
                 answer = self._post(payload)
                 break

@@ -4,13 +4,23 @@ what it sends, how it reads answers and errors, and ``remember`` through it end 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
+
+from typing import Any
 
 import httpx
 import pytest
 
-from agent_memory import ConfigurationError, ExtractionError, MemorySystem, Message, OpenAIExtractor
+from agent_memory import (
+    ConfigurationError,
+    ExtractionError,
+    LLMExtractor,
+    MemorySystem,
+    Message,
+    OpenAIExtractor,
+    ValidationError,
+)
 from agent_memory._prompts import FACTS_SCHEMA
 
 
@@ -117,3 +127,28 @@ def test_answers_are_bounded_so_a_small_model_cannot_run_past_its_token_limit() 
 
     _extractor(handler).extract([])
     assert sent[0]["max_tokens"] == 2048
+
+    transport = httpx.MockTransport(handler)
+    OpenAIExtractor("m", base_url="http://llm/v1", max_facts=8, max_fact_chars=80, transport=transport).extract([])
+    bounds = sent[1]["response_format"]["json_schema"]["schema"]["properties"]["facts"]  # type: ignore[index]
+    assert bounds["maxItems"] == 8 and bounds["items"]["properties"]["text"]["maxLength"] == 80
+
+
+def test_every_llm_extractor_asks_with_its_bounds() -> None:
+    """The bounds belong to the base class, so any model's extractor (LangChain's too) is held to them."""
+    asked: list[object] = []
+
+    class Recording(LLMExtractor):
+        def complete(self, messages: list[dict[str, str]], schema: Mapping[str, Any]) -> str:
+            asked.append(schema)
+            return '{"facts": []}'
+
+    assert Recording(max_facts=3, max_fact_chars=40).extract([]) == []
+    facts = asked[0]["properties"]["facts"]  # type: ignore[index]
+    assert facts["maxItems"] == 3 and facts["items"]["properties"]["text"]["maxLength"] == 40
+    assert FACTS_SCHEMA["properties"]["facts"]["maxItems"] == 20  # the shared schema is left as it was
+    for bad in (0, -1, 2.5, "8"):
+        with pytest.raises(ValidationError):
+            LLMExtractor(max_facts=bad)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError):
+            OpenAIExtractor("m", base_url="http://llm/v1", max_fact_chars=bad)  # type: ignore[arg-type]

@@ -88,3 +88,23 @@ def test_the_mcp_remember_tool_against_a_real_model(chat_server: str) -> None:
         assert changes and all(change["problem"] is None for change in changes)
         assert {m.user_id for m in memory.list_memories(user_id="alice")} <= {"alice"}
         assert memory.list_memories(user_id="bob") == bob
+
+
+def test_the_langchain_extractor_over_chat_openai_against_a_real_model(chat_server: str) -> None:
+    """LangChain's own ``ChatOpenAI`` pointed at the same server: its structured output (a
+    ``json_schema`` response format, which vLLM enforces) carries every answer."""
+    from langchain_openai import ChatOpenAI
+
+    from langchain_agent_memory import LangChainExtractor
+
+    chat = ChatOpenAI(model="smollm2", base_url=chat_server, api_key="unused", temperature=0, max_tokens=2048)
+    extractor = LangChainExtractor(chat, method="structured", max_facts=8, max_fact_chars=80)
+    with MemorySystem(embedder=HashEmbedder(64), path=":memory:") as memory:
+        bob = memory.store_memories(["Bob lives in Berlin", "Bob loves green tea"], user_id="bob")
+        changes = [c for said in CONVERSATIONS for c in memory.remember(said, user_id="alice", extractor=extractor)]
+        assert changes, "the model listed no fact at all"
+        assert [c.problem for c in changes if c.problem] == []
+        assert extractor.usage.calls >= len(CONVERSATIONS) and extractor.usage.output_tokens > 0
+        mine = {m.id for m in memory.list_memories(user_id="alice", include_expired=True)}
+        assert all(c.id in mine for c in changes if c.id is not None)
+        assert memory.list_memories(user_id="bob") == bob

@@ -9,7 +9,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ChatMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
 
-from agent_memory import ConfigurationError, ExtractionError, LLMExtractor, Message
+from agent_memory import MAX_FACT_CHARS, MAX_FACTS, ConfigurationError, ExtractionError, LLMExtractor, Message
 from agent_memory.validation import check_choice
 
 __all__ = ["LangChainExtractor"]
@@ -29,6 +29,8 @@ class LangChainExtractor(LLMExtractor):
     With ``method="auto"`` the answers come through the model's structured output
     (tool calling) where it has one, and as strict JSON text otherwise;
     ``"structured"`` insists on the former, ``"json"`` always uses the latter.
+    The answer's schema holds at most ``max_facts`` facts of ``max_fact_chars``
+    characters; lower them for small models (see :class:`~agent_memory.LLMExtractor`).
     The prompts are agent-memory's own. ``usage`` counts the calls and the tokens
     the model reports. For a model whose tool calling is there but fails (a server
     that refuses a forced tool choice), use ``method="json"``. LangChain messages can be given to
@@ -42,8 +44,15 @@ class LangChainExtractor(LLMExtractor):
             memory.remember(messages, user_id="alice", extractor=extractor)
     """
 
-    def __init__(self, chat_model: BaseChatModel, *, method: str = "auto") -> None:
-        super().__init__()
+    def __init__(
+        self,
+        chat_model: BaseChatModel,
+        *,
+        method: str = "auto",
+        max_facts: int = MAX_FACTS,
+        max_fact_chars: int = MAX_FACT_CHARS,
+    ) -> None:
+        super().__init__(max_facts=max_facts, max_fact_chars=max_fact_chars)
         if not isinstance(chat_model, BaseChatModel):
             raise ConfigurationError(f"chat_model must be a LangChain chat model, got {type(chat_model).__name__}")
         self.chat_model = chat_model
