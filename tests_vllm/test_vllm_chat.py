@@ -93,9 +93,8 @@ def test_the_mcp_remember_tool_against_a_real_model(chat_server: str) -> None:
 def test_the_langchain_extractor_over_chat_openai_against_a_real_model(chat_server: str) -> None:
     """LangChain's own ``ChatOpenAI`` pointed at the same server: its structured output (a
     ``json_schema`` response format, which vLLM enforces) carries every answer."""
-    from langchain_openai import ChatOpenAI
-
     from langchain_agent_memory import LangChainExtractor
+    from langchain_openai import ChatOpenAI
 
     chat = ChatOpenAI(model="smollm2", base_url=chat_server, api_key="unused", temperature=0, max_tokens=2048)
     extractor = LangChainExtractor(chat, method="structured", max_facts=8, max_fact_chars=80)
