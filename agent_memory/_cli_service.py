@@ -130,7 +130,7 @@ def _live_keys(args: argparse.Namespace) -> KeyStore:
 def _cmd_keys(args: argparse.Namespace, out: TextIO) -> int:
     keys = _keys(args)
     if args.action == "create":
-        record, key = keys.create(user_id=args.user, agent_id=args.agent, admin=args.admin)
+        record, key = keys.create(user_id=args.user, agent_id=args.agent, admin=args.admin, label=args.label)
         print(f"created key {record.id} for {record.user_id or 'admin'}; it is shown only now:", file=sys.stderr)
         print(key, file=out)
     elif args.action == "revoke":
@@ -146,7 +146,8 @@ def _cmd_keys(args: argparse.Namespace, out: TextIO) -> int:
 def _key_line(record: ApiKey) -> str:
     agent = f", agent {record.agent_id}" if record.agent_id else ""
     who = "admin" if record.admin else f"user {record.user_id}{agent}"
-    return f"{record.id}  {who}  created {record.created_at}" + ("  REVOKED" if record.revoked else "")
+    label = f"  label {record.label}" if record.label and record.label != record.id else ""
+    return f"{record.id}  {who}{label}  created {record.created_at}" + ("  REVOKED" if record.revoked else "")
 
 
 def add_service_commands(command: Callable[..., argparse.ArgumentParser], search_modes: Sequence[str]) -> None:
@@ -188,6 +189,7 @@ def add_service_commands(command: Callable[..., argparse.ArgumentParser], search
     p.add_argument("--user", help="create: the user the key acts for")
     p.add_argument("--agent", help="create: also bind the key to this agent")
     p.add_argument("--admin", action="store_true", help="create: a key that may act for any user it names")
+    p.add_argument("--label", help="create: the key's name in the history (default: its id)")
     p.add_argument("--keys", help=keys_help)
 
 

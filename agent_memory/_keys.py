@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from agent_memory._errors import AuthenticationError, PermissionDeniedError, ValidationError
-from agent_memory._validation import check_user_id
+from agent_memory._validation import VIA_KEY, check_key_label, check_user_id
 
 __all__ = ["KEYS_FILE", "ApiKey", "KeyStore"]
 
@@ -47,6 +47,19 @@ class ApiKey:
     admin: bool = False
     created_at: str = ""
     revoked: bool = False
+    label: str = ""
+    """The key's name, given when it was created (the key id for keys made before labels)."""
+
+    @property
+    def name(self) -> str:
+        """What the history calls this key: its label, else its id."""
+        return self.label or self.id
+
+    def actor(self) -> str:
+        """The actor of the changes made with this key: who (the key's agent, else the user) and
+        through which key, ``user via key:laptop``."""
+        who = f"agent:{self.agent_id}" if self.agent_id else "user"
+        return f"{who}{VIA_KEY}{self.name}"
 
     def user_for(self, requested: str | None) -> str:
         """The user a call with this key acts for, given the user the request names (if any)."""
@@ -67,6 +80,7 @@ class ApiKey:
             "admin": self.admin,
             "created_at": self.created_at,
             "revoked": self.revoked,
+            "label": self.label,
         }
 
 
@@ -86,13 +100,16 @@ class KeyStore:
         self._checked = 0.0
 
     def create(
-        self, *, user_id: str | None = None, agent_id: str | None = None, admin: bool = False
+        self, *, user_id: str | None = None, agent_id: str | None = None, admin: bool = False, label: str | None = None
     ) -> tuple[ApiKey, str]:
-        """A new key: its record, and the key itself (shown once; only its hash is kept)."""
+        """A new key: its record, and the key itself (shown once; only its hash is kept).
+        ``label`` names it in the history (default: its id)."""
         if admin == (user_id is not None):
             raise ValidationError("a key is either bound to a user (user_id=...) or an admin key, not both or neither")
         if agent_id is not None and admin:
             raise ValidationError("an admin key is not bound to an agent")
+        if label is not None:
+            check_key_label(label)
         key_id = secrets.token_hex(6)
         key = f"{_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
         record = ApiKey(
@@ -101,6 +118,7 @@ class KeyStore:
             agent_id=agent_id,
             admin=admin,
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            label=label or key_id,
         )
         self._append({"op": "create", "sha256": _digest(key), **record.to_dict()})
         return record, key
@@ -118,6 +136,16 @@ class KeyStore:
         with self._lock:
             self._reload(force=True)
             return [record for record, _ in self._keys.values()]
+
+    def get(self, key_id: str) -> ApiKey:
+        """The live key with this id (a browser session holds the id, never the key), or
+        :class:`AuthenticationError` once it is revoked or unknown."""
+        with self._lock:
+            self._reload()
+            found = self._keys.get(key_id)
+        if found is None or found[0].revoked:
+            raise AuthenticationError("unknown or revoked API key")
+        return found[0]
 
     def authenticate(self, key: str | None) -> ApiKey:
         """The live key this is, or :class:`AuthenticationError`."""
@@ -164,6 +192,7 @@ def _parse(text: str) -> dict[str, tuple[ApiKey, str]]:
             continue  # a line being appended right now
         if entry.get("op") == "create":
             fields = {k: entry.get(k) for k in ("id", "user_id", "agent_id", "admin", "created_at")}
+            fields["label"] = entry.get("label") or ""
             keys[entry["id"]] = (ApiKey(**fields), entry["sha256"])
         elif entry.get("op") == "revoke" and entry.get("id") in keys:
             record, digest = keys[entry["id"]]

@@ -133,8 +133,14 @@ def check_choice(value: object, choices: Sequence[str], name: str) -> str:
     return value
 
 
+KEY_LABEL = re.compile(r"[A-Za-z0-9._-]{1,64}")
+"""What an API key's label may be: it ends the actor of the changes made with the key."""
+VIA_KEY = " via key:"
+
+
 def check_actor(actor: object, agent_id: str | None = None) -> str:
-    """Who made a change, for the history: ``user``, ``system`` or ``agent:<id>``.
+    """Who made a change, for the history: ``user``, ``system`` or ``agent:<id>``, optionally
+    followed by `` via key:<label>`` (the API key it came through: the service adds it).
 
     ``None`` means ``agent:<agent_id>`` when the change is made in an agent's scope, else ``user``.
     """
@@ -142,10 +148,24 @@ def check_actor(actor: object, agent_id: str | None = None) -> str:
         return f"agent:{agent_id}" if agent_id else "user"
     if not isinstance(actor, str):
         raise InvalidTypeError(f"actor must be a str, got {type(actor).__name__}")
-    if actor not in ("user", "system") and not (actor.startswith("agent:") and len(actor) > len("agent:")):
-        raise ValidationError(f"actor must be 'user', 'system' or 'agent:<id>', got {actor!r}")
+    who, via, label = actor.rpartition(VIA_KEY) if VIA_KEY in actor else (actor, "", "")
+    if (via and not KEY_LABEL.fullmatch(label)) or (
+        who not in ("user", "system") and not (who.startswith("agent:") and len(who) > len("agent:"))
+    ):
+        raise ValidationError(
+            f"actor must be 'user', 'system' or 'agent:<id>' (then ' via key:<label>', optionally), got {actor!r}"
+        )
     check_text(actor, "actor")
     return actor
+
+
+def check_key_label(label: object) -> str:
+    """An API key's label: 1 to 64 letters, digits, ``.``, ``_`` or ``-``."""
+    if not isinstance(label, str):
+        raise InvalidTypeError(f"label must be a str, got {type(label).__name__}")
+    if not KEY_LABEL.fullmatch(label):
+        raise ValidationError(f"a key's label is 1 to 64 letters, digits, '.', '_' or '-', got {label!r}")
+    return label
 
 
 def check_min_score(min_score: object) -> float | None:

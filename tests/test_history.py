@@ -40,12 +40,14 @@ def test_agent_scope_is_the_default_actor_and_bad_actors_are_refused() -> None:
     with MemorySystem(embedder=HashEmbedder(), path=":memory:") as memory:
         m = memory.store_memory("Prefers aisle seats", user_id="alice", agent_id="travel")
         assert memory.history(m.id, user_id="alice")[0].actor == "agent:travel"
-        for bad in ("admin", "agent:", ""):
+        for bad in ("admin", "agent:", "", "user via key:", "user via key:two words", "admin via key:ops"):
             with pytest.raises(ValidationError, match="actor"):
                 memory.update_memory(m.id, user_id="alice", text="x", actor=bad)
         assert memory.get_memory(m.id, user_id="alice").text == "Prefers aisle seats"  # type: ignore[union-attr]
         assert not memory.delete_memory("0" * 32, user_id="alice")
         assert len(memory.history(m.id, user_id="alice")) == 1
+        memory.update_memory(m.id, user_id="alice", text="Prefers window seats", actor="agent:travel via key:ci-bot")
+        assert memory.history(m.id, user_id="alice")[-1].actor == "agent:travel via key:ci-bot"
 
 
 def test_delete_all_records_each_deletion_or_purges_the_history() -> None:

@@ -74,3 +74,36 @@ def test_the_cli_prints_a_key_once_and_lists_without_it(tmp_path: Path) -> None:
     (line,) = listed.getvalue().splitlines()
     assert key not in line and json.loads(line)["user_id"] == "alice"
     assert main(["keys", "revoke", "nope", "--path", str(tmp_path)], out=io.StringIO()) == 1
+
+
+def test_a_key_has_a_label_that_names_it_in_the_actor_and_is_looked_up_by_id(tmp_path: Path) -> None:
+    keys = KeyStore(tmp_path / "keys.jsonl")
+    laptop, _ = keys.create(user_id="alice", label="alice-laptop")
+    planner, _ = keys.create(user_id="alice", agent_id="planner")
+    assert laptop.actor() == "user via key:alice-laptop" and planner.label == planner.id
+    assert planner.actor() == f"agent:planner via key:{planner.id}"
+    assert KeyStore(tmp_path / "keys.jsonl").get(laptop.id) == laptop  # read back from the file
+    for bad in ("", "two words", "x" * 65, "a/b"):
+        with pytest.raises(ValidationError, match="label"):
+            keys.create(user_id="bob", label=bad)
+    keys.revoke(laptop.id)
+    for gone in (laptop.id, "nope"):
+        with pytest.raises(AuthenticationError):
+            keys.get(gone)
+
+
+def test_a_keys_file_from_before_labels_still_reads(tmp_path: Path) -> None:
+    old = {"op": "create", "sha256": "0" * 64, "id": "abc123", "user_id": "alice", "agent_id": None, "admin": False}
+    (tmp_path / "keys.jsonl").write_text(json.dumps({**old, "created_at": "2026-01-01T00:00:00+00:00"}) + "\n")
+    record = KeyStore(tmp_path / "keys.jsonl").get("abc123")
+    assert record.label == "" and record.name == "abc123" and record.actor() == "user via key:abc123"
+
+
+def test_the_cli_creates_a_labelled_key(tmp_path: Path) -> None:
+    assert (
+        main(["keys", "create", "--user", "alice", "--label", "ci-bot", "--path", str(tmp_path)], out=io.StringIO())
+        == 0
+    )
+    listed = io.StringIO()
+    assert main(["keys", "list", "--path", str(tmp_path)], out=listed) == 0
+    assert "label ci-bot" in listed.getvalue()
