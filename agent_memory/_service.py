@@ -65,8 +65,10 @@ from agent_memory._service_models import (
     Scoped,
     Stats,
 )
+from agent_memory._sessions import COOKIE, UNSAFE_METHODS, Sessions
 from agent_memory._system import MemorySystem
 from agent_memory._types import Memory
+from agent_memory._ui import add_inspector
 
 __all__ = ["SERVE_ENV", "STATUS", "ServiceSettings", "app_from_environment", "create_app"]
 
@@ -113,10 +115,11 @@ def app_from_environment() -> FastAPI:
         access.addHandler(logging.StreamHandler(sys.stderr))
         access.setLevel(logging.INFO)
     memory = MemorySystem(**config["memory"])
+    secret = bytes.fromhex(config["session_secret"]) if config.get("session_secret") else None
     memory.embedder.embed_queries(["warm-up"])  # load the model now, not on the first request
     extractor = configured_extractor(config["llm"]["model"], config["llm"]["base_url"])
     settings = ServiceSettings(**{**config["settings"], "allowed_hosts": tuple(config["settings"]["allowed_hosts"])})
-    return create_app(memory, KeyStore(config["keys"]), extractor=extractor, settings=settings)
+    return create_app(memory, KeyStore(config["keys"]), extractor=extractor, settings=settings, session_secret=secret)
 
 
 def create_app(
@@ -125,8 +128,12 @@ def create_app(
     *,
     extractor: Extractor | None = None,
     settings: ServiceSettings = ServiceSettings(),  # frozen
+    ui: bool = True,
+    session_secret: bytes | None = None,
 ) -> FastAPI:
-    """The service's ASGI app over ``memory``; ``POST /v1/remember`` exists only with an ``extractor``."""
+    """The service's ASGI app over ``memory``; ``POST /v1/remember`` exists only with an ``extractor``.
+    With ``ui``, the inspector is at ``/ui`` (:mod:`agent_memory._ui`); its session cookies are
+    signed with ``session_secret`` (random when not given: give every worker the same one)."""
 
     calls = AsyncMemorySystem(sync=memory, max_workers=settings.workers)
 
@@ -138,7 +145,10 @@ def create_app(
 
     app = FastAPI(title="agent-memory", version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.keys, app.state.limiter = keys, RateLimiter(settings.rate_per_second, settings.rate_burst)
+    app.state.sessions = Sessions(keys, session_secret)
     _routes(app, calls, extractor)
+    if ui:
+        add_inspector(app, calls, status_of)
     _error_handlers(app)
     app.middleware("http")(_log_access)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -147,9 +157,17 @@ def create_app(
 
 
 def _caller(request: Request) -> ApiKey:
-    """The API key of the request (401 without a live one), counted against its rate."""
+    """The API key of the request (401 without a live one), counted against its rate: the
+    ``Authorization`` header's, else the inspector's session cookie's, whose requests that
+    change something must carry the session's CSRF token."""
     header = request.headers.get("authorization", "")
-    key = request.app.state.keys.authenticate(header[7:] if header[:7].lower() == "bearer " else None)
+    if header or COOKIE not in request.cookies:
+        key = request.app.state.keys.authenticate(header[7:] if header[:7].lower() == "bearer " else None)
+    else:
+        sessions: Sessions = request.app.state.sessions
+        key, nonce = sessions.resolve(request.cookies[COOKIE])
+        if request.method in UNSAFE_METHODS:
+            sessions.check_csrf(nonce, request.headers.get("x-csrf-token"))
     request.state.key_id = key.id
     request.app.state.limiter.check(key.id)
     return key  # type: ignore[no-any-return]
@@ -171,7 +189,7 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
         user, agent = key.user_for(body.user_id), _agent(key, body.agent_id)
         texts = body.texts if body.texts is not None else [body.text or ""]
         stored = await memory.store_memories(
-            texts, user_id=user, metadatas=body.metadatas, agent_id=agent, session_id=body.session_id, actor=_actor(key)
+            texts, user_id=user, metadatas=body.metadatas, agent_id=agent, session_id=body.session_id, actor=key.actor()
         )
         return Memories(memories=[MemoryOut.of(m) for m in stored])
 
@@ -215,7 +233,7 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
         """Replace a memory's text (re-embedded) and/or metadata, keeping its id."""
         user = (await _owned(memory, memory_id, key, body.user_id)).user_id
         changed = await memory.update_memory(
-            memory_id, user_id=user, text=body.text, metadata=body.metadata, actor=_actor(key)
+            memory_id, user_id=user, text=body.text, metadata=body.metadata, actor=key.actor()
         )
         return MemoryOut.of(changed)
 
@@ -224,19 +242,19 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
         """End a memory's validity (``at``, default now) without erasing it: it leaves default reads,
         ``as_of`` an earlier time still finds it, and ``/restore`` undoes it."""
         user = (await _owned(memory, memory_id, key, body.user_id)).user_id
-        return MemoryOut.of(await memory.expire_memory(memory_id, user_id=user, at=body.at, actor=_actor(key)))
+        return MemoryOut.of(await memory.expire_memory(memory_id, user_id=user, at=body.at, actor=key.actor()))
 
     @app.post("/v1/memories/{memory_id}/restore", response_model=MemoryOut, tags=["memories"])
     async def restore(memory_id: str, body: Owner, key: Caller) -> MemoryOut:
         """Undo an expiry: the memory holds again."""
         user = (await _owned(memory, memory_id, key, body.user_id)).user_id
-        return MemoryOut.of(await memory.restore_memory(memory_id, user_id=user, actor=_actor(key)))
+        return MemoryOut.of(await memory.restore_memory(memory_id, user_id=user, actor=key.actor()))
 
     @app.delete("/v1/memories/{memory_id}", status_code=204, tags=["memories"])
     async def delete(memory_id: str, key: Caller, scope: InScope) -> Response:
         """Delete one memory (404 when the caller has none with that id)."""
         user = (await _owned(memory, memory_id, key, scope.user_id)).user_id
-        await memory.delete_memory(memory_id, user_id=user, actor=_actor(key))
+        await memory.delete_memory(memory_id, user_id=user, actor=key.actor())
         return Response(status_code=204)
 
     @app.delete("/v1/memories", response_model=Deleted, tags=["memories"])
@@ -245,7 +263,7 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
         if not confirm:
             raise _ConfirmationRequired("deleting all memories needs confirm=true")
         user, agent = key.user_for(scope.user_id), _agent(key, scope.agent_id)
-        return Deleted(deleted=await memory.delete_all_memories(user_id=user, agent_id=agent, actor=_actor(key)))
+        return Deleted(deleted=await memory.delete_all_memories(user_id=user, agent_id=agent, actor=key.actor()))
 
     @app.post("/v1/search", response_model=Hits, tags=["search"])
     async def search(body: Recall, key: Caller) -> Hits:
@@ -301,7 +319,7 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
                 extractor=extractor,
                 agent_id=_agent(key, body.agent_id),
                 session_id=body.session_id,
-                actor=_actor(key),
+                actor=key.actor(),
             )
             return Changes(changes=[c.to_dict() for c in changes])
 
@@ -313,10 +331,6 @@ def _agent(key: ApiKey, requested: str | None) -> str | None:
     if requested not in (None, key.agent_id):
         raise PermissionDeniedError("this key may not act as another agent")
     return key.agent_id
-
-
-def _actor(key: ApiKey) -> str:
-    return f"agent:{key.agent_id}" if key.agent_id else "user"
 
 
 async def _owned(memory: AsyncMemorySystem, memory_id: str, key: ApiKey, requested_user: str | None) -> Memory:
