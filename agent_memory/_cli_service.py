@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -96,9 +97,13 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             "keys": str(keys.path),
             "settings": dataclasses.asdict(settings),
             "llm": {"model": args.llm_model, "base_url": args.llm_base_url},
+            "ui": not args.no_ui,
+            "session_secret": secrets.token_hex(32),  # one for all workers: a session works on any of them
         }
     )  # fmt: skip
-    print(f"agent-memory: serving on http://{args.host}:{args.port}/v1 (keys: {keys.path})", file=sys.stderr)
+    base = f"http://{args.host}:{args.port}"
+    ui = "" if args.no_ui else f", the inspector on {base}/ui"
+    print(f"agent-memory: serving on {base}/v1{ui} (keys: {keys.path})", file=sys.stderr)
     uvicorn.run(
         "agent_memory._service:app_from_environment",
         factory=True,
@@ -182,6 +187,7 @@ def add_service_commands(command: Callable[..., argparse.ArgumentParser], search
     p.add_argument("--workers", type=int, default=1, help="worker processes (above 1: with --chroma-url)")
     p.add_argument("--chroma-url", help="the Chroma server the workers share (default: $AGENT_MEMORY_CHROMA_URL)")
     p.add_argument("--embed-url", help="embed with this OpenAI-compatible server (vllm serve: http://host:port/v1)")
+    p.add_argument("--no-ui", action="store_true", help="serve the API only, without the inspector at /ui")
     llm_options(p)
     p = command("keys", "create, list or revoke the API keys of the HTTP servers")
     p.add_argument("action", choices=("create", "list", "revoke"))

@@ -119,7 +119,10 @@ def app_from_environment() -> FastAPI:
     memory.embedder.embed_queries(["warm-up"])  # load the model now, not on the first request
     extractor = configured_extractor(config["llm"]["model"], config["llm"]["base_url"])
     settings = ServiceSettings(**{**config["settings"], "allowed_hosts": tuple(config["settings"]["allowed_hosts"])})
-    return create_app(memory, KeyStore(config["keys"]), extractor=extractor, settings=settings, session_secret=secret)
+    keys = KeyStore(config["keys"])
+    return create_app(
+        memory, keys, extractor=extractor, settings=settings, ui=config.get("ui", True), session_secret=secret
+    )
 
 
 def create_app(

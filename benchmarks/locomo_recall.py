@@ -65,7 +65,15 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_memory import Extractor, MemoryChange, MemorySystem, OpenAIExtractor
+from agent_memory import (
+    MAX_FACT_CHARS,
+    MAX_FACTS,
+    ExtractionError,
+    Extractor,
+    MemoryChange,
+    MemorySystem,
+    OpenAIExtractor,
+)
 from agent_memory._lexical import tokenize
 
 ANSWERABLE = (1, 2, 3, 4)
@@ -292,7 +300,14 @@ def extracted_system(
         for turns in _conversations_said(conversation, per):
             said = [{"role": "user", "content": t.text, "time": _session_time(t.date)} for t in turns]
             start = time.perf_counter()
-            changes = memory.remember(said, user_id=conversation.name, extractor=extractor, session_id=turns[0].session)
+            try:
+                changes = memory.remember(
+                    said, user_id=conversation.name, extractor=extractor, session_id=turns[0].session
+                )
+            except ExtractionError as exc:  # nothing was stored for these turns: a problem to report, not a stop
+                changes = []
+                events["extraction failed"] += 1
+                print(f"extraction failed ({conversation.name}, {turns[0].session}): {exc}", file=sys.stderr)
             seconds.append(time.perf_counter() - start)
             for change in changes:
                 message = getattr(change.fact, "message", None)  # the turn a fact came from, if the model said
@@ -348,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--per", choices=("session", "turn"), default="session", help="what one remember() call is given"
     )
+    parser.add_argument("--llm-max-facts", type=int, default=MAX_FACTS, help="facts one answer may list")
+    parser.add_argument("--llm-max-fact-chars", type=int, default=MAX_FACT_CHARS, help="characters a fact may have")
     parser.add_argument("--llm-model", default=os.environ.get("AGENT_MEMORY_LLM_MODEL"), help="the chat model")
     parser.add_argument(
         "--llm-base-url",
@@ -409,11 +426,18 @@ def _extraction(
     args: argparse.Namespace, model: str, conversations: list[Conversation], path: str, raw: MemorySystem
 ) -> tuple[dict[str, object], System, MemorySystem]:
     api_key = os.environ.get("AGENT_MEMORY_LLM_API_KEY")
-    extractor = OpenAIExtractor(args.llm_model, base_url=args.llm_base_url, api_key=api_key)
+    extractor = OpenAIExtractor(
+        args.llm_model,
+        base_url=args.llm_base_url,
+        api_key=api_key,
+        max_facts=args.llm_max_facts,
+        max_fact_chars=args.llm_max_fact_chars,
+    )
     start = time.perf_counter()
     memory, system, events, seconds = extracted_system(model, conversations, path, extractor, args.per)
     report = {
         "llm": args.llm_model,
+        "bounds": {"max_facts": args.llm_max_facts, "max_fact_chars": args.llm_max_fact_chars},
         "remember_calls": len(seconds),
         "remember_per": args.per,
         "remember_seconds": {

@@ -143,12 +143,37 @@ def test_locomo_extractor_mode_tracks_each_memorys_source_turns(minilm: str, tmp
             {"decisions": [{"fact": "1", "action": "update", "id": "1.1", "text": "Caroline has a beagle named Rex"}]},
         ]
     )
-    memory, system, events = locomo.extracted_system(minilm, [conversation], str(tmp_path), LLMExtractor(script))
+    memory, system, events, seconds = locomo.extracted_system(
+        minilm, [conversation], str(tmp_path / "turn"), LLMExtractor(script), "turn"
+    )
     with memory:
         assert [m.text for m in memory.list_memories(user_id="conv")] == ["Caroline has a beagle named Rex"]
         assert system.search(conversation, "What kind of dog does Caroline have?") == [frozenset({"D1:1", "D2:1"})]
-    assert dict(events) == {"added": 1, "updated": 1, "with a problem": 0}
+    assert dict(events) == {"added": 1, "updated": 1, "with a problem": 0} and len(seconds) == 3
     assert "[2023-05-08 (Monday) 13:56] user: Caroline: I adopted a dog named Rex." in script.prompts[0][-1]["content"]
+    # A session a call (the default): a fact's source is the message the model names.
+    by_session = ScriptedLLM(
+        [
+            {"facts": [{"text": "Caroline has a dog named Rex", "message": 1}]},
+            {"facts": [{"text": "Caroline's dog Rex is a beagle", "message": 1}]},
+            {"decisions": [{"fact": "1", "action": "update", "id": "1.1", "text": "Caroline has a beagle named Rex"}]},
+        ]
+    )
+    memory, system, events, seconds = locomo.extracted_system(
+        minilm, [conversation], str(tmp_path / "session"), LLMExtractor(by_session)
+    )
+    with memory:
+        assert system.search(conversation, "What kind of dog does Caroline have?") == [frozenset({"D1:1", "D2:1"})]
+    assert dict(events) == {"added": 1, "updated": 1, "with a problem": 0} and len(seconds) == 2
+    assert "(2) [2023-05-08 (Monday) 13:56] user: Mel: How lovely!" in by_session.prompts[0][-1]["content"]
+    # An answer that cannot be read is counted, and the run goes on.
+    broken = ScriptedLLM(["{not json", {"facts": [{"text": "Caroline's dog Rex is a beagle", "message": 1}]}])
+    memory, _, events, _ = locomo.extracted_system(
+        minilm, [conversation], str(tmp_path / "broken"), LLMExtractor(broken)
+    )
+    with memory:
+        assert [m.text for m in memory.list_memories(user_id="conv")] == ["Caroline's dog Rex is a beagle"]
+    assert events["extraction failed"] == 1 and events["added"] == 1
     single = locomo.score([frozenset({"D1:1", "D2:1"})], frozenset({"D2:1"}))
     assert single == {"recall@5": 1.0, "recall@10": 1.0, "hit@10": 1.0, "mrr": 1.0, "ndcg@10": 1.0}
     repeated = locomo.score([frozenset({"x"}), frozenset({"D2:1"}), frozenset({"D2:1"})], frozenset({"D2:1", "y"}))

@@ -209,3 +209,26 @@ def test_filters_and_paging(site: Site) -> None:
         page = client.get(f"/ui/memories?{query}").text
         assert "tagged one" in page and "memory 001" not in page, query
     assert "memory 001" not in client.get("/ui/memories?since=2999-01-01").text
+
+
+def test_workers_sharing_the_secret_accept_each_others_sessions(site: Site) -> None:
+    client, _ = site.signed_in(site.alice)
+    cookie = client.cookies["am_session"]
+    settings = ServiceSettings(allowed_hosts=("testserver",))
+    for secret, status in ((None, 401), (b"s" * 32, 200)):
+        if secret is not None:  # the first app's secret, as `serve` hands one to every worker
+            site.app.state.sessions._secret = secret
+            cookie = site.app.state.sessions.issue(site.alice_key)[0]
+        own = MemorySystem(embedder=HashEmbedder(32), path=":memory:")  # each worker opens its own
+        other = create_app(own, site.keys, settings=settings, session_secret=secret)
+        with TestClient(other) as worker:
+            worker.cookies.set("am_session", cookie)
+            assert worker.get("/v1/memories").status_code == status
+
+
+def test_the_api_alone_has_no_inspector(site: Site) -> None:
+    with TestClient(
+        create_app(site.memory, site.keys, settings=ServiceSettings(allowed_hosts=("testserver",)), ui=False)
+    ) as bare:
+        assert bare.get("/ui/login").status_code == 404
+        assert bare.get("/v1/health").status_code == 200
