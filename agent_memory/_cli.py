@@ -1,5 +1,4 @@
-"""The ``agent-memory`` command: add, search, list, delete, forget, history, import, export, stats,
-reindex, mcp, serve, keys, demo."""
+"""The ``agent-memory`` command line; ``agent-memory --help`` lists its commands (from the table below)."""
 
 from __future__ import annotations
 
@@ -70,6 +69,16 @@ def _parse_json(text: str | None, what: str) -> Any:
         raise ValidationError(f"{what} is not valid JSON: {exc}") from None
 
 
+SHOWN_CHARS = 200
+"""How much of a memory's text the human output shows (``--json`` shows it whole)."""
+
+
+def _shown(text: str | None) -> str:
+    """A text for a terminal: on one line, cut at :data:`SHOWN_CHARS` characters."""
+    line = " ".join((text or "").split())
+    return line if len(line) <= SHOWN_CHARS else f"{line[: SHOWN_CHARS - 1]}… ({len(line):,} characters)"
+
+
 def _print_hits(hits: Sequence[SearchHit], as_json: bool, out: TextIO) -> None:
     if as_json:
         for hit in hits:
@@ -78,26 +87,47 @@ def _print_hits(hits: Sequence[SearchHit], as_json: bool, out: TextIO) -> None:
     if not hits:
         print("  (no memories found)", file=out)
     for rank, hit in enumerate(hits, 1):
-        print(f"  {rank}. {hit.score:.3f}  {hit.text}  [{hit.memory.id}]", file=out)
+        print(f"  {rank}. {hit.score:.3f}  {_shown(hit.text)}  [{hit.memory.id}]", file=out)
 
 
 def _print_memories(memories: Sequence[Memory], as_json: bool, out: TextIO) -> None:
+    if not memories and not as_json:
+        print("  (no memories found)", file=out)
     for m in memories:
         if as_json:
             print(json.dumps(m.to_dict(), ensure_ascii=False), file=out)
         else:
             created = m.created_at.strftime("%Y-%m-%d %H:%M") if m.created_at else "?"
-            print(f"{m.id}  {created}  {m.text}", file=out)
+            print(f"{m.id}  {created}  {_shown(m.text)}", file=out)
+
+
+def _text(value: str) -> str:
+    """A text argument; ``-`` reads it from standard input (for long texts)."""
+    return sys.stdin.read().strip() if value == "-" else value
 
 
 def _cmd_add(args: argparse.Namespace, out: TextIO) -> int:
     with memory_of(args) as memory:
         m = memory.store_memory(
-            args.text,
+            _text(args.text),
             user_id=args.user,
             metadata=_parse_metadata(args.meta),
             agent_id=args.agent,
             session_id=args.session,
+        )
+    _print_memories([m], args.json, out)
+    return 0
+
+
+def _cmd_update(args: argparse.Namespace, out: TextIO) -> int:
+    if args.text is None and not args.meta:
+        raise ValidationError("update needs --text and/or --meta")
+    with memory_of(args) as memory:
+        m = memory.update_memory(
+            args.id,
+            user_id=args.user,
+            text=None if args.text is None else _text(args.text),
+            metadata=_parse_metadata(args.meta),
         )
     _print_memories([m], args.json, out)
     return 0
@@ -183,7 +213,7 @@ def _cmd_history(args: argparse.Namespace, out: TextIO) -> int:
     for e in events:
         shown = {"create": f"+ {e.new_text}", "delete": f"- {e.old_text}"}
         change = shown.get(e.action, f"{e.old_text} -> {e.new_text}")
-        print(f"  {e.at.isoformat(timespec='seconds')}  {e.action:<6}  {e.actor:<14}  {change}", file=out)
+        print(f"  {e.at.isoformat(timespec='seconds')}  {e.action:<6}  {e.actor:<14}  {_shown(change)}", file=out)
     return 0
 
 
@@ -296,14 +326,17 @@ def _parser() -> argparse.ArgumentParser:
     scoped.add_argument("--as-of", metavar="TIME", help="what held at this ISO date or time (default: what holds now)")
     scoped.add_argument("--include-expired", action="store_true", help="also memories that no longer hold")
 
-    parser = argparse.ArgumentParser(prog="agent-memory", description=__doc__)
+    from agent_memory import __version__
+
+    parser = argparse.ArgumentParser(prog="agent-memory")
+    parser.add_argument("--version", action="version", version=f"agent-memory {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help: str, *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help, parents=[common, *parents])
 
     p = command("add", "store a memory for a user", scoped)
-    p.add_argument("text")
+    p.add_argument("text", help="the memory's text, or - to read it from standard input")
     p.add_argument("--user", required=True)
     p.add_argument("--meta", action="append", metavar="KEY=VALUE", help="metadata (repeatable)")
     p = command("search", "search a user's memories", scoped)
@@ -321,6 +354,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int)
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--newest", action="store_true", help="the latest first")
+    p = command("update", "change a memory's text (re-embedded) and/or its metadata, keeping its id")
+    p.add_argument("id")
+    p.add_argument("--user", required=True)
+    p.add_argument("--text", help="the new text, or - to read it from standard input")
+    p.add_argument("--meta", action="append", metavar="KEY=VALUE", help="the new metadata, replacing it (repeatable)")
     p = command("delete", "delete one memory")
     p.add_argument("id")
     p.add_argument("--user", required=True)
@@ -341,11 +379,13 @@ def _parser() -> argparse.ArgumentParser:
     p = command("reindex", "re-embed every memory with --model/--dimensions, switching over when complete")
     p.add_argument("--keep-old", action="store_true", help="keep the old collection, renamed")
     command("demo", "store and search example memories for two users (in memory unless --path)")
+    parser.description = f"Long-term memory for LLM agents. Commands: {', '.join(sub.choices)}."
     return parser
 
 
 _COMMANDS = {
     "add": _cmd_add,
+    "update": _cmd_update,
     "search": _cmd_search,
     "list": _cmd_list,
     "delete": _cmd_delete,

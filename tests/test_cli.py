@@ -133,3 +133,50 @@ def test_import_validates_every_line_before_writing(
     assert _main("import", str(good), "--path", db, "--user", "alice")[0] == 0
     assert _main("import", str(good), "--path", db, "--user", "alice")[0] == 0  # again: no duplicates
     assert json.loads(_main("stats", "--path", db, "--json")[1])["users"] == {"alice": 5}
+
+
+def test_version_and_a_description_generated_from_the_command_table(capsys: pytest.CaptureFixture[str]) -> None:
+    from agent_memory import __version__
+    from agent_memory._cli import _COMMANDS, _parser
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"agent-memory {__version__}"
+    parser = _parser()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert set(commands) == set(_COMMANDS)  # every command runs something, every runner has a command
+    assert all(name in str(parser.description) for name in _COMMANDS)
+
+
+def test_update_add_from_stdin_long_texts_cut_and_an_empty_list_said(
+    minilm: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENT_MEMORY_MODEL", minilm)
+    hashed_cli = str(tmp_path / "db")
+    long_text = "Alice wrote a very long note. " * 2000  # ~60,000 characters
+    monkeypatch.setattr("sys.stdin", io.StringIO(long_text))
+    code, out = _main("add", "-", "--user", "alice", "--json", "--path", hashed_cli)
+    assert code == 0 and json.loads(out)["text"] == long_text.strip()  # --json keeps it whole
+    memory_id = json.loads(out)["id"]
+    code, out = _main("list", "--user", "alice", "--path", hashed_cli)
+    assert code == 0 and len(out) < 400 and "(59,999 characters)" in out
+    code, out = _main(
+        "update",
+        memory_id,
+        "--user",
+        "alice",
+        "--text",
+        "Alice likes tea",
+        "--meta",
+        "topic=drinks",
+        "--json",
+        "--path",
+        hashed_cli,
+    )
+    changed = json.loads(out)
+    assert code == 0 and changed["id"] == memory_id and changed["text"] == "Alice likes tea"
+    assert changed["metadata"] == {"topic": "drinks"}
+    assert _main("update", memory_id, "--user", "alice", "--path", hashed_cli)[0] == 2  # nothing to change
+    assert _main("update", memory_id, "--user", "bob", "--text", "x", "--path", hashed_cli)[0] == 1  # not bob's
+    code, out = _main("list", "--user", "nobody", "--path", hashed_cli)
+    assert code == 0 and out.strip() == "(no memories found)"
