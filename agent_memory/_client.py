@@ -22,6 +22,7 @@ from agent_memory._errors import AgentMemoryError, ConfigurationError, RateLimit
 from agent_memory._history import HistoryEvent
 from agent_memory._times import check_time, zone
 from agent_memory._types import Memory, MemoryStats, MetadataValue, SearchHit
+from agent_memory._validation import check_metadatas
 
 __all__ = ["MemoryClient"]
 
@@ -67,9 +68,12 @@ class MemoryClient:
         metadatas: Sequence[Mapping[str, MetadataValue] | None] | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        metadata: Mapping[str, MetadataValue] | None = None,
     ) -> list[Memory]:
         """Store many memories (see :meth:`MemorySystem.store_memories`)."""
-        metas = None if metadatas is None else [None if m is None else dict(m) for m in metadatas]
+        metas = None
+        if metadatas is not None or metadata is not None:  # checked here: the same errors as in process
+            metas = [dict(m) for m in check_metadatas(metadatas, len(texts), metadata)]
         body = {"texts": list(texts), "metadatas": metas, "agent_id": agent_id, "session_id": session_id}
         return _memories(self._call("POST", "/v1/memories", json={**body, "user_id": user_id}))
 

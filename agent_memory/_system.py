@@ -233,8 +233,10 @@ class MemorySystem:
         actor: str | None = None,
         valid_from: datetime | str | None = None,
         valid_until: datetime | str | None = None,
+        metadata: Mapping[str, MetadataValue] | None = None,
     ) -> list[Memory]:
         """Store many memories in batches; returns one :class:`Memory` per input, in order.
+        ``metadatas`` gives each text its own metadata; ``metadata``, one for all of them.
 
         All input is validated before anything is written. Texts already stored in
         this exact scope (and repeats within ``texts``) are not stored again: their
@@ -250,7 +252,7 @@ class MemorySystem:
         texts = check_texts(texts)
         scope = Scope.of(user_id, agent_id, session_id)
         actor = check_actor(actor, scope.agent_id)
-        metas = check_metadatas(metadatas, len(texts))
+        metas = check_metadatas(metadatas, len(texts), metadata)
         valid = check_validity(valid_from, valid_until)
         return self.writer.add(texts, metas, scope, actor, progress, valid=valid)[0]
 

@@ -209,8 +209,13 @@ def check_metadata(metadata: object) -> dict[str, MetadataValue]:
     return checked
 
 
-def check_metadatas(metadatas: object, count: int) -> list[dict[str, MetadataValue]]:
-    """One metadata dict per text (``None`` for none at all, or for one text's)."""
+def check_metadatas(metadatas: object, count: int, metadata: object = None) -> list[dict[str, MetadataValue]]:
+    """One metadata dict per text (``None`` for none at all, or for one text's); or ``metadata``,
+    one dict for every text."""
+    if metadata is not None:
+        if metadatas is not None:
+            raise ValidationError("give metadata (one for every text) or metadatas (one per text), not both")
+        return [check_metadata(metadata) for _ in range(count)]
     if metadatas is None:
         return [{} for _ in range(count)]
     if isinstance(metadatas, (str, bytes, Mapping)) or not isinstance(metadatas, Sequence):

@@ -65,6 +65,14 @@ BAD_CALLS: dict[str, tuple[Call, type[Exception]]] = {
         lambda m: m.store_memories(["a b", "c d"], user_id="alice", metadatas=[{}]),
         ValidationError,
     ),
+    "metadata and metadatas both": (
+        lambda m: m.store_memories(["a b", "c d"], user_id="alice", metadata={}, metadatas=[{}, {}]),
+        ValidationError,
+    ),
+    "one bad metadata for every text": (
+        lambda m: m.store_memories(["a b", "c d"], user_id="alice", metadata={"x": None}),
+        InvalidMetadataError,
+    ),
     "one bad metadata in a batch": (
         lambda m: m.store_memories(["a b", "c d"], user_id="alice", metadatas=[{}, {"x": None}]),
         InvalidMetadataError,

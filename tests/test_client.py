@@ -72,6 +72,9 @@ def test_the_client_gives_what_the_system_gives(service: Running) -> None:
         assert alice.delete_memory(cat.id) and not alice.delete_memory(cat.id)
         assert alice.get_memory(cat.id) is None
         assert alice.delete_all_memories() == 1 and alice.count() == 0
+        both = alice.store_memories(["Alice runs", "Alice swims"], metadata={"topic": "sport"})  # one for all
+        assert [m.metadata for m in both] == [{"topic": "sport"}] * 2
+        assert both == service.memory.list_memories(user_id="alice")
 
 
 def test_the_services_errors_are_the_librarys(service: Running) -> None:

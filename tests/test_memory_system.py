@@ -30,6 +30,12 @@ def filled(memory: MemorySystem) -> MemorySystem:
     return memory
 
 
+def test_store_memories_takes_one_metadata_for_every_text(hashed: MemorySystem) -> None:
+    stored = hashed.store_memories(["Alice runs", "Alice swims"], user_id="alice", metadata={"topic": "sport"})
+    assert [m.metadata for m in stored] == [{"topic": "sport"}, {"topic": "sport"}]
+    assert hashed.list_memories(user_id="alice") == stored
+
+
 def test_store_memory_returns_a_complete_memory(memory: MemorySystem) -> None:
     before = datetime.now(timezone.utc)
     m = memory.store_memory("Alice likes coffee", user_id="alice", metadata={"source": "chat", "turn": 3})
