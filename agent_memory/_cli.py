@@ -315,6 +315,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--dimensions", type=int, help="Matryoshka output size (32..model size)")
     common.add_argument("--device", help="cpu, cuda, mps (default: $AGENT_MEMORY_DEVICE or automatic)")
     common.add_argument("--json", action="store_true", help="print JSON lines")
+    common.add_argument("--verbose", action="store_true", help="also the model's loading progress and warnings")
     server_help = "a running agent-memory serve to work through (default: $AGENT_MEMORY_SERVER)"
     common.add_argument("--server", default=os.environ.get("AGENT_MEMORY_SERVER"), metavar="URL", help=server_help)
     common.add_argument("--key", help="the API key for --server (default: $AGENT_MEMORY_SERVER_KEY)")
@@ -402,8 +403,10 @@ _COMMANDS = {
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 failed, 2 usage)."""
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no load-time noise in a terminal
     args = _parser().parse_args(argv)
+    if not args.verbose:  # no load-time noise in a terminal (read when transformers is imported, later)
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         return _COMMANDS[args.command](args, out or sys.stdout)
     except AgentMemoryError as exc:

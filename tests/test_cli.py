@@ -180,3 +180,11 @@ def test_update_add_from_stdin_long_texts_cut_and_an_empty_list_said(
     assert _main("update", memory_id, "--user", "bob", "--text", "x", "--path", hashed_cli)[0] == 1  # not bob's
     code, out = _main("list", "--user", "nobody", "--path", hashed_cli)
     assert code == 0 and out.strip() == "(no memories found)"
+
+
+def test_stderr_stays_quiet_unless_verbose(minilm: str, tmp_path: Path) -> None:
+    search = ["search", "coffee", "--user", "alice", "--path", str(tmp_path / "db")]  # loads the model
+    quiet = _cli(*search, model=minilm)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    verbose = _cli(*search, "--verbose", model=minilm)
+    assert verbose.returncode == 0 and "Loading weights" in verbose.stderr
