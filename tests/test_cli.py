@@ -18,7 +18,9 @@ from agent_memory._cli import main
 def _cli(*args: str, model: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     executable = shutil.which("agent-memory", path=str(Path(sys.executable).parent)) or shutil.which("agent-memory")
     assert executable, "the agent-memory entry point is not installed"
-    env = {**os.environ, "AGENT_MEMORY_MODEL": model, "HF_HUB_OFFLINE": "1"}
+    quieted = ("TRANSFORMERS_VERBOSITY", "HF_HUB_DISABLE_PROGRESS_BARS")  # what an in-process main() set here
+    env = {k: v for k, v in os.environ.items() if k not in quieted}
+    env.update(AGENT_MEMORY_MODEL=model, HF_HUB_OFFLINE="1")
     return subprocess.run(
         [executable, *args], capture_output=True, text=True, env=env, input=stdin, timeout=300, check=False
     )
