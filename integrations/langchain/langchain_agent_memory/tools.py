@@ -144,10 +144,20 @@ def create_memory_tools(
             description=description,
             args_schema=schema,
             handle_tool_error=True,
-            handle_validation_error=True,
+            handle_validation_error=_bad_arguments,
         )
         for func, schema, description in specs
     ]
+
+
+def _bad_arguments(error: Exception) -> str:
+    """What the model sees for arguments that do not fit the tool's schema: each field and why,
+    so that it can call again correctly (LangChain's default names neither)."""
+    errors = getattr(error, "errors", None)
+    if not callable(errors):
+        return f"Invalid arguments: {error}"
+    fields = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in errors())
+    return f"Invalid arguments: {fields}"
 
 
 def _awaiting(pool: AsyncMemorySystem, func: Callable[P, str]) -> Callable[P, Awaitable[str]]:

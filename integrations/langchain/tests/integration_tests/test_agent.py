@@ -112,7 +112,10 @@ def test_bad_arguments_come_back_as_tool_errors(memory: MemorySystem) -> None:
     result = search.invoke(
         {"name": "search_memories", "args": {"query": "x", "top_k": 0}, "id": "c2", "type": "tool_call"}
     )
-    assert result.status == "error"
+    assert result.status == "error" and "top_k" in result.content  # the field is named, so the model can fix it
+    result = search.invoke({"name": "search_memories", "args": {"top_k": "many"}, "id": "c3", "type": "tool_call"})
+    assert result.status == "error" and "query" in result.content and "top_k" in result.content
+    assert "Tool input validation error" not in result.content
     assert memory.count() == 0
 
 
