@@ -289,6 +289,11 @@ def _cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
         after = memory.embedder.fingerprint
     was = f"{before.model} ({before.dimension} dims)" if before.model else "(unused)"
     print(f"re-embedded {count} memories: {was} -> {after.model} ({after.dimension} dims)", file=out)
+    if args.dimensions:
+        print(
+            f"later commands need --dimensions {args.dimensions} (or AGENT_MEMORY_DIMENSIONS={args.dimensions})",
+            file=out,
+        )
     return 0
 
 
@@ -312,7 +317,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--model", help="hub id or local path (default: $AGENT_MEMORY_MODEL or Qwen3-Embedding-0.6B)")
     common.add_argument("--path", help="Chroma data directory (default: $AGENT_MEMORY_PATH or the user data dir)")
     common.add_argument("--collection", default="memories", help="Chroma collection (default: memories)")
-    common.add_argument("--dimensions", type=int, help="Matryoshka output size (32..model size)")
+    dims_help = "Matryoshka output size (32..model size; default: $AGENT_MEMORY_DIMENSIONS or the model's)"
+    common.add_argument("--dimensions", type=int, help=dims_help)
     common.add_argument("--device", help="cpu, cuda, mps (default: $AGENT_MEMORY_DEVICE or automatic)")
     common.add_argument("--json", action="store_true", help="print JSON lines")
     common.add_argument("--verbose", action="store_true", help="also the model's loading progress and warnings")

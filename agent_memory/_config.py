@@ -65,6 +65,16 @@ def default_path() -> str:
     return user_data_dir("agent-memory", appauthor=False)
 
 
+def default_dimensions() -> int | None:
+    """``AGENT_MEMORY_DIMENSIONS``: the Matryoshka output size, when ``dimensions`` is not given."""
+    value = _env("AGENT_MEMORY_DIMENSIONS")
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise ConfigurationError(f"AGENT_MEMORY_DIMENSIONS={value!r}: use a whole number (32..model size)")
+    return int(value)
+
+
 def default_device() -> str | None:
     """``AGENT_MEMORY_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``), else chosen automatically."""
     return _env("AGENT_MEMORY_DEVICE")

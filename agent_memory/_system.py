@@ -142,7 +142,7 @@ class MemorySystem:
         self.embedder: Embedder = embedder or create_embedder(
             model,
             backend=backend,
-            dimensions=dimensions,
+            dimensions=dimensions or _config.default_dimensions(),
             device=device,
             base_url=base_url,
             api_key=api_key,

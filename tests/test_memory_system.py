@@ -255,6 +255,12 @@ def test_environment_sets_defaults_and_arguments_win(
     with MemorySystem(tiny_qwen3, path=":memory:", device="meta-not-used") as system:
         assert system.embedder.model == tiny_qwen3 and system.path == ":memory:"  # type: ignore[attr-defined]
         assert system.embedder.device == "meta-not-used"  # type: ignore[attr-defined]
+    monkeypatch.setenv("AGENT_MEMORY_DIMENSIONS", "128")  # e.g. after reindex --dimensions 128
+    with MemorySystem(path=":memory:") as system, MemorySystem(path=":memory:", dimensions=256) as explicit:
+        assert system.embedder.fingerprint.dimension == 128 and explicit.embedder.fingerprint.dimension == 256
+    monkeypatch.setenv("AGENT_MEMORY_DIMENSIONS", "many")
+    with pytest.raises(ConfigurationError, match="AGENT_MEMORY_DIMENSIONS"):
+        MemorySystem(path=":memory:")
 
 
 def test_default_path_is_the_user_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
