@@ -50,6 +50,7 @@ from agent_memory._when import named_time
 from agent_memory._writer import Writer
 from agent_memory.embeddings import Embedder, EmbeddingCache, create_embedder
 from agent_memory.embeddings._base import check_vectors
+from agent_memory.embeddings._factory import check_embedder
 
 __all__ = ["MemorySystem"]
 
@@ -133,8 +134,8 @@ class MemorySystem:
         backend_settings = (model, dimensions, device, backend, base_url, api_key, backend_options)
         if embedder is not None and any(v is not None for v in backend_settings):
             raise ConfigurationError("pass either embedder= or model/dimensions/device/backend options, not both")
-        if embedder is not None and not isinstance(embedder, Embedder):
-            raise ConfigurationError(f"embedder {embedder!r} does not implement the Embedder protocol")
+        if embedder is not None:
+            check_embedder(embedder)
         self._owns_embedder = embedder is None
         self.cache = EmbeddingCache(cache_size)
         self.reranker = as_reranker(reranker)

@@ -291,6 +291,33 @@ def test_configuration_errors(tiny_qwen3: str) -> None:
         MemorySystem(tiny_qwen3, backend="nope", path=":memory:")
     with pytest.raises(ConfigurationError, match="Embedder protocol"):
         MemorySystem(embedder=object(), path=":memory:")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"takes no option 'dtpye'; it takes: .*batch_tokens"):
+        MemorySystem(tiny_qwen3, backend_options={"dtpye": "bfloat16"}, path=":memory:")
+    with pytest.raises(ConfigurationError, match="device as an argument"):
+        MemorySystem(tiny_qwen3, backend_options={"device": "cpu"}, path=":memory:")
+
+    class Misnamed(HashEmbedder):
+        @property
+        def fingerprint(self) -> str:  # type: ignore[override]
+            return "hash-64"
+
+    with pytest.raises(ConfigurationError, match="fingerprint must be a Fingerprint, got str"):
+        MemorySystem(embedder=Misnamed(), path=":memory:")
+    with pytest.raises(ConfigurationError, match="vllm backend picks its device"):
+        MemorySystem(tiny_qwen3, backend="vllm", device="cuda:1", path=":memory:")
+
+
+def test_a_bug_inside_a_backend_constructor_is_not_called_a_configuration_error(
+    tiny_qwen3: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent_memory.embeddings._transformers import TransformersEmbedder
+
+    def broken(self: object, *args: object, **kwargs: object) -> None:
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(TransformersEmbedder, "__init__", broken)
+    with pytest.raises(TypeError, match="a bug"):
+        MemorySystem(tiny_qwen3, backend="transformers", path=":memory:")
 
 
 class _BrokenEmbedder(HashEmbedder):
