@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -99,8 +101,23 @@ def test_truncation_matches_sentence_transformers_and_warns_at_the_caller(tiny_q
     with pytest.warns(TextTruncatedWarning, match="^4 text") as caught:
         vectors = ours.embed_documents(TEXTS)
     assert caught[0].filename == __file__
-    with pytest.warns(TextTruncatedWarning):
+    with pytest.warns(TextTruncatedWarning) as caught:
         np.testing.assert_allclose(vectors, peer.embed_documents(TEXTS), atol=1e-5, rtol=0)
+    assert caught[0].filename == __file__
+
+
+@pytest.mark.parametrize("backend", ["transformers", "sentence-transformers"])
+def test_the_truncation_warning_points_at_the_users_line_through_memory_system(tiny_qwen3: str, backend: str) -> None:
+    from agent_memory import MemorySystem
+
+    options = {"max_length": 12}
+    with (
+        MemorySystem(tiny_qwen3, backend=backend, backend_options=options, path=":memory:") as memory,
+        pytest.warns(TextTruncatedWarning) as caught,
+    ):
+        line = sys._getframe().f_lineno + 1
+        memory.store_memory("Alice likes coffee " * 20, user_id="alice")  # the line the warning names
+    assert (caught[0].filename, caught[0].lineno) == (__file__, line)
 
 
 def test_one_engine_per_model_device_and_dtype(tiny_qwen3: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Hashable
@@ -87,16 +88,26 @@ class TextTruncatedWarning(UserWarning):
     """A text was longer than the model's token limit and was truncated before embedding."""
 
 
-def warn_truncated(count: int, limit: int) -> None:
-    """Warn that ``count`` texts were cut, pointing at the line that called ``embed_*``.
+_PACKAGE = str(Path(__file__).resolve().parent.parent)
 
-    Called from a backend's tokenising step, four frames below ``embed_documents``.
-    """
+
+def outside_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside agent-memory (the
+    user's line), however deep in the package the warning is raised: for the function that
+    calls this one and then ``warnings.warn``."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def warn_truncated(count: int, limit: int) -> None:
+    """Warn that ``count`` texts were cut, pointing at the user's line that led here."""
     if count:
         warnings.warn(
             f"{count} text(s) longer than {limit} tokens were truncated before embedding",
             TextTruncatedWarning,
-            stacklevel=6,
+            stacklevel=outside_stacklevel(),
         )
 
 

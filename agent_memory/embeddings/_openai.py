@@ -14,7 +14,12 @@ from agent_memory import _config
 from agent_memory._errors import ConfigurationError, EmbeddingServerError, ModelNotFoundError
 from agent_memory._http import post_json
 from agent_memory.embeddings._base import BaseEmbedder
-from agent_memory.embeddings._models import InstructionAwarenessWarning, looks_instruction_aware_name, resolve_model
+from agent_memory.embeddings._models import (
+    InstructionAwarenessWarning,
+    looks_instruction_aware_name,
+    outside_stacklevel,
+    resolve_model,
+)
 
 __all__ = ["OpenAIEmbedder"]
 
@@ -91,7 +96,7 @@ class OpenAIEmbedder(BaseEmbedder):
                 f"cannot tell whether the served model {self.model!r} (root: {root!r}) wants the Qwen3 query "
                 "instruction; queries go without it. Set instruction_aware= or AGENT_MEMORY_INSTRUCTION_AWARE",
                 InstructionAwarenessWarning,
-                stacklevel=4,
+                stacklevel=outside_stacklevel(),
             )
             return False
         return decided
