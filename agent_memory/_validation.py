@@ -10,10 +10,18 @@ from agent_memory._errors import InvalidFilterError, InvalidMetadataError, Inval
 from agent_memory._types import MetadataValue
 
 __all__ = [
+    "KEY_LABEL",
+    "MAX_NAME_CHARS",
+    "MAX_TEXT_CHARS",
     "RESERVED_KEYS",
+    "VIA_KEY",
+    "check_actor",
+    "check_choice",
     "check_filters",
     "check_id",
+    "check_key_label",
     "check_metadata",
+    "check_metadatas",
     "check_min_score",
     "check_non_negative",
     "check_optional_scope",
