@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
+from agent_memory import _config
 from agent_memory._cli_service import SERVICE_COMMANDS, add_service_commands, memory_of, system_of
 from agent_memory._errors import AgentMemoryError, ValidationError
 from agent_memory._hybrid import MODES as SEARCH_MODES
@@ -323,7 +324,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print JSON lines")
     common.add_argument("--verbose", action="store_true", help="also the model's loading progress and warnings")
     server_help = "a running agent-memory serve to work through (default: $AGENT_MEMORY_SERVER)"
-    common.add_argument("--server", default=os.environ.get("AGENT_MEMORY_SERVER"), metavar="URL", help=server_help)
+    common.add_argument("--server", default=_config.memory_server()[0], metavar="URL", help=server_help)
     common.add_argument("--key", help="the API key for --server (default: $AGENT_MEMORY_SERVER_KEY)")
     scoped = argparse.ArgumentParser(add_help=False)
     scoped.add_argument("--agent", help="narrow to one agent")

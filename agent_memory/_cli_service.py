@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from agent_memory import _config
 from agent_memory._client import MemoryClient
-from agent_memory._config import default_path
 from agent_memory._errors import ConfigurationError, MemoryNotFoundError
 from agent_memory._keys import KEYS_FILE, ApiKey, KeyStore
 from agent_memory._openai_chat import configured_extractor
@@ -25,7 +25,7 @@ def memory_of(args: argparse.Namespace) -> MemorySystem | MemoryClient:
     """A running service's client with ``--server`` (and ``--key``), else the store the options describe."""
     if not args.server:
         return system_of(args)
-    key = args.key or os.environ.get("AGENT_MEMORY_SERVER_KEY")
+    key = args.key or _config.memory_server()[1]
     if not key:
         raise ConfigurationError("--server needs an API key: --key KEY or AGENT_MEMORY_SERVER_KEY")
     return MemoryClient(args.server, key)
@@ -83,7 +83,7 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from agent_memory._service import SERVE_ENV, ServiceSettings
 
     keys, hosts = _live_keys(args), tuple(allowed_hosts(args.host, args.allowed_host))
-    chroma_url = args.chroma_url or os.environ.get("AGENT_MEMORY_CHROMA_URL")
+    chroma_url = args.chroma_url or _config.default_chroma_url()
     if args.workers > 1 and (args.path or not chroma_url):
         raise ConfigurationError(
             "--workers above 1 share one Chroma server (--chroma-url): an embedded store is one process's"
@@ -118,7 +118,7 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _keys(args: argparse.Namespace) -> KeyStore:
-    return KeyStore(args.keys or os.environ.get("AGENT_MEMORY_KEYS") or Path(args.path or default_path()) / KEYS_FILE)
+    return KeyStore(args.keys or _config.keys_file() or Path(args.path or _config.default_path()) / KEYS_FILE)
 
 
 def _live_keys(args: argparse.Namespace) -> KeyStore:
@@ -161,7 +161,7 @@ def add_service_commands(command: Callable[..., argparse.ArgumentParser], search
     allowed_help = "a Host name clients use (repeatable); required with a --host other than loopback"
 
     def llm_options(p: argparse.ArgumentParser) -> None:
-        model, url = os.environ.get("AGENT_MEMORY_LLM_MODEL"), os.environ.get("AGENT_MEMORY_LLM_BASE_URL")
+        model, url = _config.llm_model(), _config.llm_base_url()
         p.add_argument("--llm-model", default=model, help="offer remember, run by this chat model on --llm-base-url")
         url_help = "an OpenAI-compatible chat server (http://host:port/v1; key in AGENT_MEMORY_LLM_API_KEY)"
         p.add_argument("--llm-base-url", default=url, help=url_help)

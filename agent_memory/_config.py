@@ -13,8 +13,16 @@ __all__ = [
     "default_backend",
     "default_chroma_url",
     "default_device",
+    "default_dimensions",
+    "default_instruction_aware",
     "default_model",
     "default_path",
+    "embeddings_server",
+    "keys_file",
+    "llm_api_key",
+    "llm_base_url",
+    "llm_model",
+    "memory_server",
 ]
 
 DEFAULT_MODEL = "Qwen/Qwen3-Embedding-0.6B"
@@ -78,3 +86,34 @@ def default_dimensions() -> int | None:
 def default_device() -> str | None:
     """``AGENT_MEMORY_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``), else chosen automatically."""
     return _env("AGENT_MEMORY_DEVICE")
+
+
+def embeddings_server() -> tuple[str | None, str | None]:
+    """``AGENT_MEMORY_BASE_URL`` and ``AGENT_MEMORY_API_KEY``: the openai backend's embeddings server."""
+    return _env("AGENT_MEMORY_BASE_URL"), _env("AGENT_MEMORY_API_KEY")
+
+
+def memory_server() -> tuple[str | None, str | None]:
+    """``AGENT_MEMORY_SERVER`` and ``AGENT_MEMORY_SERVER_KEY``: a running ``agent-memory serve``
+    that the CLI works through, and its API key."""
+    return _env("AGENT_MEMORY_SERVER"), _env("AGENT_MEMORY_SERVER_KEY")
+
+
+def keys_file() -> str | None:
+    """``AGENT_MEMORY_KEYS``: the API keys file of ``serve`` and ``mcp --http``."""
+    return _env("AGENT_MEMORY_KEYS")
+
+
+def llm_model() -> str | None:
+    """``AGENT_MEMORY_LLM_MODEL``: the chat model that ``remember`` uses in the servers."""
+    return _env("AGENT_MEMORY_LLM_MODEL")
+
+
+def llm_base_url() -> str | None:
+    """``AGENT_MEMORY_LLM_BASE_URL``: the OpenAI-compatible chat server of that model."""
+    return _env("AGENT_MEMORY_LLM_BASE_URL")
+
+
+def llm_api_key() -> str | None:
+    """``AGENT_MEMORY_LLM_API_KEY``: that server's key."""
+    return _env("AGENT_MEMORY_LLM_API_KEY")

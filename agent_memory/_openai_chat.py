@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Mapping
@@ -10,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from agent_memory import _config
 from agent_memory._errors import ConfigurationError, ExtractionError
 from agent_memory._extraction import LLMExtractor
 from agent_memory._http import post_json
@@ -149,4 +149,4 @@ def configured_extractor(model: str | None, base_url: str | None) -> OpenAIExtra
     ``AGENT_MEMORY_LLM_API_KEY``; ``None`` without a model (the servers then offer no ``remember``)."""
     if not model:
         return None
-    return OpenAIExtractor(model, base_url=base_url or "", api_key=os.environ.get("AGENT_MEMORY_LLM_API_KEY"))
+    return OpenAIExtractor(model, base_url=base_url or "", api_key=_config.llm_api_key())

@@ -75,3 +75,17 @@ def test_remember_api_names_are_importable() -> None:
     from agent_memory import Extractor, LLMExtractor, MemoryChange, Message, OpenAIExtractor  # noqa: F401
 
     assert isinstance(LLMExtractor(lambda messages: "{}"), Extractor)
+
+
+def test_only_config_reads_the_environment_variables() -> None:
+    """``agent_memory._config`` is the one place that reads AGENT_MEMORY_* (its docstrings list them)."""
+    import re
+
+    package = Path(agent_memory.__file__).parent
+    reads = re.compile(r"(environ\.get\(|getenv\()\s*[\"']AGENT_MEMORY_|environ\[[\"']AGENT_MEMORY_\w+[\"']\](?!\s*=)")
+    offenders = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if path.name != "_config.py" and reads.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []

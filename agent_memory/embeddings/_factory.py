@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -60,8 +59,9 @@ def create_embedder(
     if backend in ("transformers", "sentence-transformers"):
         extra["device"] = device
     elif backend == "openai":
-        extra["base_url"] = base_url or os.environ.get("AGENT_MEMORY_BASE_URL", "")
-        extra["api_key"] = api_key or os.environ.get("AGENT_MEMORY_API_KEY") or None
+        env_url, env_key = _config.embeddings_server()
+        extra["base_url"] = base_url or env_url or ""
+        extra["api_key"] = api_key or env_key
     cls = _backend_class(backend)
     _check_options(cls, backend, options or {})
     return cls(model, dimensions=dimensions, **extra)
