@@ -212,7 +212,7 @@ def _cmd_history(args: argparse.Namespace, out: TextIO) -> int:
     if not events:
         print(f"  (no history for {args.id} of {args.user})", file=out)
     for e in events:
-        shown = {"create": f"+ {e.new_text}", "delete": f"- {e.old_text}"}
+        shown = {"create": f"+ {e.new_text}", "delete": f"- {e.old_text}", "metadata": f"(metadata) {e.new_text}"}
         change = shown.get(e.action, f"{e.old_text} -> {e.new_text}")
         print(f"  {e.at.isoformat(timespec='seconds')}  {e.action:<6}  {e.actor:<14}  {_shown(change)}", file=out)
     return 0

@@ -22,7 +22,7 @@ from agent_memory._errors import StoreError
 
 __all__ = ["ACTIONS", "History", "HistoryEvent", "HistoryLog", "event"]
 
-ACTIONS = ("create", "update", "expire", "restore", "delete")
+ACTIONS = ("create", "update", "metadata", "expire", "restore", "delete")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (

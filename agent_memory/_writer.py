@@ -229,20 +229,20 @@ class Writer:
     def update(
         self, memory_id: str, scope: Scope, text: str | None, metadata: dict[str, MetadataValue] | None, actor: str
     ) -> Memory:
-        """Change a memory's text (re-embedded) and/or replace its metadata."""
+        """Change a memory's text (re-embedded) and/or replace its metadata. The history records
+        ``update`` when the text changed, ``metadata`` when only the metadata did, and nothing
+        (the memory is returned as it is) when neither did."""
         with self.lock:
             current = self._existing(memory_id, scope)
-            if text is None and metadata is None:
+            new_text = current.text if text is None else text
+            new_metadata = current.metadata if metadata is None else metadata
+            if new_text == current.text and new_metadata == current.metadata:
                 return current
-            updated = replace(
-                current,
-                text=current.text if text is None else text,
-                metadata=current.metadata if metadata is None else metadata,
-                updated_at=now_ms(),
-            )
+            updated = replace(current, text=new_text, metadata=new_metadata, updated_at=now_ms())
             vector = self.embed([updated.text])[0] if updated.text != current.text else None
             self.store.update(updated, vector)
-            self.history.record([event(memory_id, scope.user_id, "update", current.text, updated.text, actor)])
+            action = "update" if updated.text != current.text else "metadata"
+            self.history.record([event(memory_id, scope.user_id, action, current.text, updated.text, actor)])
             self.index.apply(scope.user_id, put=[updated])
             return updated
 

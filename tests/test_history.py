@@ -26,7 +26,7 @@ def test_every_change_is_recorded_in_order(tmp_path: Path) -> None:
     assert [(e.action, e.old_text, e.new_text, e.actor) for e in events] == [
         ("create", None, "Alice likes coffee", "user"),
         ("update", "Alice likes coffee", "Alice likes tea", "agent:planner"),
-        ("update", "Alice likes tea", "Alice likes tea", "system"),
+        ("metadata", "Alice likes tea", "Alice likes tea", "system"),  # only the metadata changed
         ("delete", "Alice likes tea", None, "user"),
     ]
     assert [e.at for e in events] == sorted(e.at for e in events)
@@ -124,3 +124,19 @@ def test_a_history_file_from_before_namespaces_is_upgraded_and_kept(tmp_path: Pa
     ]
     assert log.purge_user("alice") == 2
     log.close()
+
+
+def test_a_metadata_only_change_is_recorded_as_such_and_no_change_is_not_recorded() -> None:
+    with MemorySystem(embedder=HashEmbedder(), path=":memory:") as memory:
+        m = memory.store_memory("Alice likes tea", user_id="alice", metadata={"source": "chat"})
+        same = memory.update_memory(m.id, user_id="alice", text="Alice likes tea", metadata={"source": "chat"})
+        assert same == m  # nothing changed: nothing written, nothing recorded
+        memory.update_memory(m.id, user_id="alice", metadata={"source": "email"})
+        memory.update_memory(m.id, user_id="alice", text="Alice likes green tea", metadata={"source": "chat"})
+        events = memory.history(m.id, user_id="alice")
+        assert [(e.action, e.old_text, e.new_text) for e in events] == [
+            ("create", None, "Alice likes tea"),
+            ("metadata", "Alice likes tea", "Alice likes tea"),
+            ("update", "Alice likes tea", "Alice likes green tea"),
+        ]
+        assert memory.get_memory(m.id, user_id="alice").metadata == {"source": "chat"}  # type: ignore[union-attr]
