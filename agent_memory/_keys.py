@@ -140,24 +140,26 @@ class KeyStore:
     def get(self, key_id: str) -> ApiKey:
         """The live key with this id (a browser session holds the id, never the key), or
         :class:`AuthenticationError` once it is revoked or unknown."""
-        with self._lock:
-            self._reload()
-            found = self._keys.get(key_id)
-        if found is None or found[0].revoked:
-            raise AuthenticationError("unknown or revoked API key")
-        return found[0]
+        return self._live(key_id)[0]
 
     def authenticate(self, key: str | None) -> ApiKey:
         """The live key this is, or :class:`AuthenticationError`."""
         if not key or not key.startswith(_PREFIX):
             raise AuthenticationError("missing or malformed API key")
-        key_id = key[len(_PREFIX) :].split("_", 1)[0]
+        record, digest = self._live(key[len(_PREFIX) :].split("_", 1)[0])
+        if not hmac.compare_digest(digest, _digest(key)):
+            raise AuthenticationError("unknown or revoked API key")
+        return record
+
+    def _live(self, key_id: str) -> tuple[ApiKey, str]:
+        """The live key with this id and its hash (the file re-read if it changed), or
+        :class:`AuthenticationError`."""
         with self._lock:
             self._reload()
             found = self._keys.get(key_id)
-        if found is None or not hmac.compare_digest(found[1], _digest(key)) or found[0].revoked:
+        if found is None or found[0].revoked:
             raise AuthenticationError("unknown or revoked API key")
-        return found[0]
+        return found
 
     def _append(self, line: dict[str, object]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
