@@ -40,14 +40,14 @@ class Sessions:
     def __init__(self, keys: KeyStore, secret: bytes | None = None, *, max_age: int = 12 * 3600) -> None:
         self.keys, self.max_age = keys, max_age
         self._secret = secret or secrets.token_bytes(32)
-        self._ended: set[str] = set()
+        self._ended: dict[str, float] = {}  # nonce -> when it was signed out
         self._lock = threading.Lock()
 
-    def issue(self, key: ApiKey) -> tuple[str, str]:
-        """A new session for ``key``: the cookie's value and the session's CSRF token."""
+    def issue(self, key: ApiKey) -> str:
+        """A new session for ``key``: the cookie's value (its CSRF token is :meth:`csrf` of its nonce)."""
         nonce = secrets.token_urlsafe(16)
         body = f"{key.id}.{nonce}.{int(time.time())}"
-        return f"{body}.{_sign(self._secret, body)}", self.csrf(nonce)
+        return f"{body}.{_sign(self._secret, body)}"
 
     def resolve(self, cookie: str | None) -> tuple[ApiKey, str]:
         """The live key of a session cookie and the session's nonce, or :class:`AuthenticationError`."""
@@ -71,6 +71,9 @@ class Sessions:
             raise PermissionDeniedError("missing or wrong CSRF token")
 
     def end(self, nonce: str) -> None:
-        """Sign a session out (in this process)."""
+        """Sign a session out (in this process). Kept only ``max_age``: by then its cookie has
+        expired anyway, so the record of sign-outs stays bounded."""
+        now = time.time()
         with self._lock:
-            self._ended.add(nonce)
+            self._ended = {n: at for n, at in self._ended.items() if now - at <= self.max_age}
+            self._ended[nonce] = now

@@ -127,7 +127,7 @@ class _Inspector:
             key = request.app.state.keys.authenticate(form.get("key", "").strip())
         except AuthenticationError:
             return await self.login_form(request, "That key is unknown or revoked.", 401)
-        cookie, _ = request.app.state.sessions.issue(key)
+        cookie = request.app.state.sessions.issue(key)
         response = RedirectResponse("/ui/memories", status_code=303)
         secure = request.url.scheme == "https"
         response.set_cookie(COOKIE, cookie, httponly=True, samesite="strict", secure=secure, path="/")

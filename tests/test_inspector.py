@@ -218,7 +218,7 @@ def test_workers_sharing_the_secret_accept_each_others_sessions(site: Site) -> N
     for secret, status in ((None, 401), (b"s" * 32, 200)):
         if secret is not None:  # the first app's secret, as `serve` hands one to every worker
             site.app.state.sessions._secret = secret
-            cookie = site.app.state.sessions.issue(site.alice_key)[0]
+            cookie = site.app.state.sessions.issue(site.alice_key)
         own = MemorySystem(embedder=HashEmbedder(32), path=":memory:")  # each worker opens its own
         other = create_app(own, site.keys, settings=settings, session_secret=secret)
         with TestClient(other) as worker:
