@@ -8,14 +8,14 @@ rules as scripted answers: another user's memories are never shown or touched.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 import pytest
 from smollm2 import convert
+from vllm_server import vllm_serve
 
 from agent_memory import MemorySystem, OpenAIExtractor
-from agent_memory.testing import HashEmbedder, free_port, start_server, stop_server
+from agent_memory.testing import HashEmbedder
 
 CONVERSATIONS = [
     [
@@ -35,20 +35,13 @@ CONVERSATIONS = [
 @pytest.fixture(scope="module")
 def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     model = convert(tmp_path_factory.mktemp("smollm2"))
-    port = free_port()
-    command = [
-        sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
-        "--served-model-name", "smollm2", "--host", "127.0.0.1", "--port", str(port),
-        "--dtype", "float32", "--max-model-len", "4096", "--enforce-eager",
+    options = [
+        "--served-model-name", "smollm2", "--max-model-len", "4096",
         # JSON without free whitespace: a small model otherwise can pad an answer with newlines until cut off.
         "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}',
     ]  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    process = start_server(command, f"{base}/health", timeout=300, log=tmp_path_factory.mktemp("vllm") / "chat.log")
-    try:
-        yield f"{base}/v1"
-    finally:
-        stop_server(process)
+    with vllm_serve(str(model), options, log=tmp_path_factory.mktemp("vllm") / "chat.log", timeout=300) as url:
+        yield url
 
 
 def test_remember_against_a_real_model_parses_every_answer_and_touches_only_its_user(chat_server: str) -> None:

