@@ -211,16 +211,22 @@ class _Inspector:
         """The user shown: the key's own, or for an admin key the one picked (``?user=``)."""
         if not key.admin:
             return key.user_for(None)
-        return key.user_for(request.query_params.get("user") or await self._first_user())
+        picked = request.query_params.get("user")
+        if not picked:
+            users = await self._users(request)
+            if not users:
+                raise ValidationError("no user has memories yet: name one")
+            picked = users[0]
+        return key.user_for(picked)
 
-    async def _first_user(self) -> str:
-        users = sorted((await self.memory.stats()).users)
-        if not users:
-            raise ValidationError("no user has memories yet: name one")
-        return users[0]
+    async def _users(self, request: Request) -> list[str]:
+        """Every user with memories (an admin's choice), counted once a request: it scans the store."""
+        if not hasattr(request.state, "users"):
+            request.state.users = sorted((await self.memory.stats()).users)
+        return request.state.users  # type: ignore[no-any-return]
 
     async def _common(self, request: Request, key: ApiKey, csrf: str, user: str) -> dict[str, Any]:
-        users = sorted((await self.memory.stats()).users)[:500] if key.admin else []
+        users = (await self._users(request))[:500] if key.admin else []
         return {"key": key, "csrf": csrf, "user": user, "users": users, "q": request.query_params}
 
 
