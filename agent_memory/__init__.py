@@ -9,8 +9,8 @@ Memories are embedded without an instruction; queries with one
 (``Instruct: {task}\\nQuery:{query}``), which is how Qwen3-Embedding retrieves best.
 """
 
+from agent_memory import _config
 from agent_memory._async import AsyncMemorySystem
-from agent_memory._client import MemoryClient
 from agent_memory._config import DEFAULT_MODEL
 from agent_memory._errors import (
     AgentMemoryError,
@@ -32,19 +32,35 @@ from agent_memory._errors import (
     UnknownTaskError,
     ValidationError,
 )
-from agent_memory._extraction import Decision, Extractor, Fact, LLMExtractor, Message, TokenUsage
-from agent_memory._history import HistoryEvent
-from agent_memory._hybrid import MODES as SEARCH_MODES
-from agent_memory._openai_chat import OpenAIExtractor
-from agent_memory._prompts import MAX_FACT_CHARS, MAX_FACTS
-from agent_memory._remember import MemoryChange
-from agent_memory._rerank import Qwen3Reranker, Reranker
-from agent_memory._store import ChromaStore, MemoryStore, Scope
 from agent_memory._system import MemorySystem
 from agent_memory._tasks import DEFAULT_TASK, TASKS, format_query
-from agent_memory._types import Memory, MemoryStats, MetadataValue, SearchHit
+from agent_memory._types import Memory, MemoryStats, MetadataValue, Scope, SearchHit
+from agent_memory.extraction._extractor import Decision, Extractor, Fact, LLMExtractor, Message, TokenUsage
+from agent_memory.extraction._openai_chat import OpenAIExtractor
+from agent_memory.extraction._prompts import MAX_FACT_CHARS, MAX_FACTS
+from agent_memory.extraction._remember import MemoryChange
+from agent_memory.search._hybrid import MODES as SEARCH_MODES
+from agent_memory.search._rerank import Qwen3Reranker, Reranker
+from agent_memory.server._client import MemoryClient
+from agent_memory.store._chroma_store import ChromaStore
+from agent_memory.store._history import HistoryEvent
 
-__version__ = "0.1.0"
+__version__ = _config.VERSION
+
+
+def __getattr__(name: str) -> object:
+    if name == "MemoryStore":  # removed in 0.2: Chroma is the one store (docs: architecture)
+        import warnings
+
+        warnings.warn(
+            "agent_memory.MemoryStore is deprecated and will be removed: Chroma is the one store; "
+            "type against ChromaStore",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return ChromaStore
+    raise AttributeError(f"module 'agent_memory' has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -76,7 +92,6 @@ __all__ = [
     "MemoryClient",
     "MemoryNotFoundError",
     "MemoryStats",
-    "MemoryStore",
     "MemorySystem",
     "Message",
     "MetadataValue",

@@ -2,6 +2,6 @@
 
 import sys
 
-from agent_memory._cli import main
+from agent_memory.cli._main import main
 
 sys.exit(main())

@@ -6,10 +6,14 @@ import os
 
 from agent_memory._errors import ConfigurationError
 
+VERSION = "0.1.0"
+"""This release (``agent_memory.__version__``; pyproject.toml says the same, a test checks it)."""
+
 __all__ = [
     "DEFAULT_BACKEND",
     "DEFAULT_COLLECTION",
     "DEFAULT_MODEL",
+    "VERSION",
     "default_backend",
     "default_chroma_url",
     "default_device",

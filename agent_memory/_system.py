@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from types import TracebackType
 from typing import Any
 
 from agent_memory import _config
 from agent_memory._errors import ConfigurationError, ValidationError
-from agent_memory._extraction import Extractor, Message
-from agent_memory._history import History, HistoryEvent
-from agent_memory._hybrid import DEFAULT_INDEX_BYTES, MODES, HybridIndex, dense_hits, search
 from agent_memory._ids import now_ms
-from agent_memory._placement import history_of, open_store, shared_key
-from agent_memory._remember import MemoryChange, remember
-from agent_memory._rerank import Reranker, as_reranker, rerank_hits
-from agent_memory._store import MemoryStore, Scope
-from agent_memory._tasks import resolve_task
-from agent_memory._times import check_time, epoch_ms
-from agent_memory._types import Memory, MemoryStats, MetadataValue, SearchHit
+from agent_memory._tasks import TASKS, resolve_task
+from agent_memory._times import check_time
+from agent_memory._types import Memory, MemoryStats, MetadataValue, Scope, SearchHit
 from agent_memory._validation import (
     check_actor,
     check_choice,
@@ -36,27 +27,22 @@ from agent_memory._validation import (
     check_text,
     check_texts,
 )
-from agent_memory._validity import (
-    Window,
-    check_half_life,
-    check_validity,
-    favour_range,
-    favour_recent,
-    query_valid,
-    window_of,
-    with_times,
-)
-from agent_memory._when import named_time
-from agent_memory._writer import Writer
+from agent_memory._writer import Writer, release_parts, shared_parts
 from agent_memory.embeddings import Embedder, EmbeddingCache, create_embedder
-from agent_memory.embeddings._base import check_vectors
+from agent_memory.embeddings._base import BaseEmbedder, check_vectors
 from agent_memory.embeddings._factory import check_embedder
+from agent_memory.extraction._extractor import Extractor, Message
+from agent_memory.extraction._remember import MemoryChange, remember
+from agent_memory.search._hybrid import DEFAULT_INDEX_BYTES, MODES
+from agent_memory.search._pipeline import Request, Searcher
+from agent_memory.search._rerank import Reranker, as_reranker
+from agent_memory.search._when import named_time
+from agent_memory.store._chroma_store import ChromaStore
+from agent_memory.store._history import History, HistoryEvent
+from agent_memory.store._placement import history_of, open_store, shared_key
+from agent_memory.store._validity import check_half_life, check_validity, window_of, with_times
 
 __all__ = ["MemorySystem"]
-
-_WRITE_LOCKS: dict[object, threading.Lock] = {}
-_WRITE_LOCKS_GUARD = threading.Lock()
-_HYBRID_INDEXES: dict[object, HybridIndex] = {}
 
 
 class MemorySystem:
@@ -89,7 +75,8 @@ class MemorySystem:
         backend_options: the backend's own options (``dtype``, ``max_batch_tokens``, vLLM's
             ``max_model_len``, ...).
         embedder: any :class:`~agent_memory.embeddings.Embedder`, instead of model/backend options.
-        store: any :class:`~agent_memory.MemoryStore`, instead of path/collection.
+        store: a :class:`~agent_memory.ChromaStore` made over a Chroma client of your own, instead of
+            path/collection. Chroma is the one store: the guarantees rest on its features (docs: concepts).
         cache_size: vectors kept in memory (least recently used out), so that a repeated
             query or a text embedded before in this process does not run the model again;
             0 turns the cache off.
@@ -100,7 +87,7 @@ class MemorySystem:
         history_path: the SQLite file of the change history (default: ``history.sqlite3``
             in the Chroma directory; in memory for ``":memory:"`` and custom stores; on a
             Chroma server, no file: the history is kept beside the collection on the server,
-            one per deployment, see :mod:`agent_memory._chroma_history`).
+            one per deployment, see :mod:`agent_memory.store._chroma_history`).
         index_bytes: memory budget of the hybrid search's per-user lexical indexes for this
             collection in this process (least recently searched users are dropped first).
     """
@@ -123,7 +110,7 @@ class MemorySystem:
         tenant: str | None = None,
         database: str | None = None,
         embedder: Embedder | None = None,
-        store: MemoryStore | None = None,
+        store: ChromaStore | None = None,
         cache_size: int = 4096,
         reranker: str | Reranker | None = None,
         rerank_candidates: int = 30,
@@ -149,6 +136,8 @@ class MemorySystem:
             api_key=api_key,
             options=backend_options,
         )
+        if store is not None and not isinstance(store, ChromaStore):
+            raise ConfigurationError(f"store= takes a ChromaStore, not {type(store).__name__}: Chroma is the one store")
         if store is not None and (path is not None or chroma_url is not None):
             raise ConfigurationError("pass either store= or path=/chroma_url=, not both")
         self.collection, self.path = collection, "<custom store>"
@@ -157,16 +146,22 @@ class MemorySystem:
             self._shared_key, default_history = shared_key(store, self.path, collection, custom_store=False)
         else:
             self._shared_key, default_history = shared_key(store, self.path, collection, custom_store=True)
-        self.store: MemoryStore = store
+        self.store: ChromaStore = store
+        if self._owns_embedder and dimensions is None and _config.default_dimensions() is None:
+            self._open_at_recorded_dimension()
         namespace = f"{self.path}|{self.collection}"
         self.history_log: History = history_of(store, history_path, default_history, namespace)
-        with _WRITE_LOCKS_GUARD:  # systems of this process on the same collection share one lock and index
-            lock = _WRITE_LOCKS.setdefault(self._shared_key, threading.Lock())
-            self._index = _HYBRID_INDEXES.setdefault(self._shared_key, HybridIndex())
-            self._index.max_bytes = check_positive(index_bytes, "index_bytes")
+        lock, self._index = shared_parts(self._shared_key, check_positive(index_bytes, "index_bytes"))
         self.writer = Writer(
             self.store, self.history_log, self._index, lock, self._embed_documents, lambda: self.embedder.fingerprint
         )
+
+    def _open_at_recorded_dimension(self) -> None:
+        """With no size named, a collection written at a Matryoshka size (``reindex --dimensions``)
+        opens at that size, so that every later command need not repeat it."""
+        recorded = self.store.fingerprint
+        if isinstance(self.embedder, BaseEmbedder) and recorded is not None and recorded.model == self.embedder.model:
+            self.embedder.open_at(recorded.dimension)
 
     def __repr__(self) -> str:
         return f"MemorySystem(embedder={self.embedder!r}, path={self.path!r}, collection={self.collection!r})"
@@ -187,9 +182,7 @@ class MemorySystem:
         self.store.close()
         self.history_log.close()
         if isinstance(self._shared_key, int):  # a private store's id may be reused once it is gone
-            with _WRITE_LOCKS_GUARD:
-                _WRITE_LOCKS.pop(self._shared_key, None)
-                _HYBRID_INDEXES.pop(self._shared_key, None)
+            release_parts(self._shared_key)
         close_embedder = getattr(self.embedder, "close", None)
         if self._owns_embedder and callable(close_embedder):
             close_embedder()
@@ -295,10 +288,11 @@ class MemorySystem:
         fact shown a memory that an earlier fact's decision changed (its change says
         ``rechecked``). Facts are then decided against the memories stored before the
         conversation: a memory an earlier fact of the same conversation adds is not
-        shown to a later one. The default (``False``) asks fact by fact.
+        shown to a later one (the default). ``False`` asks fact by fact.
         """
         return remember(
-            self,
+            self.writer,
+            self._candidates,
             messages,
             user_id=user_id,
             extractor=extractor,
@@ -309,6 +303,18 @@ class MemorySystem:
             actor=actor,
             batch_decisions=batch_decisions,
         )
+
+    def _candidates(self, fact: str, scope: Scope, top_k: int) -> list[Memory]:
+        """What ``remember`` shows the extractor for a fact: the scope's agent's most similar memories."""
+        hits = self.search_memory(
+            fact,
+            user_id=scope.user_id,
+            agent_id=scope.agent_id,
+            top_k=top_k,
+            task=TASKS["reconcile"],
+            time_aware=False,  # a date in a fact is part of the fact, not a span to search in
+        )
+        return [hit.memory for hit in hits]
 
     def update_memory(
         self,
@@ -449,35 +455,24 @@ class MemorySystem:
         instruction = self.task if task is None else resolve_task(task)
         window = window_of(as_of, include_expired, tz)
         asked = time_aware and as_of is None and not include_expired and since is None and until is None
-        named = named_time(query, now, tz) if asked else None
         where, threshold = with_times(check_filters(filters), since, until, tz), check_min_score(min_score)
+        request = functools.partial(
+            Request,
+            query=query,
+            scope=scope,
+            where=where,
+            mode=mode,
+            top_k=top_k,
+            instruction=instruction,
+            window=window,
+            named=named_time(query, now, tz) if asked else None,
+            half_life=check_half_life(recency_half_life),
+            now=check_time(now, "now", tz) or datetime.now(timezone.utc),
+            min_score=threshold,
+        )
         self.store.check_fingerprint(self.embedder.fingerprint)
-        vector = self._embed_queries([query], instruction)[0]
-        first_stage = max(top_k, self.rerank_candidates) if self.reranker is not None else top_k
-        half_life = check_half_life(recency_half_life)
-        first_stage = first_stage if half_life is None else max(first_stage, 3 * top_k)
-        stage = functools.partial(self._first_stage, vector, scope, where, mode)
-        if named is None:
-            hits = stage(query, first_stage, window)
-        else:  # what held in the span first; then, if too few did, what holds now
-            span = Window(named.start_ms, named.end_ms, as_stored=True)
-            timed = stage(named.without_phrase(query), max(first_stage, 3 * top_k), span)  # the words left
-            hits = [replace(h, time_range=(named.start, named.end)) for h in favour_range(timed, span)]
-            if len(hits) < first_stage:
-                seen = {h.memory.id for h in hits}
-                hits += [h for h in stage(query, first_stage, window) if h.memory.id not in seen]
-        if half_life is not None:
-            hits = favour_recent(hits, half_life, epoch_ms(check_time(now, "now", tz) or datetime.now(timezone.utc)))
-        if self.reranker is not None:
-            hits = rerank_hits(self.reranker, query, instruction, hits)
-        return [h for h in hits[:top_k] if threshold is None or h.score >= threshold]
-
-    def _first_stage(
-        self, vector: Any, scope: Scope, where: Any, mode: str, words: str, top_k: int, window: Window | None
-    ) -> list[SearchHit]:
-        if mode == "dense":
-            return dense_hits(query_valid(self.store, vector, scope, where, top_k, window))
-        return search(self.store, self._index, words, vector, scope, where, top_k, window=window)
+        searcher = Searcher(self.store, self._index, self.reranker, self.rerank_candidates)
+        return searcher.run(request(vector=self._embed_queries([query], instruction)[0]))
 
     def get_memory(self, memory_id: str, *, user_id: str) -> Memory | None:
         """The memory with this id, or ``None`` if the user has none with it."""

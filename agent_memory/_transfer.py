@@ -22,11 +22,10 @@ from numpy.typing import NDArray
 
 from agent_memory._errors import StoreError, ValidationError
 from agent_memory._ids import now_ms
-from agent_memory._records import Scope
-from agent_memory._types import Memory
+from agent_memory._types import Memory, Scope
 from agent_memory._validation import check_id, check_metadata, check_optional_scope, check_text, check_user_id
-from agent_memory._validity import check_validity
 from agent_memory._writer import Upserted, chunks
+from agent_memory.store._validity import check_validity
 
 if TYPE_CHECKING:
     from agent_memory._system import MemorySystem

@@ -4,17 +4,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from agent_memory._ids import new_id, now_ms
+from agent_memory._validation import MetadataValue, check_optional_scope, check_user_id
 
-if TYPE_CHECKING:
-    from agent_memory._store import Scope
+__all__ = ["Memory", "MemoryStats", "MetadataValue", "Scope", "SearchHit"]
 
-__all__ = ["Memory", "MemoryStats", "MetadataValue", "SearchHit"]
 
-MetadataValue = str | int | float | bool
-"""What a metadata value can be: Chroma stores flat scalars only."""
+@dataclass(frozen=True)
+class Scope:
+    """Whose memories a call may see: one user, optionally narrowed to an agent and a session."""
+
+    user_id: str
+    agent_id: str | None = None
+    session_id: str | None = None
+
+    @classmethod
+    def of(cls, user_id: object, agent_id: object = None, session_id: object = None) -> Scope:
+        """A checked scope: a non-empty ``user_id``, and ``None`` or non-empty agent/session ids."""
+        return cls(
+            check_user_id(user_id),
+            check_optional_scope(agent_id, "agent_id"),
+            check_optional_scope(session_id, "session_id"),
+        )
+
+    def contains(self, memory: Memory) -> bool:
+        """Whether ``memory`` is visible in this scope: the user's, and the agent's/session's where set."""
+        return (
+            memory.user_id == self.user_id
+            and self.agent_id in (None, memory.agent_id)
+            and self.session_id in (None, memory.session_id)
+        )
+
+    def holds_exactly(self, memory: Memory) -> bool:
+        """Whether ``memory`` was stored in exactly this scope (not a wider or narrower one)."""
+        return (memory.user_id, memory.agent_id, memory.session_id) == (self.user_id, self.agent_id, self.session_id)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ import re
 from collections.abc import Mapping, Sequence
 
 from agent_memory._errors import InvalidFilterError, InvalidMetadataError, InvalidTypeError, ValidationError
-from agent_memory._types import MetadataValue
 
 __all__ = [
     "KEY_LABEL",
@@ -15,6 +14,7 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "RESERVED_KEYS",
     "VIA_KEY",
+    "MetadataValue",
     "check_actor",
     "check_choice",
     "check_filters",
@@ -30,6 +30,9 @@ __all__ = [
     "check_texts",
     "check_user_id",
 ]
+
+MetadataValue = str | int | float | bool
+"""What a metadata value can be: Chroma stores flat scalars only."""
 
 MAX_TEXT_CHARS = 100_000
 """Longest memory text or query accepted (a memory is a short fact; the model reads 8,192 tokens)."""

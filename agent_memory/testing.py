@@ -22,10 +22,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
-import signal
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Awaitable, Sequence
@@ -49,9 +45,6 @@ __all__ = [
     "build_tiny_qwen3_embedding",
     "build_tiny_qwen3_reranker",
     "event_loop_ticks",
-    "free_port",
-    "start_server",
-    "stop_server",
 ]
 
 _T = TypeVar("_T")
@@ -371,46 +364,3 @@ async def event_loop_ticks(awaitable: Awaitable[_T]) -> tuple[_T, int]:
     finally:
         task.cancel()
     return result, ticks
-
-
-def start_server(
-    command: Sequence[str], health_url: str, *, timeout: float = 120.0, log: Path | None = None
-) -> subprocess.Popen[bytes]:
-    """Start a server process in a session of its own and wait until ``health_url`` answers 200.
-
-    For tests and benchmarks that need a real ``chroma run`` or ``vllm serve`` on
-    127.0.0.1. Raises ``RuntimeError`` (and stops the process) if it exits or does
-    not answer in ``timeout`` seconds; stop it with :func:`stop_server`.
-    """
-    import httpx
-
-    sink = log.open("wb") if log is not None else subprocess.DEVNULL
-    process = subprocess.Popen(list(command), stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(health_url, timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    stop_server(process)
-    raise RuntimeError(f"{command[0]} did not answer {health_url} in {timeout:.0f} s" + (f"; see {log}" if log else ""))
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    """Stop a server started by :func:`start_server`, and its workers, by its PID."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

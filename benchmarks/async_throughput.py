@@ -30,7 +30,8 @@ from collections.abc import Awaitable, Callable
 from load import _chroma_server, _percentile
 
 from agent_memory import AsyncMemorySystem, MemorySystem, SearchHit
-from agent_memory.testing import HashEmbedder, stop_server
+from agent_memory._processes import stop_server
+from agent_memory.testing import HashEmbedder
 
 Search = Callable[[str, str], Awaitable[list[SearchHit]]]
 

@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 from agent_memory import MemorySystem
-from agent_memory.testing import HashEmbedder, free_port, start_server, stop_server
+from agent_memory._processes import free_port, start_server, stop_server
+from agent_memory.testing import HashEmbedder
 
 
 def _percentile(values: list[float], q: float) -> float:

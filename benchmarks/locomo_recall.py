@@ -74,7 +74,7 @@ from agent_memory import (
     MemorySystem,
     OpenAIExtractor,
 )
-from agent_memory._lexical import tokenize
+from agent_memory.search._lexical import tokenize
 
 ANSWERABLE = (1, 2, 3, 4)
 METRICS = ("recall@5", "recall@10", "hit@10", "mrr", "ndcg@10")

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from agent_memory import MemorySystem
-from agent_memory._lexical import LexicalIndex, tokenize
+from agent_memory.search._lexical import LexicalIndex, tokenize
 
 FACTS = Path(__file__).resolve().parent / "data" / "fact_stores.json"
 SHAPES = ("locomo-turns", "locomo-observations", "facts")

@@ -34,7 +34,8 @@ import httpx
 from load import _chroma_server, _percentile
 
 from agent_memory import AsyncMemorySystem, MemorySystem
-from agent_memory.testing import HashEmbedder, free_port, start_server, stop_server
+from agent_memory._processes import free_port, start_server, stop_server
+from agent_memory.testing import HashEmbedder
 
 DIM = 384
 Op = Callable[[str, Any], Awaitable[Any]]
@@ -122,8 +123,8 @@ def serve_child(chroma_url: str, keys_path: str, port: int) -> None:
     """The service process: ``create_app`` over the Chroma server, on uvicorn, until stopped."""
     import uvicorn
 
-    from agent_memory._keys import KeyStore
-    from agent_memory._service import ServiceSettings, create_app
+    from agent_memory.auth._keys import KeyStore
+    from agent_memory.server._app import ServiceSettings, create_app
 
     memory = MemorySystem(embedder=HashEmbedder(DIM), chroma_url=chroma_url, collection="served")
     settings = ServiceSettings(rate_per_second=0)  # the load is the point: no rate limit
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve_child:
         serve_child(args.serve_child[0], args.serve_child[1], int(args.serve_child[2]))
         return 0
-    from agent_memory._keys import KeyStore
+    from agent_memory.auth._keys import KeyStore
 
     with tempfile.TemporaryDirectory() as work:
         keys_path = Path(work) / "keys.jsonl"

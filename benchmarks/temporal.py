@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_memory import Decision, Fact, Memory, MemorySystem, Message
-from agent_memory import _validity as validity
+from agent_memory.store import _validity as validity
 
 DATA = Path(__file__).parent / "data" / "temporal.json"
 

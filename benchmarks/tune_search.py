@@ -2,7 +2,7 @@
 
 Embeds each shape once (the memories without, the questions with the query
 instruction, as the library does), scores every memory of the user lexically with
-the library's own tokenizer and BM25, then ranks with :func:`agent_memory._fusion.fuse`
+the library's own tokenizer and BM25, then ranks with :func:`agent_memory.search._fusion.fuse`
 for each combination of weights. Only the ``tune`` split is read unless ``--split``
 says otherwise: the ``report`` split is for ``search_quality.py``'s figures.
 
@@ -32,8 +32,8 @@ from numpy.typing import NDArray
 from search_quality import Store, default_model, load, metrics
 
 from agent_memory import MemorySystem
-from agent_memory._fusion import Weights, fuse
-from agent_memory._lexical import LexicalIndex, tokenize
+from agent_memory.search._fusion import Weights, fuse
+from agent_memory.search._lexical import LexicalIndex, tokenize
 
 MAIN_METRIC = {"locomo-turns": "recall@10", "locomo-observations": "recall@10", "facts": "hit@1"}
 WINDOW = 2

@@ -24,7 +24,7 @@ from agent_memory import MemorySystem
 
 SYSTEM = (
     "You are a helpful assistant with long-term memory. Save lasting facts the user tells you "
-    "with save_memory, and search your memories before answering personal questions."
+    "with store_memory, and search your memories (search_memory) before answering personal questions."
 )
 
 
@@ -62,9 +62,9 @@ def main() -> None:
     with MemorySystem(path=":memory:") as memory:
         tools = create_memory_tools(memory, user_id="alice")
         script = [
-            call("save_memory", text="Alice likes her coffee black, no sugar"),
+            call("store_memory", text="Alice likes her coffee black, no sugar"),
             AIMessage(content="Noted: black coffee, no sugar."),
-            call("search_memories", query="How does Alice take her coffee?"),
+            call("search_memory", query="How does Alice take her coffee?"),
             AIMessage(content="Black, with no sugar."),
         ]
         model = chat_model(tools, script)

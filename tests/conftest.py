@@ -1,47 +1,35 @@
-"""Shared fixtures: the tiny Qwen3-Embedding model (built once per session), the real MiniLM, and
-MemorySystems on both an embedded Chroma and a real Chroma server."""
+"""Shared fixtures. The tiny Qwen3-Embedding model, the real MiniLM, ``memory`` and a real Chroma
+server come from agent-memory's pytest plugin; here every test that uses ``memory`` or
+``hashed`` runs twice, on an embedded Chroma and on a Chroma server."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from agent_memory import MemorySystem
-from agent_memory.pytest_plugin import chroma_server, minilm, offline_environment, tiny_qwen3
+from agent_memory.pytest_plugin import offline_environment
 from agent_memory.testing import HashEmbedder
 
 offline_environment()
 
-__all__ = ["chroma_server", "db_path", "hashed", "memory", "minilm", "store_mode", "tiny_qwen3"]
-
 
 @pytest.fixture(params=["embedded", "server"])
-def store_mode(request: pytest.FixtureRequest) -> str:
+def memory_options(request: pytest.FixtureRequest) -> dict[str, Any]:
     """Every test that uses ``memory`` or ``hashed`` runs on an embedded store and on a Chroma server."""
-    return str(request.param)
-
-
-def _system(mode: str, request: pytest.FixtureRequest, **kwargs: object) -> MemorySystem:
-    if mode == "embedded":
-        return MemorySystem(path=":memory:", **kwargs)  # type: ignore[arg-type]
-    url = request.getfixturevalue("chroma_server")
-    return MemorySystem(chroma_url=url, collection=f"test-{uuid.uuid4().hex}", **kwargs)  # type: ignore[arg-type]
+    if request.param == "embedded":
+        return {"path": ":memory:"}
+    return {"chroma_url": request.getfixturevalue("chroma_server"), "collection": f"test-{uuid.uuid4().hex}"}
 
 
 @pytest.fixture
-def memory(minilm: str, store_mode: str, request: pytest.FixtureRequest) -> Iterator[MemorySystem]:
-    """A MemorySystem with real semantics, in a private store."""
-    with _system(store_mode, request, model=minilm) as system:
-        yield system
-
-
-@pytest.fixture
-def hashed(store_mode: str, request: pytest.FixtureRequest) -> Iterator[MemorySystem]:
+def hashed(memory_options: dict[str, Any]) -> Iterator[MemorySystem]:
     """A MemorySystem with the model-free embedder, for storage mechanics and sizes."""
-    with _system(store_mode, request, embedder=HashEmbedder()) as system:
+    with MemorySystem(embedder=HashEmbedder(), **memory_options) as system:
         yield system
 
 

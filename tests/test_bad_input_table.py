@@ -1,4 +1,4 @@
-"""The README's bad-input table, a test per row: a clear error, and the store left as it was."""
+"""The docs' bad-input table (Reliability and security), a test per row: a clear error, the store as it was."""
 
 from __future__ import annotations
 

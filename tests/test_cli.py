@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_memory._cli import main
+from agent_memory.cli._main import main
 
 
 def _cli(*args: str, model: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -139,7 +139,7 @@ def test_import_validates_every_line_before_writing(
 
 def test_version_and_a_description_generated_from_the_command_table(capsys: pytest.CaptureFixture[str]) -> None:
     from agent_memory import __version__
-    from agent_memory._cli import _COMMANDS, _parser
+    from agent_memory.cli._main import _COMMANDS, _parser
 
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])

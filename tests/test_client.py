@@ -24,10 +24,11 @@ from agent_memory import (
     Scope,
     ValidationError,
 )
-from agent_memory._cli import main
-from agent_memory._keys import KeyStore
-from agent_memory._service import ServiceSettings, create_app
-from agent_memory.testing import HashEmbedder, free_port
+from agent_memory._processes import free_port
+from agent_memory.auth._keys import KeyStore
+from agent_memory.cli._main import main
+from agent_memory.server._app import ServiceSettings, create_app
+from agent_memory.testing import HashEmbedder
 
 
 @dataclass
@@ -67,6 +68,8 @@ def test_the_client_gives_what_the_system_gives(service: Running) -> None:
         updated = alice.update_memory(tea.id, text="Alice likes coffee")
         assert updated.text == "Alice likes coffee" and alice.get_memory(tea.id) == updated
         assert [e.action for e in alice.history(tea.id)] == ["create", "update"]
+        assert alice.history(tea.id) == service.memory.history(tea.id, user_id="alice")  # metadata too
+        assert alice.history(tea.id)[1].old_metadata == {"src": "chat"}
         assert alice.list_memories(limit=1) == [updated] and alice.list_memories(offset=1) == [cat]
         assert alice.count() == 2 and alice.stats().users == {"alice": 2}
         assert alice.delete_memory(cat.id) and not alice.delete_memory(cat.id)

@@ -9,8 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from agent_memory import MemorySystem
-from agent_memory._records import Scope
+from agent_memory import MemorySystem, Scope
 from agent_memory.embeddings import EmbeddingCache, Fingerprint
 from agent_memory.testing import HashEmbedder
 

@@ -1,16 +1,17 @@
-"""The change history: create, update and delete recorded with texts, time and actor, in SQLite."""
+"""The change history: every change recorded with texts, metadata, time and actor, in SQLite or on a Chroma server."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from agent_memory import MemorySystem, ValidationError
-from agent_memory._cli import main
-from agent_memory._history import HistoryLog, event
+from agent_memory import Memory, MemorySystem, ValidationError
+from agent_memory.cli._main import main
+from agent_memory.store._history import HistoryLog, event
 from agent_memory.testing import HashEmbedder
 
 
@@ -84,8 +85,11 @@ def test_cli_history_and_forget_with_purge(tmp_path: Path, capsys: pytest.Captur
     options = ["--model", minilm, "--path", str(tmp_path / "db")]
     assert main(["add", "Alice likes coffee", "--user", "alice", "--json", *options]) == 0
     memory_id = capsys.readouterr().out.split('"id": "')[1].split('"')[0]
+    assert main(["update", memory_id, "--user", "alice", "--meta", "source=chat", *options]) == 0
+    capsys.readouterr()
     assert main(["history", memory_id, "--user", "alice", *options]) == 0
-    assert "create" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "create" in shown and 'metadata {} -> {"source": "chat"}' in shown
     assert main(["forget", "--user", "alice", "--yes", "--purge-history", *options]) == 0
     capsys.readouterr()
     assert main(["history", memory_id, "--user", "alice", *options]) == 0
@@ -117,17 +121,18 @@ def test_a_history_file_from_before_namespaces_is_upgraded_and_kept(tmp_path: Pa
     old.commit()
     old.close()
     log = HistoryLog(tmp_path / "history.sqlite3", namespace="db|memories")
-    log.record([event("m1", "alice", "update", "old fact", "new fact", "system")])
-    assert [(e.action, e.new_text) for e in log.for_memory("m1", "alice")] == [
-        ("create", "old fact"),
-        ("update", "new fact"),
+    before = Memory("m1", "old fact", "alice", metadata={"source": "chat"})
+    log.record([event("update", before, replace(before, text="new fact"), "system")])
+    assert [(e.action, e.new_text, e.new_metadata) for e in log.for_memory("m1", "alice")] == [
+        ("create", "old fact", None),  # written before metadata was kept
+        ("update", "new fact", {"source": "chat"}),
     ]
     assert log.purge_user("alice") == 2
     log.close()
 
 
-def test_a_metadata_only_change_is_recorded_as_such_and_no_change_is_not_recorded() -> None:
-    with MemorySystem(embedder=HashEmbedder(), path=":memory:") as memory:
+def test_a_metadata_only_change_is_recorded_as_such_and_no_change_is_not_recorded(hashed: MemorySystem) -> None:
+    with hashed as memory:  # the SQLite history (embedded) and the one beside a Chroma server's collection
         m = memory.store_memory("Alice likes tea", user_id="alice", metadata={"source": "chat"})
         same = memory.update_memory(m.id, user_id="alice", text="Alice likes tea", metadata={"source": "chat"})
         assert same == m  # nothing changed: nothing written, nothing recorded
@@ -140,3 +145,12 @@ def test_a_metadata_only_change_is_recorded_as_such_and_no_change_is_not_recorde
             ("update", "Alice likes tea", "Alice likes green tea"),
         ]
         assert memory.get_memory(m.id, user_id="alice").metadata == {"source": "chat"}  # type: ignore[union-attr]
+        assert [(e.old_metadata, e.new_metadata) for e in events] == [
+            (None, {"source": "chat"}),
+            ({"source": "chat"}, {"source": "email"}),
+            ({"source": "email"}, {"source": "chat"}),
+        ]
+        assert events[1].to_dict()["new_metadata"] == {"source": "email"}
+        memory.delete_memory(m.id, user_id="alice")
+        deleted = memory.history(m.id, user_id="alice")[-1]
+        assert (deleted.action, deleted.old_metadata, deleted.new_metadata) == ("delete", {"source": "chat"}, None)

@@ -9,10 +9,9 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from agent_memory import InvalidTypeError, Memory, MemorySystem, ValidationError
-from agent_memory._hybrid import HybridIndex
+from agent_memory import InvalidTypeError, Memory, MemorySystem, Scope, ValidationError
 from agent_memory._ids import new_id, now_ms
-from agent_memory._records import Scope
+from agent_memory.search._hybrid import HybridIndex
 from agent_memory.testing import ConstantEmbedder, HashEmbedder
 
 FACTS = [

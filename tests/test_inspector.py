@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agent_memory import MemorySystem
-from agent_memory._keys import KeyStore
-from agent_memory._service import ServiceSettings, create_app
 from agent_memory._transfer import parse_record
+from agent_memory.auth._keys import KeyStore
+from agent_memory.server._app import ServiceSettings, create_app
 from agent_memory.testing import HashEmbedder
 
 XSS = [
@@ -140,6 +140,11 @@ def test_changes_by_session_need_the_csrf_token_and_name_the_key_in_the_history(
     assert update.actor == "user via key:alice-laptop"
     page = client.get(f"/ui/memories/{memory.id}/history").text
     assert "Alice likes green tea" in page and "Alice likes black tea" in page and "user via key:alice-laptop" in page
+    tagged = client.patch(url, json={"metadata": {"src": "<b>chat</b>"}}, headers={"X-CSRF-Token": csrf})
+    assert tagged.status_code == 200
+    page = client.get(f"/ui/memories/{memory.id}/history").text
+    assert "metadata before</span> (none)" in page
+    assert "<code>src=&lt;b&gt;chat&lt;/b&gt;</code>" in page  # escaped, as every text
     stolen = site.client()  # another origin's request carries no cookie: SameSite=Strict; a bare one is 401
     assert stolen.patch(url, json={"text": "x"}, headers={"X-CSRF-Token": csrf}).status_code == 401
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from agent_memory import AuthenticationError, PermissionDeniedError, ValidationError
-from agent_memory._cli import main
-from agent_memory._keys import KeyStore
+from agent_memory.auth._keys import KeyStore
+from agent_memory.cli._main import main
 
 
 def test_the_file_keeps_hashes_never_keys(tmp_path: Path) -> None:

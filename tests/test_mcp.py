@@ -23,9 +23,10 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from numpy.typing import NDArray
 
 from agent_memory import ConfigurationError, LLMExtractor, MemorySystem, ValidationError
-from agent_memory._cli import main
-from agent_memory._mcp import create_mcp_server
-from agent_memory.testing import FakeChatServer, HashEmbedder, ScriptedLLM, free_port, stop_server
+from agent_memory._processes import free_port, stop_server
+from agent_memory.cli._main import main
+from agent_memory.mcp._server import create_mcp_server
+from agent_memory.testing import FakeChatServer, HashEmbedder, ScriptedLLM
 
 TOOLS = {
     "store_memory",
@@ -66,6 +67,7 @@ async def _session(client: Client) -> dict[str, Any]:
     seen["updated"] = updated
     seen["list"] = _result(await client.call_tool("list_memories", {}))
     seen["delete"] = _result(await client.call_tool("delete_memory", {"memory_id": stored["id"]}))
+    seen["deleted_id"] = stored["id"]
     seen["errors"] = [
         await client.call_tool("search_memory", {"query": "   "}),
         await client.call_tool("update_memory", {"memory_id": "nope", "text": "x"}),
@@ -88,7 +90,7 @@ def _check(seen: dict[str, Any]) -> None:
     assert seen["search"][0]["text"] == "Alice likes coffee" and seen["search"][0]["user_id"] == "alice"
     assert seen["updated"]["text"] == "Alice likes tea"
     assert {m["text"] for m in seen["list"]} == {"Alice likes tea", "Alice has a dog named Biscuit"}
-    assert seen["delete"] == {"deleted": True}
+    assert seen["delete"] == {"id": seen["deleted_id"], "deleted": True}
     assert all(e.is_error for e in seen["errors"])
     messages = [e.content[0].text for e in seen["errors"]]
     assert "ValidationError" in messages[0] and "MemoryNotFoundError" in messages[1] and "confirm" in messages[2]
@@ -195,7 +197,7 @@ def test_http_server_refuses_calls_without_a_live_key(http_server: HttpServer) -
 
 
 def test_bobs_key_never_reaches_alices_memories(http_server: HttpServer) -> None:
-    async def run() -> tuple[Any, Any, Any, Any]:
+    async def run() -> tuple[Any, Any, Any, Any, str]:
         async with _client(http_server.url, http_server.keys["alice"]) as alice:
             stored = _result(await alice.call_tool("store_memory", {"text": "Alice's PIN is 1234"}))
         async with _client(http_server.url, http_server.keys["bob"]) as bob:
@@ -203,10 +205,10 @@ def test_bobs_key_never_reaches_alices_memories(http_server: HttpServer) -> None
             found = _result(await bob.call_tool("search_memory", {"query": "PIN", "top_k": 5}))
             smuggled = await bob.call_tool("list_memories", {"user_id": "alice"})  # not in the schema: ignored
             deleted = await bob.call_tool("delete_memory", {"memory_id": stored["id"]})
-        return listed, found, _result(smuggled), _result(deleted)
+        return listed, found, _result(smuggled), _result(deleted), stored["id"]
 
-    listed, found, smuggled, deleted = asyncio.run(run())
-    assert listed == [] and found == [] and smuggled == [] and deleted == {"deleted": False}
+    listed, found, smuggled, deleted, pin = asyncio.run(run())
+    assert listed == [] and found == [] and smuggled == [] and deleted == {"id": pin, "deleted": False}
 
 
 def test_a_key_bound_to_an_agent_cannot_use_the_mcp_tools(http_server: HttpServer) -> None:
@@ -308,7 +310,7 @@ def test_the_cli_passes_its_search_mode_to_the_server(
         modes.append(options["mode"])
         return Server()
 
-    monkeypatch.setattr("agent_memory._mcp.create_mcp_server", create)
+    monkeypatch.setattr("agent_memory.mcp._server.create_mcp_server", create)
     command = _command(minilm, tmp_path / "db")[3:]  # from "mcp" on
     assert main(command) == 0 and main([*command, "--mode", "dense"]) == 0
     assert modes == ["hybrid", "dense"]
@@ -317,9 +319,9 @@ def test_the_cli_passes_its_search_mode_to_the_server(
     assert "invalid choice: 'sparse'" in capsys.readouterr().err
 
 
-def test_the_readme_client_configuration_is_valid_json() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    block = readme.split("```json\n", 1)[1].split("```", 1)[0]
+def test_the_documented_client_configuration_is_valid_json() -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "mcp.md").read_text(encoding="utf-8")
+    block = page.split("```json\n", 1)[1].split("```", 1)[0]
     config = json.loads(block)
     server = config["mcpServers"]["agent-memory"]
     assert server["command"] == "agent-memory" and server["args"][:3] == ["mcp", "--user", "alice"]
@@ -373,3 +375,20 @@ def test_the_cli_server_remembers_through_an_openai_compatible_llm(minilm: str, 
     assert llm.requests[0]["model"] == "scripted"
     with MemorySystem(minilm, path=str(tmp_path / "db")) as memory:
         assert [m.text for m in memory.list_memories(user_id="alice")] == ["Alice is allergic to peanuts"]
+
+
+def test_the_servers_agent_tags_what_it_stores_and_its_reads_see_the_whole_user() -> None:
+    with MemorySystem(embedder=HashEmbedder(), path=":memory:") as memory:
+        memory.store_memory("Alice likes tea", user_id="alice")  # stored by no agent
+        server = create_mcp_server(memory, user_id="alice", agent_id="planner")
+
+        async def run() -> tuple[Any, Any, Any]:
+            async with Client(server) as client:
+                stored = _result(await client.call_tool("store_memory", {"text": "Alice likes coffee"}))
+                found = _result(await client.call_tool("search_memory", {"query": "Alice likes", "top_k": 5}))
+                return stored, found, _result(await client.call_tool("list_memories", {}))
+
+        stored, found, listed = asyncio.run(run())
+        assert stored["agent_id"] == "planner"
+        assert memory.history(stored["id"], user_id="alice")[-1].actor == "agent:planner"
+    assert {h["text"] for h in found} == {m["text"] for m in listed} == {"Alice likes tea", "Alice likes coffee"}

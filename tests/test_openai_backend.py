@@ -9,6 +9,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -248,3 +249,19 @@ def test_the_setting_decides_without_asking(server: EmbeddingServer, monkeypatch
     with pytest.raises(ConfigurationError, match="true or false"):
         _ = _client(server, "embedder").instruction_aware
     assert server.gets == []
+
+
+def test_a_store_at_a_recorded_size_is_cut_here_not_asked_of_the_server(
+    server: EmbeddingServer, tiny_qwen3: str, tmp_path: Path
+) -> None:
+    """A store reindexed at 32 opens at 32 with no size named; the server is asked for its full size
+    (a model not trained for Matryoshka may refuse ``dimensions``) and the vector is cut here."""
+    path = str(tmp_path / "db")
+    with MemorySystem(tiny_qwen3, backend="openai", base_url=server.url, path=path, dimensions=32) as memory:
+        memory.store_memory("Alice likes coffee", user_id="alice")
+    asked = _client(server, tiny_qwen3, dimensions=32).embed_documents(["Alice likes coffee"])
+    server.requests.clear()
+    with MemorySystem(tiny_qwen3, backend="openai", base_url=server.url, path=path) as memory:
+        assert memory.search_memory("coffee", user_id="alice")[0].text == "Alice likes coffee"
+        np.testing.assert_allclose(memory.embedder.embed_documents(["Alice likes coffee"]), asked, atol=1e-5)
+    assert server.requests and all("dimensions" not in r for r in server.requests)

@@ -20,7 +20,7 @@ from agent_memory import (
     OpenAIExtractor,
     ValidationError,
 )
-from agent_memory._prompts import FACTS_SCHEMA
+from agent_memory.extraction._prompts import FACTS_SCHEMA
 
 
 def _answer(content: object, usage: dict[str, int] | None = None) -> httpx.Response:
@@ -112,7 +112,7 @@ def test_other_client_errors_are_not_mistaken_for_a_refused_format() -> None:
 
 
 def test_answers_are_bounded_so_a_small_model_cannot_run_past_its_token_limit() -> None:
-    from agent_memory._prompts import BATCH_SCHEMA, DECISION_SCHEMA, MAX_FACT_CHARS, MAX_FACTS
+    from agent_memory.extraction._prompts import BATCH_SCHEMA, DECISION_SCHEMA, MAX_FACT_CHARS, MAX_FACTS
 
     fact = FACTS_SCHEMA["properties"]["facts"]
     assert fact["maxItems"] == MAX_FACTS and fact["items"]["properties"]["text"]["maxLength"] == MAX_FACT_CHARS

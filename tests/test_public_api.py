@@ -16,6 +16,7 @@ PUBLIC_MODULES = [
     "agent_memory.testing",
     "agent_memory.validation",
     "agent_memory.pytest_plugin",
+    "agent_memory.tools",
 ]
 
 
@@ -23,9 +24,10 @@ PUBLIC_MODULES = [
 def test_all_matches_public_names(name: str) -> None:
     module = importlib.import_module(name)
 
-    def defined_here(value: object) -> bool:  # in the module itself or one of its private _modules
+    def defined_here(value: object) -> bool:  # in the module itself or a private module below it
         origin = getattr(value, "__module__", None) or ""
-        return origin == name or origin.startswith(f"{name}._")
+        below = origin.removeprefix(f"{name}.").split(".") if origin.startswith(f"{name}.") else []
+        return origin == name or any(part.startswith("_") for part in below)
 
     public = {n for n, v in vars(module).items() if not n.startswith("_") and defined_here(v)}
     exported = set(module.__all__)
@@ -89,3 +91,38 @@ def test_only_config_reads_the_environment_variables() -> None:
         if path.name != "_config.py" and reads.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_version_matches_the_project_file() -> None:
+    import tomllib
+
+    project = tomllib.loads((Path(agent_memory.__file__).parent.parent / "pyproject.toml").read_text())["project"]
+    assert agent_memory.__version__ == project["version"]
+
+
+def test_memory_store_is_a_deprecated_name_of_the_one_store() -> None:
+    with pytest.warns(DeprecationWarning, match="Chroma is the one store"):
+        from agent_memory import MemoryStore
+    assert MemoryStore is agent_memory.ChromaStore
+    assert "MemoryStore" not in agent_memory.__all__
+    with pytest.raises(AttributeError):
+        agent_memory.NoSuchName  # noqa: B018
+
+
+def test_store_takes_only_a_chroma_store() -> None:
+    from agent_memory.testing import HashEmbedder
+
+    with pytest.raises(agent_memory.ConfigurationError, match="store= takes a ChromaStore, not dict"):
+        agent_memory.MemorySystem(embedder=HashEmbedder(), store={})  # type: ignore[arg-type]
+
+
+def test_the_pytest_plugin_is_registered_and_cheap_to_load() -> None:
+    """Installed, agent-memory's fixtures reach every suite without an import; loading the plugin
+    must not pull in Chroma or torch, since it loads in every pytest run of the environment."""
+    import subprocess
+    import sys
+    from importlib.metadata import entry_points
+
+    [plugin] = [e for e in entry_points(group="pytest11") if e.value == "agent_memory.pytest_plugin"]
+    code = f"import {plugin.value}, sys; print(sorted({{'chromadb', 'torch'}} & set(sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 
 import chromadb
+import numpy as np
 import pytest
 from chromadb.config import Settings
 
 from agent_memory import EmbedderMismatchError, MemorySystem
-from agent_memory._cli import main
+from agent_memory.cli._main import main
 from agent_memory.testing import HashEmbedder
 
 
@@ -77,3 +78,34 @@ def test_reindex_command_moves_to_another_model(db_path: str, tiny_qwen3: str, m
     client = chromadb.PersistentClient(path=db_path, settings=Settings(anonymized_telemetry=False))
     assert len(client.list_collections()) == 2  # --keep-old
     client.close()
+
+
+def test_after_reindex_at_a_size_later_commands_open_at_that_size(db_path: str, tiny_qwen3: str) -> None:
+    with MemorySystem(tiny_qwen3, path=db_path) as memory:
+        memory.store_memories(["Alice likes coffee", "Alice has a dog"], user_id="alice")
+    out = io.StringIO()
+    assert main(["reindex", "--path", db_path, "--model", tiny_qwen3, "--dimensions", "32"], out=out) == 0
+    assert "later commands open this collection at 32 dimensions" in out.getvalue()
+    out = io.StringIO()  # no --dimensions: the recorded size, not the model's 64
+    assert (
+        main(["search", "what does alice drink", "--user", "alice", "--path", db_path, "--model", tiny_qwen3], out=out)
+        == 0
+    )
+    assert "Alice" in out.getvalue()
+    with (
+        MemorySystem(tiny_qwen3, path=db_path) as opened,
+        MemorySystem(tiny_qwen3, path=":memory:", dimensions=32) as cut,
+    ):
+        assert opened.embedder.fingerprint == cut.embedder.fingerprint
+        np.testing.assert_allclose(
+            opened.embedder.embed_queries(["coffee"]), cut.embedder.embed_queries(["coffee"]), atol=1e-6
+        )
+    with MemorySystem(tiny_qwen3, path=db_path, dimensions=64) as asked, pytest.raises(EmbedderMismatchError):
+        asked.search_memory("coffee", user_id="alice")  # a size named explicitly is never overridden
+
+
+def test_another_model_is_not_opened_at_the_recorded_size(db_path: str, tiny_qwen3: str, minilm: str) -> None:
+    with MemorySystem(tiny_qwen3, path=db_path, dimensions=32) as memory:
+        memory.store_memory("Alice likes coffee", user_id="alice")
+    with MemorySystem(minilm, path=db_path) as other, pytest.raises(EmbedderMismatchError):
+        other.search_memory("coffee", user_id="alice")  # a different model says so; it is not silently cut

@@ -25,7 +25,7 @@ from agent_memory import (
     Message,
     ValidationError,
 )
-from agent_memory._extraction import parse_decision, parse_json
+from agent_memory.extraction._extractor import parse_decision, parse_json
 from agent_memory.testing import ScriptedLLM
 
 SAID = [{"role": "user", "content": "Some conversation."}]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent_memory import TASKS, LLMExtractor, MemoryChange, MemorySystem
-from agent_memory import _remember as remember_module
+from agent_memory.extraction import _remember as remember_module
 from agent_memory.testing import ScriptedLLM
 
 

@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 from agent_memory import MemorySystem
-from agent_memory._cli import main
 from agent_memory._transfer import import_records, parse_record
+from agent_memory.cli._main import main
 from agent_memory.testing import ConstantEmbedder, HashEmbedder
 
 ALICE = [
@@ -244,7 +244,7 @@ def test_import_and_store_memory_racing_store_a_text_once() -> None:
 
 
 def test_cjk_text_is_split_into_words() -> None:
-    from agent_memory._lexical import tokenize
+    from agent_memory.search._lexical import tokenize
 
     chinese = tokenize("我喜欢喝咖啡，尤其是拿铁")
     assert "咖啡" in chinese and "拿铁" in chinese

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from agent_memory import MemorySystem, StoreError
-from agent_memory.testing import HashEmbedder, free_port, start_server, stop_server
+from agent_memory._processes import free_port, start_server, stop_server
+from agent_memory.testing import HashEmbedder
 
 
 class Server:

@@ -21,10 +21,11 @@ from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
 from agent_memory import MemorySystem
-from agent_memory._cli import main
-from agent_memory._keys import KeyStore
-from agent_memory._service import ServiceSettings, create_app
-from agent_memory.testing import HashEmbedder, free_port, start_server, stop_server
+from agent_memory._processes import free_port, start_server, stop_server
+from agent_memory.auth._keys import KeyStore
+from agent_memory.cli._main import main
+from agent_memory.server._app import ServiceSettings, create_app
+from agent_memory.testing import HashEmbedder
 
 TEST_HOST = ServiceSettings(allowed_hosts=("testserver",))  # TestClient's Host
 

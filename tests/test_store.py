@@ -9,6 +9,7 @@ from chromadb.config import Settings
 
 from agent_memory import ChromaStore, MemorySystem, Scope, ValidationError
 from agent_memory.embeddings import _sentence_transformers as st_backend
+from agent_memory.store._records import scope_clauses
 from agent_memory.testing import HashEmbedder
 
 
@@ -41,8 +42,8 @@ def test_invalid_collection_name_is_a_validation_error() -> None:
 
 
 def test_scope_clauses() -> None:
-    assert Scope("alice").clauses() == [{"user_id": "alice"}]
-    assert Scope("alice", None, "s1").clauses() == [{"user_id": "alice"}, {"session_id": "s1"}]
+    assert scope_clauses(Scope("alice")) == [{"user_id": "alice"}]
+    assert scope_clauses(Scope("alice", None, "s1")) == [{"user_id": "alice"}, {"session_id": "s1"}]
 
 
 def test_gpu_settings_are_half_precision_with_fast_attention(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,9 +14,9 @@ import pytest
 from chromadb.config import Settings
 
 from agent_memory import InvalidFilterError, Memory, MemorySystem, Scope, ValidationError
-from agent_memory._cli import main
-from agent_memory._records import text_hash
 from agent_memory._times import relative_time
+from agent_memory.cli._main import main
+from agent_memory.store._records import text_hash
 from agent_memory.testing import HashEmbedder
 
 DAY = timedelta(days=1)
@@ -162,8 +162,8 @@ def test_the_service_reads_naive_times_in_the_clients_zone(tmp_path: Path) -> No
     """The client sends times with their offset, so the server's own zone never matters."""
     from fastapi.testclient import TestClient
 
-    from agent_memory._keys import KeyStore
-    from agent_memory._service import ServiceSettings, create_app
+    from agent_memory.auth._keys import KeyStore
+    from agent_memory.server._app import ServiceSettings, create_app
 
     memory = MemorySystem(embedder=HashEmbedder(16), path=":memory:")
     _dated(memory, "Alice met Bob", NOW - 3 * DAY)  # 12:00 UTC

@@ -11,8 +11,8 @@ import pytest
 from numpy.typing import NDArray
 
 from agent_memory import MemorySystem, ValidationError
-from agent_memory._cli import main
 from agent_memory._transfer import export_records, import_records, parse_record
+from agent_memory.cli._main import main
 from agent_memory.testing import HashEmbedder
 
 

@@ -21,9 +21,9 @@ from agent_memory import (
     Scope,
     ValidationError,
 )
-from agent_memory._extraction import parse_facts
-from agent_memory._records import text_hash
 from agent_memory._transfer import export_records, import_records, parse_record
+from agent_memory.extraction._extractor import parse_facts
+from agent_memory.store._records import text_hash
 from agent_memory.testing import HashEmbedder, ScriptedLLM
 
 PAST = "2021-01-01T00:00:00+00:00"

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from agent_memory._when import find_time_range
+from agent_memory.search._when import find_time_range
 
 ZONE = timezone(timedelta(hours=8))
 NOW = datetime(2026, 11, 28, 15, 30, tzinfo=ZONE)

@@ -66,7 +66,7 @@ def test_the_mcp_remember_tool_against_a_real_model(chat_server: str) -> None:
 
     from mcp import Client
 
-    from agent_memory._mcp import create_mcp_server
+    from agent_memory.mcp._server import create_mcp_server
 
     extractor = OpenAIExtractor("smollm2", base_url=chat_server, max_facts=8, max_fact_chars=80)
     with MemorySystem(embedder=HashEmbedder(64), path=":memory:") as memory:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from agent_memory.testing import free_port, start_server, stop_server
+from agent_memory._processes import free_port, start_server, stop_server
 
 
 @contextlib.contextmanager

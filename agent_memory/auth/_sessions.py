@@ -21,7 +21,7 @@ import threading
 import time
 
 from agent_memory._errors import AuthenticationError, PermissionDeniedError
-from agent_memory._keys import ApiKey, KeyStore
+from agent_memory.auth._keys import ApiKey, KeyStore
 
 __all__ = ["COOKIE", "Sessions"]
 

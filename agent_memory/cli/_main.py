@@ -7,17 +7,17 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from agent_memory import _config
-from agent_memory._cli_service import SERVICE_COMMANDS, add_service_commands, memory_of, system_of
 from agent_memory._errors import AgentMemoryError, ValidationError
-from agent_memory._hybrid import MODES as SEARCH_MODES
 from agent_memory._times import relative_time
 from agent_memory._transfer import Record, export_records, import_records, parse_record
 from agent_memory._types import Memory, SearchHit
+from agent_memory.cli._serving import SERVICE_COMMANDS, add_service_commands, memory_of, system_of
+from agent_memory.search._hybrid import MODES as SEARCH_MODES
 
 __all__ = ["main"]
 
@@ -212,10 +212,15 @@ def _cmd_history(args: argparse.Namespace, out: TextIO) -> int:
     if not events:
         print(f"  (no history for {args.id} of {args.user})", file=out)
     for e in events:
-        shown = {"create": f"+ {e.new_text}", "delete": f"- {e.old_text}", "metadata": f"(metadata) {e.new_text}"}
+        metadata = f"metadata {_json_text(e.old_metadata)} -> {_json_text(e.new_metadata)}"
+        shown = {"create": f"+ {e.new_text}", "delete": f"- {e.old_text}", "metadata": metadata}
         change = shown.get(e.action, f"{e.old_text} -> {e.new_text}")
         print(f"  {e.at.isoformat(timespec='seconds')}  {e.action:<6}  {e.actor:<14}  {_shown(change)}", file=out)
     return 0
+
+
+def _json_text(metadata: Mapping[str, object] | None) -> str:
+    return json.dumps(metadata or {}, ensure_ascii=False, sort_keys=True)
 
 
 def _read_jsonl(lines: Iterator[str], default_user: str | None) -> list[Record]:
@@ -291,10 +296,7 @@ def _cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
     was = f"{before.model} ({before.dimension} dims)" if before.model else "(unused)"
     print(f"re-embedded {count} memories: {was} -> {after.model} ({after.dimension} dims)", file=out)
     if args.dimensions:
-        print(
-            f"later commands need --dimensions {args.dimensions} (or AGENT_MEMORY_DIMENSIONS={args.dimensions})",
-            file=out,
-        )
+        print(f"later commands open this collection at {args.dimensions} dimensions, the size it records", file=out)
     return 0
 
 
@@ -334,10 +336,8 @@ def _parser() -> argparse.ArgumentParser:
     scoped.add_argument("--as-of", metavar="TIME", help="what held at this ISO date or time (default: what holds now)")
     scoped.add_argument("--include-expired", action="store_true", help="also memories that no longer hold")
 
-    from agent_memory import __version__
-
     parser = argparse.ArgumentParser(prog="agent-memory")
-    parser.add_argument("--version", action="version", version=f"agent-memory {__version__}")
+    parser.add_argument("--version", action="version", version=f"agent-memory {_config.VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help: str, *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:

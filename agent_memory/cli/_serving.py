@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TextIO
 
 from agent_memory import _config
-from agent_memory._client import MemoryClient
 from agent_memory._errors import ConfigurationError, MemoryNotFoundError
-from agent_memory._keys import KEYS_FILE, ApiKey, KeyStore
-from agent_memory._openai_chat import configured_extractor
 from agent_memory._system import MemorySystem
+from agent_memory.auth._keys import KEYS_FILE, ApiKey, KeyStore
+from agent_memory.extraction._openai_chat import configured_extractor
+from agent_memory.server._client import MemoryClient
 
 __all__ = ["SERVICE_COMMANDS", "add_service_commands", "memory_of", "system_of"]
 
@@ -45,7 +45,7 @@ def system_of(args: argparse.Namespace, *, path: str | None = None) -> MemorySys
 
 
 def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
-    from agent_memory._mcp import create_mcp_server, run_http
+    from agent_memory.mcp._server import create_mcp_server, run_http
 
     extractor = configured_extractor(args.llm_model, args.llm_base_url)
     keys = None
@@ -79,8 +79,8 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 
     import uvicorn
 
-    from agent_memory._limits import allowed_hosts
-    from agent_memory._service import SERVE_ENV, ServiceSettings
+    from agent_memory.auth._limits import allowed_hosts
+    from agent_memory.server._app import SERVE_ENV, ServiceSettings
 
     keys, hosts = _live_keys(args), tuple(allowed_hosts(args.host, args.allowed_host))
     chroma_url = args.chroma_url or _config.default_chroma_url()
@@ -105,7 +105,7 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     ui = "" if args.no_ui else f", the inspector on {base}/ui"
     print(f"agent-memory: serving on {base}/v1{ui} (keys: {keys.path})", file=sys.stderr)
     uvicorn.run(
-        "agent_memory._service:app_from_environment",
+        "agent_memory.server._app:app_from_environment",
         factory=True,
         workers=args.workers,
         host=args.host,

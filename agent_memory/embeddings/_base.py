@@ -165,6 +165,20 @@ class BaseEmbedder(ABC):
     def __init__(self, *, model: str, dimensions: int | None) -> None:
         self.model = model
         self._dimensions = validate_dimensions(dimensions)
+        self._cut_here = False
+
+    def open_at(self, dimension: int) -> None:
+        """Return vectors of ``dimension`` values from now on: the size a store recorded, taken when
+        the caller named none. Cut here, not by a server or engine: one may refuse ``dimensions``
+        for a model not trained for Matryoshka, even at the model's own size; cutting the full
+        vector and re-normalising is what a Matryoshka server does anyway."""
+        self._dimensions = validate_dimensions(dimension)
+        self._cut_here = True
+
+    @property
+    def _engine_dimensions(self) -> int | None:
+        """The size to ask a server or engine for (``None``: its full size)."""
+        return None if self._cut_here else self._dimensions
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing to release
         """Release what the backend holds (an engine, a connection pool); a no-op by default."""
@@ -203,7 +217,7 @@ class BaseEmbedder(ABC):
         dimension = self.dimension
         if not texts:
             return np.zeros((0, dimension), dtype=np.float32)
-        width = dimension if self.encodes_at_dimension else self.native_dimension
+        width = dimension if self.encodes_at_dimension and not self._cut_here else self.native_dimension
         raw = check_vectors(self._encode(list(texts)), len(texts), width, type(self).__name__)
         return truncate_and_normalize(raw, dimension)
 

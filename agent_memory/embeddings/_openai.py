@@ -133,10 +133,11 @@ class OpenAIEmbedder(BaseEmbedder):
 
     def _request(self, batch: list[str], with_dimensions: bool = True) -> NDArray[np.float32]:
         payload: dict[str, Any] = {"model": self.model, "input": batch, "encoding_format": "float"}
-        if with_dimensions and self._dimensions is not None:
-            payload["dimensions"] = self._dimensions
+        wanted = self._engine_dimensions if with_dimensions else None
+        if wanted is not None:
+            payload["dimensions"] = wanted
         answer = self._post_with_retries(payload)
-        expected = self._dimensions if with_dimensions and self._dimensions is not None else self._native
+        expected = wanted if wanted is not None else self._native
         return self._parse(answer, len(batch), expected)
 
     def _post_with_retries(self, payload: dict[str, Any]) -> Any:

@@ -92,7 +92,8 @@ class VLLMEmbedder(LocalModelEmbedder):
     def _encode(self, texts: list[str]) -> NDArray[np.float32]:
         from vllm import PoolingParams
 
-        params = PoolingParams(dimensions=self._dimensions) if self._dimensions is not None else None
+        wanted = self._engine_dimensions
+        params = PoolingParams(dimensions=wanted) if wanted is not None else None
         outputs = self.llm.embed(texts, pooling_params=params, use_tqdm=False)
         return np.asarray([o.outputs.embedding for o in outputs], dtype=np.float32)
 

@@ -17,7 +17,9 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from agent_memory._errors import AgentMemoryError, ExtractionError, InvalidTypeError, ValidationError
-from agent_memory._prompts import (
+from agent_memory._types import Memory
+from agent_memory._validation import check_positive, check_text
+from agent_memory.extraction._prompts import (
     BATCH_SCHEMA,
     DECISION_SCHEMA,
     FACTS_SCHEMA,
@@ -29,8 +31,6 @@ from agent_memory._prompts import (
     decision_prompt,
     extraction_prompt,
 )
-from agent_memory._types import Memory
-from agent_memory._validation import check_positive, check_text
 
 __all__ = [
     "ACTIONS",

@@ -11,9 +11,9 @@ import httpx
 
 from agent_memory import _config
 from agent_memory._errors import ConfigurationError, ExtractionError
-from agent_memory._extraction import LLMExtractor
 from agent_memory._http import post_json
-from agent_memory._prompts import MAX_FACT_CHARS, MAX_FACTS
+from agent_memory.extraction._extractor import LLMExtractor
+from agent_memory.extraction._prompts import MAX_FACT_CHARS, MAX_FACTS
 
 __all__ = ["OpenAIExtractor", "configured_extractor"]
 

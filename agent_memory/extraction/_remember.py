@@ -14,24 +14,25 @@ reported in the returned change, never dropped silently.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from agent_memory._errors import ExtractionError, InvalidTypeError, MemoryNotFoundError, ValidationError
-from agent_memory._extraction import ACTIONS, BatchDecider, Decision, Extractor, Fact, Message, to_messages
-from agent_memory._prompts import MAX_FACTS
-from agent_memory._records import Scope
-from agent_memory._tasks import TASKS
-from agent_memory._types import Memory
+from agent_memory._types import Memory, Scope
 from agent_memory._validation import check_actor, check_choice, check_positive, check_text
-from agent_memory._validity import check_validity
+from agent_memory.extraction._extractor import ACTIONS, BatchDecider, Decision, Extractor, Fact, Message, to_messages
+from agent_memory.extraction._prompts import MAX_FACTS
+from agent_memory.store._validity import check_validity
 
 if TYPE_CHECKING:
-    from agent_memory._system import MemorySystem
+    from agent_memory._writer import Writer
 
-__all__ = ["EVENTS", "ON_INVALID", "MemoryChange", "remember"]
+__all__ = ["EVENTS", "ON_INVALID", "Candidates", "MemoryChange", "remember"]
+
+Candidates = Callable[[str, Scope, int], list[Memory]]
+"""The ``top_k`` memories of a scope most like a fact, found as ``search_memory`` finds them."""
 
 EVENTS = ("added", "updated", "superseded", "expired", "unchanged", "skipped")
 """What :meth:`MemorySystem.remember` can report for a fact."""
@@ -126,7 +127,8 @@ def _batches(pending: list[_Pending]) -> list[list[_Pending]]:
 
 @dataclass(frozen=True)
 class _Reconciler:
-    system: MemorySystem
+    writer: Writer
+    search: Candidates
     extractor: Extractor
     scope: Scope
     actor: str
@@ -207,15 +209,7 @@ class _Reconciler:
         return decided
 
     def _candidates(self, fact: str) -> list[Memory]:
-        hits = self.system.search_memory(
-            fact,
-            user_id=self.scope.user_id,
-            agent_id=self.scope.agent_id,
-            top_k=self.candidates,
-            task=TASKS["reconcile"],
-            time_aware=False,  # a date in a fact is part of the fact, not a span to search in
-        )
-        return [hit.memory for hit in hits]
+        return self.search(fact, self.scope, self.candidates)
 
     def _decide(self, pending: _Pending) -> MemoryChange:
         if not pending.shown:
@@ -235,10 +229,10 @@ class _Reconciler:
         text = decision.text or fact
         if decision.action == "none" or target is None or (decision.action != "delete" and text == target.text):
             return MemoryChange("unchanged", fact, memory=target)
-        writer, owner = self.system.writer, Scope(self.scope.user_id)
+        writer, owner = self.writer, Scope(self.scope.user_id)
         try:
             if decision.action == "update":
-                updated = self.system.update_memory(target.id, user_id=owner.user_id, text=text, actor=self.actor)
+                updated = writer.update(target.id, owner, text, None, self.actor)
                 return MemoryChange("updated", fact, memory=updated, previous=target)
             ended = writer.set_validity(target.id, owner, pending.when, self.actor)
         except MemoryNotFoundError:
@@ -251,7 +245,7 @@ class _Reconciler:
         return MemoryChange("superseded", fact, memory=successor, previous=target)
 
     def _add(self, pending: _Pending, text: str, problem: str | None = None) -> MemoryChange:
-        [memory], created = self.system.writer.add([text], [{}], self.scope, self.actor, valid=(pending.when, None))
+        [memory], created = self.writer.add([text], [{}], self.scope, self.actor, valid=(pending.when, None))
         event = "added" if memory.id in created else "unchanged"
         return MemoryChange(event, pending.fact, memory=memory, problem=problem)
 
@@ -280,7 +274,8 @@ def _refusal(decision: object, shown: list[Memory]) -> str | None:
 
 
 def remember(
-    system: MemorySystem,
+    writer: Writer,
+    search: Candidates,
     messages: object,
     *,
     user_id: str,
@@ -292,14 +287,15 @@ def remember(
     actor: str | None,
     batch_decisions: bool = True,
 ) -> list[MemoryChange]:
-    """See :meth:`MemorySystem.remember`."""
+    """See :meth:`MemorySystem.remember`; ``writer`` and ``search`` are that system's."""
     if not isinstance(extractor, Extractor):
         raise InvalidTypeError(f"extractor {extractor!r} does not implement the Extractor protocol")
     scope = Scope.of(user_id, agent_id, session_id)
     now = datetime.now().astimezone()  # local: "tomorrow" means the user's tomorrow, not UTC's
     conversation = [replace(m, time=m.time or now) for m in to_messages(messages, extractor) if m.content.strip()]
     reconciler = _Reconciler(
-        system,
+        writer,
+        search,
         extractor,
         scope,
         check_actor(actor, agent_id or "remember"),

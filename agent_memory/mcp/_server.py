@@ -17,27 +17,25 @@ protocol revision deprecates it.
 
 # No ``from __future__ import annotations``: the SDK builds each tool's schema from its
 # annotations, and real objects need no resolving from a module namespace.
-import functools
 import inspect
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+from pydantic.fields import FieldInfo
 
 from agent_memory._errors import (
     AgentMemoryError,
     AuthenticationError,
     ConfigurationError,
     PermissionDeniedError,
-    ValidationError,
 )
-from agent_memory._extraction import Extractor
-from agent_memory._hybrid import MODES
-from agent_memory._keys import ApiKey, KeyStore
-from agent_memory._limits import allowed_hosts as names_for
 from agent_memory._system import MemorySystem
-from agent_memory._times import check_time
-from agent_memory._validation import check_choice, check_user_id
+from agent_memory._validation import check_user_id
+from agent_memory.auth._keys import ApiKey, KeyStore
+from agent_memory.auth._limits import allowed_hosts as names_for
+from agent_memory.extraction._extractor import Extractor
+from agent_memory.tools import MemoryTool, memory_tools, tool_error_message
 
 if TYPE_CHECKING:
     from mcp.server.auth.provider import AccessToken
@@ -45,169 +43,53 @@ if TYPE_CHECKING:
 
 __all__ = ["create_mcp_server", "run_http"]
 
-_Metadata = dict[str, str | int | float | bool]
-
 _INSTRUCTIONS = (
     "Long-term memory about the user. Search it before answering questions that may depend on what "
     "the user said before; store short, self-contained facts worth remembering (preferences, plans, "
     "names, dates); update or delete a memory when the user corrects or retracts it."
 )
+_USER = "The user whose memories this call acts on."
+_ADMIN_USER = "The user to act for: only an admin key may name one (and must); a user's key acts for its own user."
 
 
-class _Turn(BaseModel):
-    role: str = Field(description="Who said it: user or assistant.")
-    content: str = Field(description="What was said.")
-    time: str | None = Field(default=None, description="When, as ISO 8601 (relative dates are resolved against it).")
+def _sdk_function(
+    tool: MemoryTool, user_of: Callable[[str | None], str] | None, user_param: inspect.Parameter | None
+) -> Callable[..., Any]:
+    """``tool`` as a function the SDK reads a tool from: its signature is ``tool.args_schema``'s
+    fields (names, types, bounds, defaults and descriptions), plus ``user_param`` when given.
 
-
-def _tools(
-    memory: MemorySystem, agent_id: str | None, extractor: Extractor | None, mode: str
-) -> list[Callable[..., Any]]:
-    """The memory tools, each taking ``user_id`` (bound or exposed by :func:`create_mcp_server`).
-
-    ``search_memory`` searches in ``mode`` (``"hybrid"`` or ``"dense"``), which the operator chose.
-
-    The history records their changes as made by ``agent:<agent_id>`` (``agent:mcp`` by default).
+    ``user_of`` turns the ``user_id`` argument (``None`` when absent) into the user to act for;
+    without one, the tool's user is bound already. The library's errors (bad input, unknown
+    id, a key's grants) become MCP tool errors the model can read and act on.
     """
-    actor = f"agent:{agent_id or 'mcp'}"
-
-    def store_memory(user_id: str, text: str, metadata: _Metadata | None = None) -> dict[str, Any]:
-        """Remember one short, self-contained fact about the user (e.g. "Prefers window seats").
-        Storing the same text again returns the existing memory. Returns the stored memory with its id."""
-        return memory.store_memory(text, user_id=user_id, metadata=metadata, agent_id=agent_id, actor=actor).to_dict()
-
-    def search_memory(
-        user_id: str,
-        query: str,
-        top_k: int = 5,
-        since: str | None = None,
-        until: str | None = None,
-        as_of: str | None = None,
-        include_expired: bool = False,
-    ) -> list[dict[str, Any]]:
-        """Find the user's memories most relevant to a question or topic, best first: those that
-        hold now, or held at as_of (ISO 8601), or all (include_expired). A time the query names
-        ("in 2022", "last week") selects what held then. Each result has the memory's id, text,
-        metadata and validity, its score (the relevance in [0, 1], higher is more relevant) and
-        its similarity (the cosine similarity to the query).
-        since/until (ISO 8601; without an offset, UTC) keep memories stored in that span."""
-        found = memory.search_memory(
-            query,
-            user_id=user_id,
-            top_k=top_k,
-            mode=mode,
-            since=since,
-            until=until,
-            tz="UTC",
-            as_of=as_of,
-            include_expired=include_expired,
-            time_aware=True,
-        )
-        return [hit.to_dict() for hit in found]
-
-    def list_memories(
-        user_id: str,
-        limit: int = 20,
-        offset: int = 0,
-        newest: bool = False,
-        since: str | None = None,
-        include_expired: bool = False,
-    ) -> list[dict[str, Any]]:
-        """List the user's memories that hold now (include_expired=true: also those that no longer
-        do), oldest first (newest=true: latest first), ``limit`` at a time from ``offset``; since
-        (ISO 8601; without an offset, UTC) keeps those stored from then on."""
-        order = "newest" if newest else "oldest"
-        found = memory.list_memories(
-            user_id=user_id,
-            limit=limit,
-            offset=offset,
-            order=order,
-            since=since,
-            tz="UTC",
-            include_expired=include_expired,
-        )
-        return [m.to_dict() for m in found]
-
-    def update_memory(
-        user_id: str, memory_id: str, text: str | None = None, metadata: _Metadata | None = None
-    ) -> dict[str, Any]:
-        """Correct a memory: replace its text (it is re-embedded) and/or its metadata, keeping its id."""
-        return memory.update_memory(memory_id, user_id=user_id, text=text, metadata=metadata, actor=actor).to_dict()
-
-    def expire_memory(user_id: str, memory_id: str, at: str | None = None) -> dict[str, Any]:
-        """Mark a memory as no longer true (the user moved, changed jobs, sold the car) without
-        forgetting it: it stays as the past, found when asked about that time. ``at`` (ISO 8601;
-        without an offset, UTC) is when it stopped being true, default now."""
-        at_time = None if at is None else check_time(at, "at", "UTC")
-        return memory.expire_memory(memory_id, user_id=user_id, at=at_time, actor=actor).to_dict()
-
-    def delete_memory(user_id: str, memory_id: str) -> dict[str, Any]:
-        """Forget one memory by its id, erasing it (for what the user wants gone; for what stopped
-        being true, expire_memory keeps the past). Returns whether it existed."""
-        return {"deleted": memory.delete_memory(memory_id, user_id=user_id, actor=actor)}
-
-    def delete_all_memories(user_id: str, confirm: bool) -> dict[str, Any]:
-        """Forget everything about the user. Only when the user explicitly asks; pass confirm=true."""
-        if confirm is not True:
-            raise ValidationError("delete_all_memories needs confirm=true")
-        return {"deleted": memory.delete_all_memories(user_id=user_id, actor=actor)}
-
-    def remember(user_id: str, messages: list[_Turn]) -> list[dict[str, Any]]:
-        """Remember a conversation: the lasting facts about the user in it are stored, each reconciled
-        with what is already remembered (added, or refining an older memory, or replacing or ending one
-        that stopped being true: kept as the past). Give the recent messages, oldest first, in the user's language.
-        Returns one change per fact: event (added, updated, superseded, expired, unchanged, skipped), id,
-        fact, old_text, new_text, problem."""
-        assert extractor is not None  # the tool is only offered with one
-        changes = memory.remember(
-            [turn.model_dump() for turn in messages],
-            user_id=user_id,
-            extractor=extractor,
-            agent_id=agent_id,
-            actor=actor,
-        )
-        return [change.to_dict() for change in changes]
-
-    tools: list[Callable[..., Any]] = [
-        store_memory,
-        search_memory,
-        list_memories,
-        update_memory,
-        expire_memory,
-        delete_memory,
-        delete_all_memories,
-    ]
-    return tools if extractor is None else [*tools, remember]
-
-
-def _reporting_errors(tool: Callable[..., Any]) -> Callable[..., Any]:
-    """The library's errors (bad input, unknown id) as MCP tool errors the model can read and act on."""
     from mcp.server.mcpserver.exceptions import ToolError
 
-    @functools.wraps(tool)
-    def reporting(*args: Any, **kwargs: Any) -> Any:
+    def call(**arguments: Any) -> Any:
         try:
-            return tool(*args, **kwargs)
+            if user_of is None:
+                return tool.run(**arguments)
+            return tool.run(user_of(arguments.pop("user_id", None)), **arguments)
         except AgentMemoryError as exc:
-            raise ToolError(f"{type(exc).__name__}: {exc}") from exc
+            raise ToolError(tool_error_message(exc)) from exc
 
-    return reporting
+    parameters = [_parameter(name, field) for name, field in tool.args_schema.model_fields.items()]
+    if user_param is not None:
+        parameters = (
+            [user_param, *parameters] if user_param.default is inspect.Parameter.empty else [*parameters, user_param]
+        )
+    call.__name__ = call.__qualname__ = tool.name
+    call.__doc__ = tool.description
+    call.__signature__ = inspect.Signature(parameters, return_annotation=tool.result_type)  # type: ignore[attr-defined]
+    return call
 
 
-def _bind_user(tool: Callable[..., Any], user_id: str) -> Callable[..., Any]:
-    """The tool with ``user_id`` fixed and gone from its signature (so from its MCP schema)."""
-    signature = inspect.signature(tool)
-
-    @functools.wraps(tool)
-    def bound(*args: Any, **kwargs: Any) -> Any:
-        return tool(user_id, *args, **kwargs)
-
-    bound.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[p for p in signature.parameters.values() if p.name != "user_id"]
-    )
-    bound.__annotations__ = {k: v for k, v in tool.__annotations__.items() if k != "user_id"}
-    del bound.__wrapped__  # schema readers must not see through to user_id
-    return bound
+def _parameter(name: str, field: FieldInfo) -> inspect.Parameter:
+    """A schema field as a keyword parameter whose annotation carries its description and bounds."""
+    annotated: Any = Annotated  # a type built at run time, from the schema
+    parts = (field.annotation, *field.metadata, Field(description=field.description))
+    annotation = annotated[parts]
+    default = inspect.Parameter.empty if field.is_required() else field.default
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
 
 def create_mcp_server(
@@ -226,7 +108,7 @@ def create_mcp_server(
     Over stdio, exactly one of ``user_id`` (every call acts for that user) and
     ``allow_any_user=True`` (every tool takes a ``user_id``) must be given. Over
     HTTP, give ``keys`` instead: every request needs ``Authorization: Bearer <key>``
-    and acts for the key's user (:mod:`agent_memory._keys`); with
+    and acts for the key's user (:mod:`agent_memory.auth._keys`); with
     ``allow_any_user=True`` the tools also take an optional ``user_id``, which only
     an admin key may set to another user (and must set). ``agent_id`` tags the
     memories this server stores. With an ``extractor`` (an
@@ -242,21 +124,55 @@ def create_mcp_server(
         raise ConfigurationError("with keys the user comes from each request's key: user_id= is for stdio only")
     if keys is None and (user_id is None) == (not allow_any_user):
         raise ConfigurationError("give the server's user (user_id=...) or allow_any_user=True, not both or neither")
-    if extractor is not None and not isinstance(extractor, Extractor):
-        raise ConfigurationError(f"extractor {extractor!r} does not implement the Extractor protocol")
+    # The operator's scope: what the server stores is tagged with agent_id, searches see the whole user.
+    options: dict[str, Any] = {"agent_id": agent_id, "extractor": extractor, "mode": mode, "tz": "UTC"}
+    options |= {"actor": f"agent:{agent_id or 'mcp'}", "user_wide": True}
+    if keys is None and not allow_any_user:  # the user fixed for the server's lifetime: no tool argument names one
+        rendered = [_sdk_function(t, None, None) for t in memory_tools(memory, user_id=user_id, **options)]
+    else:
+        user_of, user_param = _user_binding(keys, allow_any_user)
+        rendered = [_sdk_function(t, user_of, user_param) for t in memory_tools(memory, user_id=None, **options)]
     if keys is None:
         server = MCPServer(name, instructions=_INSTRUCTIONS)
     else:  # the SDK's bearer middleware; "issuer" is required by its settings but no OAuth server is offered
         auth = AuthSettings(issuer_url="http://127.0.0.1/agent-memory-keys", resource_server_url=None)
         server = MCPServer(name, instructions=_INSTRUCTIONS, token_verifier=_KeyVerifier(keys), auth=auth)
-    for tool in _tools(memory, agent_id, extractor, check_choice(mode, MODES, "mode")):
-        if keys is not None:  # errors of the key's grants are tool errors too
-            server.tool()(_reporting_errors(_bind_key(tool, expose_user=allow_any_user)))
-        elif allow_any_user:
-            server.tool()(_reporting_errors(tool))
-        else:
-            server.tool()(_bind_user(_reporting_errors(tool), check_user_id(user_id)))
+    for function in rendered:
+        server.add_tool(function, name=function.__name__, description=function.__doc__)
     return server
+
+
+def _user_binding(
+    keys: KeyStore | None, allow_any_user: bool
+) -> tuple[Callable[[str | None], str], inspect.Parameter | None]:
+    """Who a call acts for when the server has no fixed user, and the ``user_id`` argument, if any.
+
+    Without keys (``allow_any_user`` over stdio) every tool requires ``user_id``. With keys the
+    request's key decides: its own user, or (``allow_any_user``, admin keys only) the user that
+    an optional ``user_id`` names; without ``allow_any_user`` the schemas have no ``user_id``.
+    """
+    if keys is None:
+        required = inspect.Parameter(
+            "user_id", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[str, Field(description=_USER)]
+        )
+        return _named_user, required
+    optional = inspect.Parameter(
+        "user_id",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[str | None, Field(description=_ADMIN_USER)],
+    )
+    return _key_user, optional if allow_any_user else None
+
+
+def _named_user(user_id: str | None) -> str:
+    """The user a call names (``allow_any_user`` over stdio: the schema requires it)."""
+    return check_user_id(user_id)
+
+
+def _key_user(user_id: str | None) -> str:
+    """The user a call acts for: the request's key's own, or one an admin key names."""
+    return _request_key().user_for(user_id)
 
 
 class _KeyVerifier:
@@ -290,32 +206,11 @@ def _request_key() -> ApiKey:
     return ApiKey(id=token.client_id, user_id=claims["user_id"], agent_id=None, admin=claims["admin"])
 
 
-def _bind_key(tool: Callable[..., Any], *, expose_user: bool) -> Callable[..., Any]:
-    """The tool acting for the request's key's user; ``user_id`` is gone from its signature,
-    or (``expose_user``) optional, for admin keys to name the user."""
-    signature = inspect.signature(tool)
-    rest = [p for p in signature.parameters.values() if p.name != "user_id"]
-
-    @functools.wraps(tool)
-    def bound(*args: Any, user_id: str | None = None, **kwargs: Any) -> Any:
-        return tool(_request_key().user_for(user_id), *args, **kwargs)
-
-    annotations = {k: v for k, v in tool.__annotations__.items() if k != "user_id"}
-    if expose_user:
-        optional = inspect.Parameter("user_id", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=str | None)
-        rest.append(optional)
-        annotations["user_id"] = str | None
-    bound.__signature__ = signature.replace(parameters=rest)  # type: ignore[attr-defined]
-    bound.__annotations__ = annotations
-    del bound.__wrapped__  # schema readers must see this signature, not the tool's
-    return bound
-
-
 def run_http(server: "MCPServer", *, host: str, port: int, allowed_hosts: Sequence[str] = ()) -> None:
     """Serve ``server`` over streamable HTTP at ``/mcp`` until interrupted.
 
     ``Host`` and ``Origin`` are always checked against DNS rebinding (see
-    :func:`agent_memory._limits.allowed_hosts`: a public address needs its names).
+    :func:`agent_memory.auth._limits.allowed_hosts`: a public address needs its names).
     """
     import uvicorn
     from mcp.server.transport_security import TransportSecuritySettings

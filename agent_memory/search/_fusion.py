@@ -6,7 +6,7 @@ search, so a score means the same thing whatever else the user has stored:
 1. ``dense``: the cosine similarity, clipped to [0, 1]. This alone is the score of
    ``mode="dense"``.
 2. ``own = 1 - (1 - dense) * (1 - LEXICAL * sqrt(lexical))``: the lexical score (BM25
-   over the most the query could score, in [0, 1]; see :mod:`agent_memory._lexical`)
+   over the most the query could score, in [0, 1]; see :mod:`agent_memory.search._lexical`)
    closes part of the gap between the dense score and 1. The square root lets a
    question's few rare shared words count even when the question is long and most of
    its words are not in the memory. With no lexical evidence

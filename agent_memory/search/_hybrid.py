@@ -9,13 +9,13 @@ Per search, for a user with ``n`` memories:
 * the ``LEXICAL_CANDIDATES`` best lexical candidates that vector search did not return,
   and the session neighbours of those with real lexical evidence, are read by id with
   their vectors (one or two look-ups; none when nothing matched lexically);
-* :func:`agent_memory._fusion.fuse` scores the union.
+* :func:`agent_memory.search._fusion.fuse` scores the union.
 
 No vectors are held in memory: the index keeps terms, ids and session order only.
 It is kept per user, built once from the store (O(n)), then updated in place: this
 process's writes apply to it directly, and other processes' writes are found through
 the store's change feed, which costs one O(1) look-up per search and O(changed
-memories) to apply (see :meth:`~agent_memory._store.ChromaStore.changes`). Indexes
+memories) to apply (see :meth:`~agent_memory.store._chroma_store.ChromaStore.changes`). Indexes
 are dropped least recently used first when they hold more than a byte budget.
 """
 
@@ -29,11 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from agent_memory._fusion import Weights, dense_score, fuse
-from agent_memory._lexical import LexicalIndex, tokenize
-from agent_memory._records import Scope
-from agent_memory._types import Memory, SearchHit
-from agent_memory._validity import Window, query_valid
+from agent_memory._types import Memory, Scope, SearchHit
+from agent_memory.search._fusion import Weights, dense_score, fuse
+from agent_memory.search._lexical import LexicalIndex, tokenize
+from agent_memory.store._validity import Window, query_valid
 
 __all__ = [
     "CANDIDATES",

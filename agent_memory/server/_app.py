@@ -1,7 +1,7 @@
 """``agent-memory serve``: the memory API over HTTP (FastAPI on uvicorn), authenticated by API keys.
 
 Every route but ``GET /v1/health`` needs ``Authorization: Bearer <key>``
-(:mod:`agent_memory._keys`). The user of a call is the key's; a request may name
+(:mod:`agent_memory.auth._keys`). The user of a call is the key's; a request may name
 a ``user_id`` only to repeat it, or, with an admin key, to choose it (then it
 must). A key bound to an agent writes as that agent, and sees only that agent's
 memories. Errors have one shape, ``{"error": {"type", "message", "status"}}``,
@@ -44,11 +44,14 @@ from agent_memory._errors import (
     StoreError,
     ValidationError,
 )
-from agent_memory._extraction import Extractor
-from agent_memory._keys import ApiKey, KeyStore
-from agent_memory._limits import BodyLimit, RateLimiter, error_body
-from agent_memory._openai_chat import configured_extractor
-from agent_memory._service_models import (
+from agent_memory._system import MemorySystem
+from agent_memory._types import Memory
+from agent_memory.auth._keys import ApiKey, KeyStore
+from agent_memory.auth._limits import BodyLimit, RateLimiter, error_body
+from agent_memory.auth._sessions import COOKIE, UNSAFE_METHODS, Sessions
+from agent_memory.extraction._extractor import Extractor
+from agent_memory.extraction._openai_chat import configured_extractor
+from agent_memory.server._models import (
     Changes,
     Deleted,
     Events,
@@ -65,10 +68,7 @@ from agent_memory._service_models import (
     Scoped,
     Stats,
 )
-from agent_memory._sessions import COOKIE, UNSAFE_METHODS, Sessions
-from agent_memory._system import MemorySystem
-from agent_memory._types import Memory
-from agent_memory._ui import add_inspector
+from agent_memory.server._ui import add_inspector
 
 __all__ = ["SERVE_ENV", "STATUS", "ServiceSettings", "app_from_environment", "create_app"]
 
@@ -135,7 +135,7 @@ def create_app(
     session_secret: bytes | None = None,
 ) -> FastAPI:
     """The service's ASGI app over ``memory``; ``POST /v1/remember`` exists only with an ``extractor``.
-    With ``ui``, the inspector is at ``/ui`` (:mod:`agent_memory._ui`); its session cookies are
+    With ``ui``, the inspector is at ``/ui`` (:mod:`agent_memory.server._ui`); its session cookies are
     signed with ``session_secret`` (random when not given: give every worker the same one)."""
 
     calls = AsyncMemorySystem(sync=memory, max_workers=settings.workers)

@@ -19,10 +19,10 @@ import httpx
 
 from agent_memory import _errors
 from agent_memory._errors import AgentMemoryError, ConfigurationError, RateLimitedError, ValidationError
-from agent_memory._history import HistoryEvent
 from agent_memory._times import check_time, zone
 from agent_memory._types import Memory, MemoryStats, MetadataValue, SearchHit
 from agent_memory._validation import check_metadatas
+from agent_memory.store._history import HistoryEvent
 
 __all__ = ["MemoryClient"]
 

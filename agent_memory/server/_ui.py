@@ -3,7 +3,7 @@
 Pages (Jinja2, every value escaped) show a user's memories, a search with each hit's
 score and similarity, and one memory's history. Every change (add, edit, delete,
 delete all) is made by the page's one script calling the ``/v1`` API with the
-session cookie and the session's CSRF token (:mod:`agent_memory._sessions`), so it
+session cookie and the session's CSRF token (:mod:`agent_memory.auth._sessions`), so it
 goes through the same checks, limits and history as any client's. No script runs
 inline (the Content-Security-Policy forbids it), no key ever appears in a URL, and
 every asset is in the package: it works offline.
@@ -27,9 +27,9 @@ from starlette.staticfiles import StaticFiles
 
 from agent_memory._async import AsyncMemorySystem
 from agent_memory._errors import AgentMemoryError, AuthenticationError, ValidationError
-from agent_memory._keys import ApiKey
-from agent_memory._sessions import COOKIE, Sessions
 from agent_memory._transfer import export_records
+from agent_memory.auth._keys import ApiKey
+from agent_memory.auth._sessions import COOKIE, Sessions
 
 __all__ = ["CSP", "add_inspector"]
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from agent_memory._errors import StoreError
-from agent_memory._retry import RetryingCollection
+from agent_memory.store._retry import RetryingCollection
 
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection

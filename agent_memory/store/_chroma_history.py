@@ -1,7 +1,7 @@
 """The change history of a collection on a Chroma server, kept on that server: one history per deployment.
 
 An embedded store keeps its history in a SQLite file beside it
-(:class:`~agent_memory._history.HistoryLog`). Processes on several machines that
+(:class:`~agent_memory.store._history.HistoryLog`). Processes on several machines that
 share a Chroma server would each write a file of their own, so their history is
 kept beside the collection ``name`` in ``name.history`` instead: one record per
 event, the texts in its document, the rest in its metadata. The trade-off: the
@@ -21,14 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from agent_memory._chroma import chroma_errors, retrying
-from agent_memory._history import HistoryEvent
-from agent_memory._records import where_of
+from agent_memory.store._chroma import chroma_errors, retrying
+from agent_memory.store._history import HistoryEvent
+from agent_memory.store._records import where_of
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
 
 __all__ = ["ChromaHistory"]
+
+_IN_DOCUMENT = ("old_text", "new_text", "old_metadata", "new_metadata")
 
 
 class ChromaHistory:
@@ -45,7 +47,7 @@ class ChromaHistory:
             return
         batch = uuid.uuid4().hex[:12]
         ids = [f"{int(e.at.timestamp() * 1000):013d}-{i:06d}-{batch}" for i, e in enumerate(events)]
-        documents = [json.dumps({"old_text": e.old_text, "new_text": e.new_text}) for e in events]
+        documents = [json.dumps({f: getattr(e, f) for f in _IN_DOCUMENT}, ensure_ascii=False) for e in events]
         metadatas: list[Any] = [
             {"memory_id": e.memory_id, "user_id": e.user_id, "action": e.action, "actor": e.actor} for e in events
         ]
@@ -85,4 +87,5 @@ def _event(record_id: str, document: str | None, meta: Any) -> HistoryEvent:
     return HistoryEvent(
         str(meta["memory_id"]), str(meta["user_id"]), str(meta["action"]),
         texts.get("old_text"), texts.get("new_text"), str(meta["actor"]), at,
+        texts.get("old_metadata"), texts.get("new_metadata"),
     )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Storage: the Chroma implementation of the :class:`MemoryStore` protocol (in ``_store_protocol``).
+"""Storage: :class:`ChromaStore`, the one store: memories as records of one Chroma collection.
 
 The store never embeds anything (the collection has ``embedding_function=None``);
 it receives vectors from the embedder, and keeps the scope, timestamps and a hash
@@ -16,18 +16,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from agent_memory import _lock
-from agent_memory._chroma import chroma_errors, replacing, retrying
-from agent_memory._claims import Claims
 from agent_memory._errors import (
     ConfigurationError,
     EmbedderMismatchError,
     InvalidFilterError,
     ValidationError,
 )
-from agent_memory._feed import ChangeFeed, Cursor
-from agent_memory._records import (
-    Scope,
+from agent_memory._times import TIMES_MARK, ensure_times
+from agent_memory._types import Memory, Scope
+from agent_memory.embeddings import Fingerprint
+from agent_memory.store import _lock as _lock
+from agent_memory.store._chroma import chroma_errors, replacing, retrying
+from agent_memory.store._claims import Claims
+from agent_memory.store._feed import ChangeFeed, Cursor
+from agent_memory.store._records import (
     created_ms_of,
     memories_from,
     record_metadata,
@@ -36,25 +38,25 @@ from agent_memory._records import (
     text_hash,
     where_of,
 )
-from agent_memory._store_protocol import MemoryStore
-from agent_memory._times import TIMES_MARK, ensure_times
-from agent_memory._types import Memory
-from agent_memory._validity import expired
-from agent_memory.embeddings import Fingerprint
+from agent_memory.store._validity import expired
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
-    from agent_memory._chroma_history import ChromaHistory
+    from agent_memory.store._chroma_history import ChromaHistory
 
-__all__ = ["ChromaStore", "MemoryStore", "Scope", "text_hash"]  # Scope and text_hash live in _records
+__all__ = ["ChromaStore"]
 
 _PAGE = 1000  # records per get/delete round trip when walking a whole scope
 
 
 class ChromaStore:
-    """A :class:`MemoryStore` over one Chroma collection (cosine space, no embedding function)."""
+    """Memories in one Chroma collection (cosine space, no embedding function: the library embeds).
+
+    Every read and delete takes a :class:`~agent_memory.Scope`, so no call can reach another
+    user's records. Vectors are unit-norm float32 rows; scores are cosine similarities.
+    """
 
     def __init__(self, client: ClientAPI, collection: str, *, on_close: Any = None, shared: bool = True) -> None:
         from chromadb.errors import InvalidArgumentError
@@ -116,7 +118,7 @@ class ChromaStore:
         database: str | None = None,
     ) -> ChromaStore:
         """A collection on a Chroma server (``chroma run``, or a distributed deployment)."""
-        from agent_memory._server import server_client
+        from agent_memory.store._server import server_client
 
         client = server_client(url, headers=headers, tenant=tenant, database=database)
         with chroma_errors(f"open collection {collection!r} on {url}"):
@@ -270,7 +272,7 @@ class ChromaStore:
         return found
 
     def claim(self, memories: Sequence[Memory]) -> dict[str, tuple[str, int]]:
-        """Claim each new memory's text in its scope against other processes (see :mod:`agent_memory._claims`):
+        """Claim each new memory's text in its scope against other processes (see :mod:`agent_memory.store._claims`):
         by memory id, the id of the memory that holds the text and when it claimed it. Without other
         processes (an embedded store) every memory holds its own text."""
         if self._claims is None:
@@ -288,7 +290,7 @@ class ChromaStore:
         """The history kept beside a shared collection on its server (one per deployment), if shared."""
         if self._feed is None:
             return None
-        from agent_memory._chroma_history import ChromaHistory
+        from agent_memory.store._chroma_history import ChromaHistory
 
         return ChromaHistory(self._client, self._collection.name)
 

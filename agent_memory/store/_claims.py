@@ -18,10 +18,10 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agent_memory._chroma import retrying
-from agent_memory._records import Scope, where_of
 from agent_memory._times import now_epoch_ms
-from agent_memory._types import Memory
+from agent_memory._types import Memory, Scope
+from agent_memory.store._chroma import retrying
+from agent_memory.store._records import scope_clauses, where_of
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -75,7 +75,7 @@ class Claims:
 
     def release_scope(self, scope: Scope) -> None:
         """Drop every claim in the scope (its memories were all deleted)."""
-        self._claims.delete(where=where_of(scope.clauses()))
+        self._claims.delete(where=where_of(scope_clauses(scope)))
 
     @staticmethod
     def _metadata(memory: Memory, now: int) -> dict[str, object]:

@@ -1,6 +1,6 @@
 """A change feed beside a shared collection, so that each process's search index sees the others' writes.
 
-An embedded store belongs to one process (see :mod:`agent_memory._lock`), so only a
+An embedded store belongs to one process (see :mod:`agent_memory.store._lock`), so only a
 collection on a Chroma server needs this. Beside the collection ``name``, a collection
 ``name.changes`` holds:
 
@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from agent_memory._chroma import retrying
 from agent_memory._times import now_epoch_ms
+from agent_memory.store._chroma import retrying
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from agent_memory import _config
 from agent_memory._errors import ConfigurationError
-from agent_memory._history import History, HistoryLog
-from agent_memory._store import ChromaStore, MemoryStore
+from agent_memory.store._chroma_store import ChromaStore
+from agent_memory.store._history import History, HistoryLog
 
 __all__ = ["history_of", "open_store", "shared_key"]
 
@@ -32,7 +32,7 @@ def open_store(
     return ChromaStore.open_server(url, collection, headers=headers, tenant=tenant, database=database), url
 
 
-def shared_key(store: MemoryStore, path: str, collection: str, custom_store: bool) -> tuple[object, str]:
+def shared_key(store: ChromaStore, path: str, collection: str, custom_store: bool) -> tuple[object, str]:
     """What systems of this process share a write lock and a hybrid index by, and the default
     history file. A private store (``":memory:"``, custom) shares with nobody and keeps its
     history in memory; a server's collection is keyed by URL, its history in the user data
@@ -45,9 +45,9 @@ def shared_key(store: MemoryStore, path: str, collection: str, custom_store: boo
     return (str(directory), collection), str(directory / "history.sqlite3")
 
 
-def history_of(store: MemoryStore, history_path: str | None, default_history: str, namespace: str) -> History:
+def history_of(store: ChromaStore, history_path: str | None, default_history: str, namespace: str) -> History:
     """The SQLite file named, else the history beside a Chroma server's collection, else the default file."""
-    beside = store.history() if history_path is None and isinstance(store, ChromaStore) else None
+    beside = store.history() if history_path is None else None
     if beside is not None:
         return beside
     return HistoryLog(history_path or default_history, namespace=namespace)

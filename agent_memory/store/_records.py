@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,14 +19,14 @@ from agent_memory._times import (
     epoch_ms,
     from_bound_ms,
 )
-from agent_memory._types import Memory
-from agent_memory._validation import RESERVED_KEYS, check_optional_scope, check_user_id
+from agent_memory._types import Memory, Scope
+from agent_memory._validation import RESERVED_KEYS
 
 __all__ = [
-    "Scope",
     "created_ms_of",
     "memories_from",
     "record_metadata",
+    "scope_clauses",
     "scoped_where",
     "similarity",
     "text_hash",
@@ -40,42 +39,13 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-@dataclass(frozen=True)
-class Scope:
-    """Whose memories a call may see: one user, optionally narrowed to an agent and a session."""
-
-    user_id: str
-    agent_id: str | None = None
-    session_id: str | None = None
-
-    @classmethod
-    def of(cls, user_id: object, agent_id: object = None, session_id: object = None) -> Scope:
-        """A checked scope: a non-empty ``user_id``, and ``None`` or non-empty agent/session ids."""
-        return cls(
-            check_user_id(user_id),
-            check_optional_scope(agent_id, "agent_id"),
-            check_optional_scope(session_id, "session_id"),
-        )
-
-    def clauses(self) -> list[dict[str, Any]]:
-        """Chroma ``where`` clauses: the user, and the agent and session where they are set."""
-        clauses: list[dict[str, Any]] = [{"user_id": self.user_id}]
-        clauses += [
-            {key: value} for key, value in (("agent_id", self.agent_id), ("session_id", self.session_id)) if value
-        ]
-        return clauses
-
-    def contains(self, memory: Memory) -> bool:
-        """Whether ``memory`` is visible in this scope: the user's, and the agent's/session's where set."""
-        return (
-            memory.user_id == self.user_id
-            and self.agent_id in (None, memory.agent_id)
-            and self.session_id in (None, memory.session_id)
-        )
-
-    def holds_exactly(self, memory: Memory) -> bool:
-        """Whether ``memory`` was stored in exactly this scope (not a wider or narrower one)."""
-        return (memory.user_id, memory.agent_id, memory.session_id) == (self.user_id, self.agent_id, self.session_id)
+def scope_clauses(scope: Scope) -> list[dict[str, Any]]:
+    """Chroma ``where`` clauses of a scope: the user, and the agent and session where they are set."""
+    clauses: list[dict[str, Any]] = [{"user_id": scope.user_id}]
+    clauses += [
+        {key: value} for key, value in (("agent_id", scope.agent_id), ("session_id", scope.session_id)) if value
+    ]
+    return clauses
 
 
 def where_of(clauses: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
@@ -86,7 +56,7 @@ def where_of(clauses: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
 
 def scoped_where(scope: Scope | None, filters: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
     """The scope always applies; caller filters can only narrow it further."""
-    clauses = scope.clauses() if scope else []
+    clauses = scope_clauses(scope) if scope else []
     return where_of([*clauses, filters] if filters else clauses)
 
 

@@ -23,7 +23,6 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from agent_memory._errors import InvalidTypeError, ValidationError
-from agent_memory._records import Scope, where_of
 from agent_memory._times import (
     CREATED_MS,
     OPEN_END,
@@ -36,7 +35,8 @@ from agent_memory._times import (
     now_epoch_ms,
     time_clauses,
 )
-from agent_memory._types import Memory, SearchHit
+from agent_memory._types import Memory, Scope, SearchHit
+from agent_memory.store._records import where_of
 
 __all__ = [
     "Window",

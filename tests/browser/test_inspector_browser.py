@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from agent_memory._keys import KeyStore
-from agent_memory.testing import free_port, start_server, stop_server
+from agent_memory._processes import free_port, start_server, stop_server
+from agent_memory.auth._keys import KeyStore
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = os.environ.get("AGENT_MEMORY_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")

@@ -1,46 +1,26 @@
-"""Memory tools for LangChain agents, bound to one user that the model cannot change."""
+"""Memory tools for LangChain agents, bound to one user that the model cannot change.
+
+The tools are agent-memory's own (:mod:`agent_memory.tools`): the same names, descriptions,
+arguments and error messages as the MCP server's, rendered here as LangChain tools.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
+import warnings
 from collections.abc import Awaitable, Callable
-from typing import ParamSpec
+from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
-from pydantic import BaseModel, ConfigDict, Field
 
-from agent_memory import SEARCH_MODES, AgentMemoryError, AsyncMemorySystem, Extractor, MemorySystem, Scope, SearchHit
-from agent_memory.validation import check_choice
+from agent_memory import AgentMemoryError, AsyncMemorySystem, Extractor, MemorySystem
+from agent_memory.tools import MemoryTool, memory_tools, tool_error_message
 
 __all__ = ["create_memory_tools"]
 
-P = ParamSpec("P")
-
-
-class _SaveMemory(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    text: str = Field(description="One short, self-contained fact about the user, e.g. 'Alice likes coffee'.")
-
-
-class _SearchMemories(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    query: str = Field(description="What you want to know about the user, as a question or keywords.")
-    top_k: int = Field(default=5, ge=1, le=50, description="How many memories to return (1-50).")
-    since: str | None = Field(
-        default=None, description="Only memories saved at or after this time (ISO 8601, e.g. 2026-11-21)."
-    )
-    until: str | None = Field(default=None, description="Only memories saved before this time (ISO 8601).")
-
-
-class _Remember(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    text: str = Field(description="What the user said that may hold lasting facts about them, in their own words.")
-
-
-class _DeleteMemory(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    memory_id: str = Field(description="The id of a memory, as returned by search_memories or save_memory.")
+_LEGACY_NAMES = {"store_memory": "save_memory", "search_memory": "search_memories"}
+"""The names of 0.1, which ``legacy_names=True`` keeps until 0.3."""
 
 
 def create_memory_tools(
@@ -52,102 +32,75 @@ def create_memory_tools(
     extractor: Extractor | None = None,
     mode: str = "hybrid",
     tz: str | None = None,
+    legacy_names: bool = False,
 ) -> list[BaseTool]:
-    """``save_memory``, ``search_memories`` and ``delete_memory`` tools for one user, and
-    ``remember`` when an ``extractor`` is given (such as a :class:`LangChainExtractor`).
+    """agent-memory's tools for one user: ``store_memory``, ``search_memory``, ``list_memories``,
+    ``update_memory``, ``expire_memory``, ``delete_memory``, ``delete_all_memories`` (which the model
+    must call with ``confirm=true``), and ``remember`` when an ``extractor`` is given (such as a
+    :class:`LangChainExtractor`). They are the MCP server's tools, with its names, descriptions
+    and arguments (:mod:`agent_memory.tools`); each returns its result as JSON.
 
-    ``user_id`` (and ``agent_id``/``session_id``) are fixed here, not tool
-    arguments: whatever the model sends, it only reads and changes this user's
-    memories. Bad arguments come back to the model as tool errors, not exceptions.
-    ``mode`` is how ``search_memories`` searches (``"hybrid"`` or ``"dense"``, as in
-    :meth:`MemorySystem.search_memory`); the operator chooses it, not the model.
-    Its results carry ``score`` (the relevance they are ranked by) and
-    ``similarity`` (the cosine similarity); the model may narrow it to a span of time
-    (``since``/``until``, ISO 8601), read in ``tz`` when it gives no offset (an IANA
-    name: the user's zone; default this process's local zone).
-    ``remember`` hands what the user said to :meth:`MemorySystem.remember`: the
-    extractor's model lists the lasting facts and reconciles each with what is
-    remembered; the tool returns the changes made (added, updated, deleted, unchanged).
+    ``user_id`` (and ``agent_id``/``session_id``) are fixed here, not tool arguments: whatever
+    the model sends, it only reads and changes this user's memories (an argument the schema does
+    not have is a tool error). What the tools store is tagged with the agent and session, and
+    they search, list and delete all within them. Bad arguments and the library's errors come
+    back to the model as tool errors naming the field or the error, not as exceptions.
+    ``mode`` is how ``search_memory`` searches (``"hybrid"`` or ``"dense"``, as in
+    :meth:`MemorySystem.search_memory`); the operator chooses it, not the model. Search results
+    are memories with ``score`` (the relevance they are ranked by) and ``similarity`` (the cosine
+    similarity), both rounded to 4 places. Times the model gives without an offset
+    (``since``/``until``/``as_of``/``at``, ISO 8601) are read in ``tz`` (an IANA name: the
+    user's zone; default this process's local zone), and the tools' descriptions say so.
+    ``remember`` takes the recent messages (``role``, ``content``, optional ``time``) and hands
+    them to :meth:`MemorySystem.remember`: the extractor's model lists the lasting facts and
+    reconciles each with what is remembered; the tool returns the changes made.
+
+    ``legacy_names=True`` (deprecated, removed in 0.3) names two tools as 0.1 did:
+    ``save_memory`` for ``store_memory`` and ``search_memories`` for ``search_memory``.
     """
-    Scope.of(user_id, agent_id, session_id)  # fail now on a bad scope or mode, not at the first tool call
-    check_choice(mode, SEARCH_MODES, "mode")
-
-    def save_memory(text: str) -> str:
-        saved = memory.store_memory(text, user_id=user_id, agent_id=agent_id, session_id=session_id)
-        return json.dumps({"saved": True, "id": saved.id, "text": saved.text}, ensure_ascii=False)
-
-    def search_memories(query: str, top_k: int = 5, since: str | None = None, until: str | None = None) -> str:
-        hits = memory.search_memory(
-            query,
-            user_id=user_id,
-            top_k=top_k,
-            agent_id=agent_id,
-            session_id=session_id,
-            mode=mode,
-            since=since,
-            until=until,
-            tz=tz,
-        )
-        return json.dumps([_found(h) for h in hits], ensure_ascii=False)
-
-    def delete_memory(memory_id: str) -> str:
-        deleted = memory.delete_memory(memory_id, user_id=user_id)
-        return json.dumps({"deleted": deleted, "id": memory_id})
-
-    def remember(text: str) -> str:
-        assert extractor is not None
-        changes = memory.remember(
-            [{"role": "user", "content": text}],
-            user_id=user_id,
-            extractor=extractor,
-            agent_id=agent_id,
-            session_id=session_id,
-        )
-        return json.dumps([c.to_dict() for c in changes], ensure_ascii=False)
-
-    specs: list[tuple[Callable[..., str], type[BaseModel], str]] = [
-        (
-            save_memory,
-            _SaveMemory,
-            "Save a lasting fact about the user (a preference, a relationship, a plan, "
-            "a constraint) so it can be recalled in later conversations. Save one fact per call.",
-        ),
-        (
-            search_memories,
-            _SearchMemories,
-            "Search what you remember about the user. Returns a JSON list of memories (id, text, score, "
-            "similarity), most relevant first: score is the relevance in [0, 1] (higher is more relevant), "
-            "similarity the cosine similarity. Use it before answering personal questions.",
-        ),
-        (
-            delete_memory,
-            _DeleteMemory,
-            "Delete a memory that is wrong or that the user asked you to forget, "
-            "by its id. Returns whether it was deleted.",
-        ),
-    ]
-    if extractor is not None:
-        specs.append(
-            (
-                remember,
-                _Remember,
-                "Remember what the user just told you: the lasting facts in it are stored, or update, "
-                "replace or remove what you remembered before. Returns the changes made as JSON.",
-            )
+    tools = memory_tools(
+        memory, user_id=user_id, agent_id=agent_id, session_id=session_id, extractor=extractor, mode=mode, tz=tz
+    )
+    if legacy_names:
+        warnings.warn(
+            "create_memory_tools(legacy_names=True) is deprecated and will be removed in 0.3: the tools "
+            "save_memory and search_memories are now store_memory and search_memory, as on the MCP server",
+            DeprecationWarning,
+            stacklevel=2,
         )
     pool = AsyncMemorySystem.of(memory)
     return [
-        StructuredTool.from_function(
-            func=_reporting_errors(func),
-            coroutine=_awaiting(pool, _reporting_errors(func)),
-            name=func.__name__,
-            description=description,
-            args_schema=schema,
-            handle_tool_error=True,
-            handle_validation_error=_bad_arguments,
-        )
-        for func, schema, description in specs
+        _structured(tool, pool, _LEGACY_NAMES.get(tool.name, tool.name) if legacy_names else tool.name)
+        for tool in tools
     ]
+
+
+def _structured(tool: MemoryTool, pool: AsyncMemorySystem, name: str) -> StructuredTool:
+    """``tool`` as a LangChain tool named ``name``, run in ``pool`` when awaited."""
+    func = _as_json(tool)
+    return StructuredTool.from_function(
+        func=func,
+        coroutine=_awaiting(pool, func),
+        name=name,
+        description=tool.description,
+        args_schema=tool.args_schema,
+        handle_tool_error=True,
+        handle_validation_error=_bad_arguments,
+    )
+
+
+def _as_json(tool: MemoryTool) -> Callable[..., str]:
+    """The tool's function, its result as JSON text; agent-memory's errors become tool errors,
+    which the model sees (the same text as on the MCP server) and can correct."""
+
+    def run(**arguments: Any) -> str:
+        try:
+            return json.dumps(tool.run(**arguments), ensure_ascii=False)
+        except AgentMemoryError as exc:
+            raise ToolException(tool_error_message(exc)) from exc
+
+    run.__name__ = run.__qualname__ = tool.name
+    return run
 
 
 def _bad_arguments(error: Exception) -> str:
@@ -160,29 +113,11 @@ def _bad_arguments(error: Exception) -> str:
     return f"Invalid arguments: {fields}"
 
 
-def _awaiting(pool: AsyncMemorySystem, func: Callable[P, str]) -> Callable[P, Awaitable[str]]:
+def _awaiting(pool: AsyncMemorySystem, func: Callable[..., str]) -> Callable[..., Awaitable[str]]:
     """The tool's coroutine (``ainvoke``): the same function, in the memory system's bounded pool."""
 
     @functools.wraps(func)
-    async def run(*args: P.args, **kwargs: P.kwargs) -> str:
-        return await pool.run(func, *args, **kwargs)
+    async def run(**arguments: Any) -> str:
+        return await pool.run(func, **arguments)
 
     return run
-
-
-def _found(hit: SearchHit) -> dict[str, object]:
-    """A search hit as the tool reports it: both numbers rounded, to spare the model's context."""
-    return {"id": hit.memory.id, "text": hit.text, "score": round(hit.score, 4), "similarity": round(hit.similarity, 4)}
-
-
-def _reporting_errors(func: Callable[P, str]) -> Callable[P, str]:
-    """Turn agent-memory's errors into tool errors, which the model sees and can correct."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> str:
-        try:
-            return func(*args, **kwargs)
-        except AgentMemoryError as exc:
-            raise ToolException(str(exc)) from exc
-
-    return wrapper

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent_memory.pytest_plugin import memory, minilm, offline_environment, tiny_qwen3
+from agent_memory.pytest_plugin import offline_environment
 
 offline_environment()
 
-__all__ = ["memory", "minilm", "tiny_model_for_standard_suites", "tiny_qwen3"]
+__all__ = ["tiny_model_for_standard_suites"]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,7 +1,6 @@
-"""Fixtures: the tiny Qwen3-Embedding model (built once per session) and the real MiniLM, offline."""
+"""Offline: the fixtures (the tiny Qwen3-Embedding model, the real MiniLM, ``memory``) come from
+agent-memory's pytest plugin."""
 
-from agent_memory.pytest_plugin import memory, minilm, offline_environment, tiny_qwen3
+from agent_memory.pytest_plugin import offline_environment
 
 offline_environment()
-
-__all__ = ["memory", "minilm", "tiny_qwen3"]

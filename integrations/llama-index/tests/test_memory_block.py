@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.memory import Memory
 from llama_index.memory.agent_memory import AgentMemoryBlock
-from numpy.typing import NDArray
 
 from agent_memory import MemorySystem
-from agent_memory.testing import HashEmbedder
+from agent_memory.testing import ConstantEmbedder
 
 FIRST_CONVERSATION = [
     ("user", "I just adopted a beagle called Rex."),
@@ -76,16 +73,6 @@ async def test_direct_put_and_get(memory: MemorySystem) -> None:
     assert await block.aget([]) == ""
     await block.aput([ChatMessage(role="user", content="I am allergic to peanuts.")])  # repeats are stored once
     assert memory.count(user_id="alice") == 1
-
-
-class ConstantEmbedder(HashEmbedder):
-    """Every text gets the same vector: dense search cannot tell memories apart, hybrid finds the exact word."""
-
-    def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        return super().embed_documents(["same"] * len(texts))
-
-    def embed_queries(self, queries: Sequence[str], task: str | None = None) -> NDArray[np.float32]:
-        return self.embed_documents(queries)
 
 
 async def test_the_block_searches_in_its_mode(monkeypatch: pytest.MonkeyPatch) -> None:

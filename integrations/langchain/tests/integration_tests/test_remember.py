@@ -191,7 +191,8 @@ def test_the_remember_tool_runs_in_an_agent_loop(memory: MemorySystem) -> None:
     llm = _fake([_json({"facts": ["Alice lives in Berlin"]}), _json(decided)])
     tools = {t.name: t for t in create_memory_tools(memory, user_id="alice", extractor=LangChainExtractor(llm))}
     assert "remember" in tools and "remember" not in {t.name for t in create_memory_tools(memory, user_id="alice")}
-    agent = _fake([_call("remember", text="I live in Berlin now."), AIMessage(content="Noted!")])
+    said = [{"role": "user", "content": "I live in Berlin now."}]
+    agent = _fake([_call("remember", messages=said), AIMessage(content="Noted!")])
     messages: list[BaseMessage] = [HumanMessage("I live in Berlin now.")]
     reply = agent.invoke(messages)
     assert isinstance(reply, AIMessage)
@@ -213,7 +214,8 @@ def test_the_remember_tool_reports_a_bad_extraction_as_a_tool_error(memory: Memo
         for t in create_memory_tools(memory, user_id="alice", extractor=LangChainExtractor(llm))
         if t.name == "remember"
     ]
-    result = remember.invoke({"name": "remember", "args": {"text": "hi"}, "id": "c1", "type": "tool_call"})
+    said = [{"role": "user", "content": "hi"}]
+    result = remember.invoke({"name": "remember", "args": {"messages": said}, "id": "c1", "type": "tool_call"})
     assert isinstance(result, ToolMessage) and result.status == "error" and "not JSON" in str(result.content)
     assert memory.count(user_id="alice") == 0
 
