@@ -320,7 +320,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--model", help="hub id or local path (default: $AGENT_MEMORY_MODEL or Qwen3-Embedding-0.6B)")
     common.add_argument("--path", help="Chroma data directory (default: $AGENT_MEMORY_PATH or the user data dir)")
     common.add_argument("--collection", default="memories", help="Chroma collection (default: memories)")
-    dims_help = "Matryoshka output size (32..model size; default: $AGENT_MEMORY_DIMENSIONS or the model's)"
+    dims_help = "Matryoshka size (32..model size; default: $AGENT_MEMORY_DIMENSIONS, else the collection's or model's)"
     common.add_argument("--dimensions", type=int, help=dims_help)
     common.add_argument("--device", help="cpu, cuda, mps (default: $AGENT_MEMORY_DEVICE or automatic)")
     common.add_argument("--json", action="store_true", help="print JSON lines")
