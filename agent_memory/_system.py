@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone, tzinfo
 from types import TracebackType
@@ -124,13 +123,14 @@ class MemorySystem:
         if embedder is not None:
             check_embedder(embedder)
         self._owns_embedder = embedder is None
+        dimensions = dimensions or _config.default_dimensions()
         self.cache = EmbeddingCache(cache_size)
         self.reranker = as_reranker(reranker)
         self.rerank_candidates = check_positive(rerank_candidates, "rerank_candidates")
         self.embedder: Embedder = embedder or create_embedder(
             model,
             backend=backend,
-            dimensions=dimensions or _config.default_dimensions(),
+            dimensions=dimensions,
             device=device,
             base_url=base_url,
             api_key=api_key,
@@ -147,7 +147,7 @@ class MemorySystem:
         else:
             self._shared_key, default_history = shared_key(store, self.path, collection, custom_store=True)
         self.store: ChromaStore = store
-        if self._owns_embedder and dimensions is None and _config.default_dimensions() is None:
+        if self._owns_embedder and dimensions is None:
             self._open_at_recorded_dimension()
         namespace = f"{self.path}|{self.collection}"
         self.history_log: History = history_of(store, history_path, default_history, namespace)
@@ -456,23 +456,24 @@ class MemorySystem:
         window = window_of(as_of, include_expired, tz)
         asked = time_aware and as_of is None and not include_expired and since is None and until is None
         where, threshold = with_times(check_filters(filters), since, until, tz), check_min_score(min_score)
-        request = functools.partial(
-            Request,
+        named = named_time(query, now, tz) if asked else None
+        half_life, moment = check_half_life(recency_half_life), check_time(now, "now", tz)
+        self.store.check_fingerprint(self.embedder.fingerprint)
+        request = Request(
             query=query,
+            vector=self._embed_queries([query], instruction)[0],
             scope=scope,
             where=where,
             mode=mode,
             top_k=top_k,
             instruction=instruction,
             window=window,
-            named=named_time(query, now, tz) if asked else None,
-            half_life=check_half_life(recency_half_life),
-            now=check_time(now, "now", tz) or datetime.now(timezone.utc),
+            named=named,
+            half_life=half_life,
+            now=moment or datetime.now(timezone.utc),
             min_score=threshold,
         )
-        self.store.check_fingerprint(self.embedder.fingerprint)
-        searcher = Searcher(self.store, self._index, self.reranker, self.rerank_candidates)
-        return searcher.run(request(vector=self._embed_queries([query], instruction)[0]))
+        return Searcher(self.store, self._index, self.reranker, self.rerank_candidates).run(request)
 
     def get_memory(self, memory_id: str, *, user_id: str) -> Memory | None:
         """The memory with this id, or ``None`` if the user has none with it."""

@@ -24,7 +24,7 @@ call (the MCP server over HTTP takes it from the request's API key).
 # No ``from __future__ import annotations``: surfaces build signatures from these models'
 # annotations, which must be real objects.
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -40,7 +40,7 @@ from agent_memory._validation import check_actor, check_choice, check_optional_s
 from agent_memory.extraction._extractor import Extractor
 from agent_memory.search._hybrid import MODES
 
-__all__ = ["TOOL_NAMES", "MemoryTool", "memory_tools", "tool_error_message"]
+__all__ = ["TOOL_NAMES", "MemoryTool", "argument_problems", "memory_tools", "tool_error_message"]
 
 TOOL_NAMES = (
     "store_memory",
@@ -84,6 +84,12 @@ def tool_error_message(exc: AgentMemoryError) -> str:
     e.g. ``ValidationError: query must not be empty or whitespace``. One text on every surface,
     so a model (and a test) sees the same error whichever way it called."""
     return f"{type(exc).__name__}: {exc}"
+
+
+def argument_problems(errors: Iterable[Mapping[str, Any]]) -> str:
+    """Pydantic's errors for a tool's arguments (``ValidationError.errors()``), as the model
+    reads them: each field and why, e.g. ``top_k: Input should be greater than or equal to 1``."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in errors)
 
 
 class _Arguments(BaseModel):
@@ -276,8 +282,7 @@ def _tool(name: str, schema: type[_Arguments], action: Callable[[str, Any], Any]
         try:
             return schema.model_validate(given)
         except pydantic.ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
-            raise ValidationError(f"invalid arguments for {name}: {problems}") from None
+            raise ValidationError(f"invalid arguments for {name}: {argument_problems(exc.errors())}") from None
 
     def run(user_id: str, /, **given: Any) -> Any:  # positional only: a user_id argument is refused
         return action(check_user_id(user_id), arguments(given))

@@ -155,7 +155,7 @@ def _user_binding(
         required = inspect.Parameter(
             "user_id", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[str, Field(description=_USER)]
         )
-        return _named_user, required
+        return check_user_id, required
     optional = inspect.Parameter(
         "user_id",
         inspect.Parameter.KEYWORD_ONLY,
@@ -163,11 +163,6 @@ def _user_binding(
         annotation=Annotated[str | None, Field(description=_ADMIN_USER)],
     )
     return _key_user, optional if allow_any_user else None
-
-
-def _named_user(user_id: str | None) -> str:
-    """The user a call names (``allow_any_user`` over stdio: the schema requires it)."""
-    return check_user_id(user_id)
 
 
 def _key_user(user_id: str | None) -> str:

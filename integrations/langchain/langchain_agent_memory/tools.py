@@ -15,7 +15,7 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 
 from agent_memory import AgentMemoryError, AsyncMemorySystem, Extractor, MemorySystem
-from agent_memory.tools import MemoryTool, memory_tools, tool_error_message
+from agent_memory.tools import MemoryTool, argument_problems, memory_tools, tool_error_message
 
 __all__ = ["create_memory_tools"]
 
@@ -109,8 +109,7 @@ def _bad_arguments(error: Exception) -> str:
     errors = getattr(error, "errors", None)
     if not callable(errors):
         return f"Invalid arguments: {error}"
-    fields = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in errors())
-    return f"Invalid arguments: {fields}"
+    return f"Invalid arguments: {argument_problems(errors())}"
 
 
 def _awaiting(pool: AsyncMemorySystem, func: Callable[..., str]) -> Callable[..., Awaitable[str]]:
