@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import re
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from agent_memory.search import _when
 from agent_memory.search._when import find_time_range
 
 ZONE = timezone(timedelta(hours=8))
@@ -82,3 +88,81 @@ def test_every_expression_in_the_table(query: str, phrase: str, start: datetime,
 )
 def test_a_query_that_names_no_time_gives_none(query: str) -> None:
     assert find_time_range(query, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("query", "now"),
+    [
+        ("what happened 100000000 days ago", NOW),
+        ("99999999999天前", NOW),
+        ("9999 years ago", NOW),
+        ("yesterday", datetime(1, 1, 1, tzinfo=timezone.utc)),
+        ("last month", datetime(1, 1, 1, tzinfo=timezone.utc)),
+        ("this year", datetime(9999, 12, 31, 23, tzinfo=timezone.utc)),
+        ("上个月", datetime(1, 1, 1, tzinfo=timezone.utc)),
+    ],
+)
+def test_a_time_beyond_the_calendar_is_no_time_named(query: str, now: datetime) -> None:
+    """Found by a hostile client: these raised OverflowError out of the parser (a plain 500)."""
+    assert find_time_range(query, now) is None
+
+
+def _unbounded_repeats(pattern: re.Pattern[str]) -> list[str]:
+    """The repeats of a compiled pattern with no upper bound (``+``, ``*``, ``{n,}``), as text."""
+    parser: Any = getattr(re, "_parser", None) or __import__("sre_parse")  # Python 3.11+: re._parser
+    found: list[str] = []
+
+    def walk(items: Any) -> None:
+        for op, arg in items:
+            if str(op) in ("MAX_REPEAT", "MIN_REPEAT") and arg[1] == parser.MAXREPEAT:
+                found.append(f"{op} {arg[0]}..")
+            for part in arg if isinstance(arg, (list, tuple)) else ():
+                if isinstance(part, parser.SubPattern):
+                    walk(part)
+                elif isinstance(part, list):  # BRANCH: (None, [SubPattern, ...])
+                    for sub in part:
+                        if isinstance(sub, parser.SubPattern):
+                            walk(sub)
+
+    walk(parser.parse(pattern.pattern))
+    return found
+
+
+def test_no_rule_repeats_without_bound() -> None:
+    """An unbounded ``\\d+`` tried at every place of a long digit run is quadratic (8,000 digits took
+    0.8 s, 24,000 took 6.7 s and froze the server): every rule's repeats have an upper bound."""
+    assert {rule[0].pattern: _unbounded_repeats(rule[0]) for rule in _when._RULES} == {
+        rule[0].pattern: [] for rule in _when._RULES
+    }
+
+
+def test_the_checker_sees_an_unbounded_repeat() -> None:
+    assert _unbounded_repeats(re.compile(r"(\d+|[一二]+)天前"))
+    assert _unbounded_repeats(re.compile(r"a(?:b|c*)")) and not _unbounded_repeats(re.compile(r"\d{1,4}(?:b|c)"))
+
+
+_PIECES = [*"0123456789零一二两三四五六七八九十 天周月年前以个", "days ago ", "last ", "in ", "yesterday "]
+_HOSTILE = st.lists(st.sampled_from(_PIECES), min_size=1, max_size=30).map("".join)
+
+
+@settings(max_examples=int(os.environ.get("AGENT_MEMORY_HYPOTHESIS_EXAMPLES", "25")), deadline=None)
+@given(seed=_HOSTILE, repeat=st.integers(1, 100_000))
+def test_any_text_is_read_within_a_fixed_budget(seed: str, repeat: int) -> None:
+    """Up to 100,000 characters of digits, numerals and time words: each rule's pattern is run once,
+    over at most MAX_SCAN_CHARS characters, whatever the length (counted, not timed)."""
+    query = (seed * repeat)[:100_000] or "1"
+    calls: list[int] = []
+
+    class Counting:
+        def __init__(self, pattern: re.Pattern[str]) -> None:
+            self.pattern = pattern
+
+        def search(self, text: str) -> re.Match[str] | None:
+            calls.append(len(text))
+            return self.pattern.search(text)
+
+    rules = [(Counting(p), span) for p, span in _when._RULES]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_when, "_RULES", rules)
+        find_time_range(query, NOW)
+    assert len(calls) <= len(rules) and max(calls) <= _when.MAX_SCAN_CHARS

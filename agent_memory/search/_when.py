@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from agent_memory._times import check_time, epoch_ms, zone
 
-__all__ = ["TimeRange", "find_time_range", "named_time"]
+__all__ = ["MAX_SCAN_CHARS", "TimeRange", "find_time_range", "named_time"]
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,14 @@ _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "augu
            "november", "december"]  # fmt: skip
 _MONTH_WORDS = {m: i + 1 for i, m in enumerate(_MONTHS)} | {m[:3]: i + 1 for i, m in enumerate(_MONTHS)}
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_EN_NUM = r"(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
-_ZH_NUM = r"(\d+|[零一二两三四五六七八九十]+)"
+# Numbers are bounded and cannot start inside a longer run of digits or numerals, so that every rule
+# matches in time linear in the text (an unbounded ``\d+`` tried at each place of a long run of digits is
+# quadratic). No calendar expression needs more: "9999 days ago" is 27 years.
+_EN_NUM = r"(\d{1,4}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_ZH_NUM = r"(?<![\d零一二两三四五六七八九十])(\d{1,4}|[零一二两三四五六七八九十]{1,3})"
+MAX_SCAN_CHARS = 2000
+"""How much of a query the parser reads: a time named after that is not seen (queries are short;
+this bounds the work of a long one)."""
 
 
 def _day(now: datetime, days_back: int = 0) -> datetime:
@@ -171,14 +177,16 @@ _RULES: list[Rule] = [
 
 
 def find_time_range(query: str, now: datetime) -> TimeRange | None:
-    """The time the query names, relative to ``now`` (an aware datetime, in the user's zone)."""
-    text = query.casefold()
+    """The time the query names, relative to ``now`` (an aware datetime, in the user's zone), read
+    in the first :data:`MAX_SCAN_CHARS` characters; ``None`` when none is named there, or when the
+    one named is not a date the calendar has ("十三月", "9999 years ago" in year 2026)."""
+    text = query[:MAX_SCAN_CHARS].casefold()
     for pattern, span in _RULES:
         found = pattern.search(text)
         if found:
             try:
                 start, end = span(found, now)
-            except (KeyError, ValueError):  # "十三月" and the like: not a time
+            except (KeyError, ValueError, OverflowError):  # not a time, or beyond the calendar
                 continue
             return TimeRange(start, end, query[found.start() : found.end()])
     return None
