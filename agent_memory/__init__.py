@@ -24,6 +24,7 @@ from agent_memory._errors import (
     InvalidFilterError,
     InvalidMetadataError,
     InvalidTypeError,
+    LimitExceededError,
     MemoryNotFoundError,
     ModelNotFoundError,
     PermissionDeniedError,
@@ -35,6 +36,7 @@ from agent_memory._errors import (
 from agent_memory._system import MemorySystem
 from agent_memory._tasks import DEFAULT_TASK, TASKS, format_query
 from agent_memory._types import Memory, MemoryStats, MetadataValue, Scope, SearchHit
+from agent_memory._validation import Limits
 from agent_memory.extraction._extractor import Decision, Extractor, Fact, LLMExtractor, Message, TokenUsage
 from agent_memory.extraction._openai_chat import OpenAIExtractor
 from agent_memory.extraction._prompts import MAX_FACT_CHARS, MAX_FACTS
@@ -87,6 +89,8 @@ __all__ = [
     "InvalidMetadataError",
     "InvalidTypeError",
     "LLMExtractor",
+    "LimitExceededError",
+    "Limits",
     "Memory",
     "MemoryChange",
     "MemoryClient",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from agent_memory._errors import ConfigurationError
+from agent_memory._errors import ConfigurationError, ValidationError
+from agent_memory._validation import DEFAULT_LIMITS, Limits
 
 VERSION = "0.1.0"
 """This release (``agent_memory.__version__``; pyproject.toml says the same, a test checks it)."""
@@ -19,6 +20,7 @@ __all__ = [
     "default_device",
     "default_dimensions",
     "default_instruction_aware",
+    "default_limits",
     "default_model",
     "default_path",
     "embeddings_server",
@@ -60,6 +62,17 @@ def default_instruction_aware() -> bool | None:
     if value.lower() in ("0", "false", "no", "off"):
         return False
     raise ConfigurationError(f"AGENT_MEMORY_INSTRUCTION_AWARE={value!r}: use true or false")
+
+
+def default_limits() -> Limits:
+    """``AGENT_MEMORY_LIMITS`` (``"max_texts=1000,max_top_k=100"``: the rest default), else the defaults."""
+    value = _env("AGENT_MEMORY_LIMITS")
+    if value is None:
+        return DEFAULT_LIMITS
+    try:
+        return Limits.parse(value)
+    except ValidationError as exc:
+        raise ConfigurationError(f"AGENT_MEMORY_LIMITS={value!r}: {exc}") from None
 
 
 def default_chroma_url() -> str | None:

@@ -8,7 +8,8 @@
     │   ├── InvalidMetadataError          metadata Chroma cannot store, or a reserved key
     │   ├── InvalidFilterError            a ``filters`` expression Chroma does not accept
     │   ├── UnknownTaskError              a task name that is neither in TASKS nor an instruction
-    │   └── InvalidDimensionsError        a Matryoshka dimension outside 32..model size
+    │   ├── InvalidDimensionsError        a Matryoshka dimension outside 32..model size
+    │   └── LimitExceededError            over one of the Limits (texts per call, metadata keys, top_k...)
     ├── ConfigurationError (ValueError)   arguments that contradict each other, unknown backend
     ├── ModelNotFoundError (OSError)      the model is neither a local path nor in the hub cache
     ├── EmbedderMismatchError             the collection was written by another model/dimension
@@ -39,6 +40,7 @@ __all__ = [
     "InvalidFilterError",
     "InvalidMetadataError",
     "InvalidTypeError",
+    "LimitExceededError",
     "MemoryNotFoundError",
     "ModelNotFoundError",
     "PermissionDeniedError",
@@ -75,6 +77,15 @@ class UnknownTaskError(ValidationError):
 
 class InvalidDimensionsError(ValidationError):
     """A Matryoshka ``dimensions`` value outside ``32..model size``."""
+
+
+class LimitExceededError(ValidationError):
+    """A size, count, depth or time over one of :class:`~agent_memory.Limits`; ``limit`` names it
+    (``"max_metadata_keys"``, say). Raised before anything is written or sent to the store."""
+
+    def __init__(self, message: str, *, limit: str) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class ConfigurationError(AgentMemoryError, ValueError):

@@ -14,17 +14,20 @@ from agent_memory._tasks import TASKS, resolve_task
 from agent_memory._times import check_time
 from agent_memory._types import Memory, MemoryStats, MetadataValue, Scope, SearchHit
 from agent_memory._validation import (
+    Limits,
     check_actor,
+    check_at_most,
     check_choice,
     check_filters,
     check_id,
     check_metadata,
     check_metadatas,
     check_min_score,
-    check_non_negative,
     check_positive,
+    check_query,
     check_text,
     check_texts,
+    check_times,
 )
 from agent_memory._writer import Writer, release_parts, shared_parts
 from agent_memory.embeddings import Embedder, EmbeddingCache, create_embedder
@@ -89,6 +92,9 @@ class MemorySystem:
             one per deployment, see :mod:`agent_memory.store._chroma_history`).
         index_bytes: memory budget of the hybrid search's per-user lexical indexes for this
             collection in this process (least recently searched users are dropped first).
+        limits: the most one call may ask (texts per call, metadata keys, ``top_k``, filter
+            size, ...; default: ``AGENT_MEMORY_LIMITS``, else :class:`Limits`' defaults). Every
+            surface over this system (HTTP, MCP, the CLI, the tools) is held to them.
     """
 
     def __init__(
@@ -115,7 +121,11 @@ class MemorySystem:
         rerank_candidates: int = 30,
         history_path: str | None = None,
         index_bytes: int = DEFAULT_INDEX_BYTES,
+        limits: Limits | None = None,
     ) -> None:
+        if limits is not None and not isinstance(limits, Limits):
+            raise ConfigurationError(f"limits= takes a Limits, not {type(limits).__name__}")
+        self.limits = limits or _config.default_limits()
         self.task = resolve_task(task)
         backend_settings = (model, dimensions, device, backend, base_url, api_key, backend_options)
         if embedder is not None and any(v is not None for v in backend_settings):
@@ -203,7 +213,7 @@ class MemorySystem:
     ) -> Memory:
         """Store one memory and return it; the exact same text in the same scope returns the existing one
         (unless that one has expired). ``valid_from``/``valid_until`` as in :meth:`store_memories`."""
-        check_text(text)
+        check_text(text, limits=self.limits)
         return self.store_memories(
             [text],
             user_id=user_id,
@@ -243,10 +253,11 @@ class MemorySystem:
         expired: kept, but left out of searches and lists unless they ask for it, and its
         text counts as not stored, so storing it again makes a new memory.
         """
-        texts = check_texts(texts)
+        texts = check_texts(texts, self.limits)
         scope = Scope.of(user_id, agent_id, session_id)
         actor = check_actor(actor, scope.agent_id)
-        metas = check_metadatas(metadatas, len(texts), metadata)
+        metas = check_metadatas(metadatas, len(texts), metadata, self.limits)
+        check_times(self.limits, valid_from=valid_from, valid_until=valid_until)
         valid = check_validity(valid_from, valid_until)
         return self.writer.add(texts, metas, scope, actor, progress, valid=valid)[0]
 
@@ -302,6 +313,7 @@ class MemorySystem:
             on_invalid=on_invalid,
             actor=actor,
             batch_decisions=batch_decisions,
+            limits=self.limits,
         )
 
     def _candidates(self, fact: str, scope: Scope, top_k: int) -> list[Memory]:
@@ -330,8 +342,8 @@ class MemorySystem:
         Raises :class:`MemoryNotFoundError` when the id does not exist for this user.
         """
         memory_id, scope, actor = check_id(memory_id), Scope.of(user_id), check_actor(actor)
-        new_text = None if text is None else check_text(text)
-        new_meta = None if metadata is None else check_metadata(metadata)
+        new_text = None if text is None else check_text(text, limits=self.limits)
+        new_meta = None if metadata is None else check_metadata(metadata, self.limits)
         return self.writer.update(memory_id, scope, new_text, new_meta, actor)
 
     def delete_memory(self, memory_id: str, *, user_id: str, actor: str | None = None) -> bool:
@@ -347,6 +359,7 @@ class MemorySystem:
         default reads, ``as_of`` an earlier time still finds it, and :meth:`restore_memory`
         undoes it. This is what ``remember`` does when a fact stops being true."""
         scope, actor = Scope.of(user_id), check_actor(actor)
+        check_times(self.limits, at=at)
         end = check_validity(None, at)[1] or now_ms()
         return self.writer.set_validity(check_id(memory_id), scope, end, actor)
 
@@ -449,13 +462,15 @@ class MemorySystem:
         (measured in the README: it helps where answers are the latest facts, and costs where
         they are not, so it is not the default).
         """
-        check_text(query, "query")
+        check_query(query, self.limits)
         scope = Scope.of(user_id, agent_id, session_id)
-        top_k, mode = check_positive(top_k, "top_k"), check_choice(mode, MODES, "mode")
-        instruction = self.task if task is None else resolve_task(task)
+        top_k, mode = check_at_most(top_k, "top_k", self.limits), check_choice(mode, MODES, "mode")
+        instruction = self.task if task is None else resolve_task(check_query(task, self.limits, "task"))
+        check_times(self.limits, tz, since=since, until=until, now=now, as_of=as_of)
         window = window_of(as_of, include_expired, tz)
         asked = time_aware and as_of is None and not include_expired and since is None and until is None
-        where, threshold = with_times(check_filters(filters), since, until, tz), check_min_score(min_score)
+        where = with_times(check_filters(filters, self.limits), since, until, tz)
+        threshold = check_min_score(min_score)
         named = named_time(query, now, tz) if asked else None
         half_life, moment = check_half_life(recency_half_life), check_time(now, "now", tz)
         self.store.check_fingerprint(self.embedder.fingerprint)
@@ -500,17 +515,22 @@ class MemorySystem:
         first), a page at a time if ``limit`` is set; ``since``/``until``, ``as_of`` and
         ``include_expired`` as in :meth:`search_memory` (by default, expired memories are left out)."""
         scope = Scope.of(user_id, agent_id, session_id)
-        limit = None if limit is None else check_positive(limit, "limit")
-        offset = check_non_negative(offset, "offset")
+        limit = None if limit is None else check_at_most(limit, "limit", self.limits)
+        offset = check_at_most(offset, "offset", self.limits)
         newest = check_choice(order, ("oldest", "newest"), "order") == "newest"
-        where = with_times(check_filters(filters), since, until, tz)
+        check_times(self.limits, tz, since=since, until=until, as_of=as_of)
+        where = with_times(check_filters(filters, self.limits), since, until, tz)
         window = window_of(as_of, include_expired, tz)
         where = where if window is None else window.narrow(where)
         return self.store.list_memories(scope, filters=where, limit=limit, offset=offset, newest=newest)
 
     def iter_memories(self, *, user_id: str, page_size: int = 1000) -> Iterator[Memory]:
         """Every memory of the user, expired ones too, fetched a page at a time (for export and bulk work)."""
-        return (m for page in self.store.pages(Scope.of(user_id), check_positive(page_size, "page_size")) for m in page)
+        return (
+            m
+            for page in self.store.pages(Scope.of(user_id), check_at_most(page_size, "page_size", self.limits))
+            for m in page
+        )
 
     def count(self, *, user_id: str | None = None, agent_id: str | None = None) -> int:
         """How many memories the user has stored, expired ones too (of one agent, if ``agent_id`` is

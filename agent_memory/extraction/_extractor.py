@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from agent_memory._errors import AgentMemoryError, ExtractionError, InvalidTypeError, ValidationError
 from agent_memory._types import Memory
-from agent_memory._validation import check_positive, check_text
+from agent_memory._validation import DEFAULT_LIMITS, MAX_NAME_CHARS, Limits, check_positive, check_text, check_times
 from agent_memory.extraction._prompts import (
     BATCH_SCHEMA,
     DECISION_SCHEMA,
@@ -283,17 +283,18 @@ def parse_decisions(reply: object, handles: Sequence[Mapping[str, str]]) -> list
     return [found[i][0] if len(found.get(i, [])) == 1 else None for i in range(1, len(handles) + 1)]
 
 
-def to_messages(messages: object, extractor: object) -> list[Message]:
-    """Check and convert ``remember``'s messages: :class:`Message`, mappings with ``role``,
-    ``content`` and an optional ``time`` (datetime or ISO 8601), or what the extractor's
-    ``to_message`` accepts."""
+def to_messages(messages: object, extractor: object, limits: Limits = DEFAULT_LIMITS) -> list[Message]:
+    """Check and convert ``remember``'s messages (at most ``limits.max_messages``): :class:`Message`,
+    mappings with ``role``, ``content`` and an optional ``time`` (datetime or ISO 8601), or what
+    the extractor's ``to_message`` accepts."""
     if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Sequence):
         raise InvalidTypeError(f"messages must be a list of messages, got {type(messages).__name__}")
+    limits.check("max_messages", "{n} messages", len(messages))
     convert = getattr(extractor, "to_message", None)
-    return [_to_message(m, i, convert) for i, m in enumerate(messages)]
+    return [_to_message(m, i, convert, limits) for i, m in enumerate(messages)]
 
 
-def _to_message(obj: object, index: int, convert: Callable[[object], Message | None] | None) -> Message:
+def _to_message(obj: object, index: int, convert: Callable[[object], Message | None] | None, limits: Limits) -> Message:
     message = obj if isinstance(obj, Message) else None
     if isinstance(obj, Mapping):
         message = Message(obj.get("role"), obj.get("content"), obj.get("time"))  # type: ignore[arg-type]
@@ -303,19 +304,20 @@ def _to_message(obj: object, index: int, convert: Callable[[object], Message | N
         raise InvalidTypeError(f"messages[{index}] is a {type(obj).__name__}, not a message")
     if not isinstance(message.role, str) or not message.role.strip():
         raise ValidationError(f"messages[{index}] needs a role (user, assistant, ...)")
+    if len(message.role) > MAX_NAME_CHARS:
+        raise ValidationError(f"messages[{index}].role is longer than {MAX_NAME_CHARS} characters")
     if not isinstance(message.content, str):
         raise InvalidTypeError(f"messages[{index}].content must be a str, got {type(message.content).__name__}")
     if message.content.strip():
-        check_text(message.content, f"messages[{index}].content")
-    return Message(message.role.strip(), message.content, _time(message.time, index))
+        check_text(message.content, f"messages[{index}].content", limits)
+    return Message(message.role.strip(), message.content, _time(message.time, index, limits))
 
 
-def _time(value: object, index: int) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
+def _time(value: object, index: int, limits: Limits) -> datetime | None:
+    """A message's time as given (naive ones stay naive: they are read in the local zone later)."""
+    if value is None:
+        return None
+    if not isinstance(value, str | datetime):
         raise InvalidTypeError(f"messages[{index}].time must be a datetime or ISO 8601 str")
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(f"messages[{index}].time is not ISO 8601: {value!r}") from None
+    check_times(limits, None, **{f"messages[{index}].time": value})
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value.strip().replace("Z", "+00:00"))

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from agent_memory._errors import ExtractionError, InvalidTypeError, MemoryNotFoundError, ValidationError
 from agent_memory._types import Memory, Scope
-from agent_memory._validation import check_actor, check_choice, check_positive, check_text
+from agent_memory._validation import DEFAULT_LIMITS, Limits, check_actor, check_at_most, check_choice, check_text
 from agent_memory.extraction._extractor import ACTIONS, BatchDecider, Decision, Extractor, Fact, Message, to_messages
 from agent_memory.extraction._prompts import MAX_FACTS
 from agent_memory.store._validity import check_validity
@@ -286,13 +286,16 @@ def remember(
     on_invalid: str,
     actor: str | None,
     batch_decisions: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[MemoryChange]:
     """See :meth:`MemorySystem.remember`; ``writer`` and ``search`` are that system's."""
     if not isinstance(extractor, Extractor):
         raise InvalidTypeError(f"extractor {extractor!r} does not implement the Extractor protocol")
     scope = Scope.of(user_id, agent_id, session_id)
     now = datetime.now().astimezone()  # local: "tomorrow" means the user's tomorrow, not UTC's
-    conversation = [replace(m, time=m.time or now) for m in to_messages(messages, extractor) if m.content.strip()]
+    conversation = [
+        replace(m, time=m.time or now) for m in to_messages(messages, extractor, limits) if m.content.strip()
+    ]
     reconciler = _Reconciler(
         writer,
         search,
@@ -300,7 +303,7 @@ def remember(
         scope,
         check_actor(actor, agent_id or "remember"),
         check_choice(on_invalid, ON_INVALID, "on_invalid"),
-        check_positive(candidates, "candidates"),
+        check_at_most(candidates, "candidates", limits),
         conversation,
     )
     if not conversation:
