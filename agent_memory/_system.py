@@ -524,13 +524,12 @@ class MemorySystem:
         where = where if window is None else window.narrow(where)
         return self.store.list_memories(scope, filters=where, limit=limit, offset=offset, newest=newest)
 
-    def iter_memories(self, *, user_id: str, page_size: int = 1000) -> Iterator[Memory]:
-        """Every memory of the user, expired ones too, fetched a page at a time (for export and bulk work)."""
-        return (
-            m
-            for page in self.store.pages(Scope.of(user_id), check_at_most(page_size, "page_size", self.limits))
-            for m in page
-        )
+    def iter_memories(self, *, user_id: str, page_size: int | None = None) -> Iterator[Memory]:
+        """Every memory of the user, expired ones too, fetched a page at a time (for export and bulk
+        work; ``page_size`` default: 1,000, or the ``max_limit`` of this system's limits if lower)."""
+        size = min(1000, self.limits.max_limit) if page_size is None else page_size
+        pages = self.store.pages(Scope.of(user_id), check_at_most(size, "page_size", self.limits))
+        return (m for page in pages for m in page)
 
     def count(self, *, user_id: str | None = None, agent_id: str | None = None) -> int:
         """How many memories the user has stored, expired ones too (of one agent, if ``agent_id`` is

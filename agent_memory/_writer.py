@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -38,6 +39,7 @@ CHUNK = 1000
 OVERLAP_MAX = 16
 """Writes of at most this many texts embed them while the store looks for duplicates."""
 _PROGRESS_FROM = 1000  # inputs at least this large get a progress bar by default
+_log = logging.getLogger(__name__)
 
 Embed = Callable[[list[str]], NDArray[np.float32]]
 
@@ -108,35 +110,67 @@ class Writer:
     ) -> tuple[list[Memory], set[str]]:
         """Store checked texts; one memory per input (an existing one for a text the scope holds),
         and the ids this call created (decided under the lock). New memories hold from ``valid[0]``
-        until ``valid[1]``; an expired memory never counts as holding its text."""
+        until ``valid[1]``; an expired memory never counts as holding its text.
+
+        All or nothing: when a round fails (the store, the embedder), what the earlier rounds
+        wrote is removed before the error is raised, and the history and the search index,
+        written once every round has succeeded, never saw any of it."""
         if not texts:
             return [], set()
         self.store.check_fingerprint(self._fingerprint())
         by_text: dict[str, Memory] = {}
-        created: set[str] = set()
-        for chunk in chunks(len(texts), progress):
-            with self.lock:  # look-up and write as one step, or two threads store the same text twice
-                wanted = list(dict.fromkeys(texts[i] for i in chunk if texts[i] not in by_text))
-                found, vectors = self._look_up(wanted, scope)
-                by_text.update(found)
-                new = self._new(texts, metas, chunk, scope, by_text, valid, supersedes)
-                if new:  # embedded before claiming: a claim is held only while its memory is written
-                    if vectors is None:
-                        vectors = self.embed([m.text for m in new])
-                    else:
-                        row = {text: i for i, text in enumerate(wanted)}
-                        vectors = vectors[[row[m.text] for m in new]]
-                    written = self._write_claimed(new, vectors, scope, by_text, actor)
-                    created.update(m.id for m in written)
-        return [by_text[t] for t in texts], created
+        written: list[Memory] = []
+        try:
+            for chunk in chunks(len(texts), progress):
+                with self.lock:  # look-up and write as one step, or two threads store the same text twice
+                    written += self._add_chunk(texts, metas, chunk, scope, by_text, valid, supersedes)
+        except BaseException:
+            self._undo(written, scope)
+            raise
+        with self.lock:
+            self._record(written, {}, actor)
+        return [by_text[t] for t in texts], {m.id for m in written}
+
+    def _add_chunk(
+        self,
+        texts: list[str],
+        metas: list[dict[str, MetadataValue]],
+        chunk: range,
+        scope: Scope,
+        by_text: dict[str, Memory],
+        valid: tuple[datetime | None, datetime | None],
+        supersedes: str | None,
+    ) -> list[Memory]:
+        """One round of :meth:`add` (lock held): the memories it wrote."""
+        wanted = list(dict.fromkeys(texts[i] for i in chunk if texts[i] not in by_text))
+        found, vectors = self._look_up(wanted, scope)
+        by_text.update(found)
+        new = self._new(texts, metas, chunk, scope, by_text, valid, supersedes)
+        if not new:
+            return []
+        if vectors is None:  # embedded before claiming: a claim is held only while its memory is written
+            vectors = self.embed([m.text for m in new])
+        else:
+            row = {text: i for i, text in enumerate(wanted)}
+            vectors = vectors[[row[m.text] for m in new]]
+        return self._write_claimed(new, vectors, scope, by_text)
+
+    def _undo(self, written: list[Memory], scope: Scope) -> None:
+        """Remove what a failed :meth:`add` wrote (their claims go with them)."""
+        if not written:
+            return
+        try:
+            self.store.delete([m.id for m in written], scope)
+        except AgentMemoryError:
+            _log.warning("a failed write could not remove the %d memories it had written", len(written))
 
     def _write_claimed(
-        self, new: list[Memory], vectors: NDArray[np.float32], scope: Scope, by_text: dict[str, Memory], actor: str
+        self, new: list[Memory], vectors: NDArray[np.float32], scope: Scope, by_text: dict[str, Memory]
     ) -> list[Memory]:
         """Claim the new memories' texts against other processes (see :mod:`agent_memory.store._claims`;
         always won on an embedded store), write those this process won, and give ``by_text`` the
-        other processes' memories for the rest. Whatever fails before a memory is written
-        releases its claim; nothing releases the claim of a memory that was written."""
+        other processes' memories for the rest. Whatever fails removes what it may have written
+        and releases its claims; nothing releases the claim of a memory that was written."""
         held = self.store.claim(new)
         won = {m.id for m in new if held[m.id][0] == m.id}  # grows with claims taken over below
         keep: list[int] = []
@@ -152,10 +186,10 @@ class Writer:
             if mine:
                 self.store.add(mine, vectors[keep])
         except BaseException:
+            self._undo([new[i] for i in keep], scope)
             with contextlib.suppress(AgentMemoryError):
                 self.store.release_claims(sorted(won))
             raise
-        self._record(mine, {}, actor)
         return mine
 
     def _holder(self, memory: Memory, holder: str, since: int, scope: Scope) -> Memory | None:
