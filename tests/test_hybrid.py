@@ -180,3 +180,35 @@ def test_the_index_is_built_once_and_then_kept_up_to_date_in_place(hashed: Memor
     assert hashed.search_memory("canoe", user_id="alice", top_k=1)[0].memory.id == kayak.id
     hashed.delete_memory(kayak.id, user_id="alice")
     assert kayak.id not in {h.memory.id for h in hashed.search_memory("canoe", user_id="alice", top_k=10)}
+
+
+def _planner_scores(other_agents_texts: list[str]) -> list[tuple[str, float, float]]:
+    """What alice's planner sees for ``plannertoken zebra``, next to the writer agent's memories."""
+    with MemorySystem(embedder=ConstantEmbedder(16), path=":memory:") as system:
+        planner = ["plannertoken buy milk", "plannertoken call the bank", "plannertoken zebra crossing at noon"]
+        system.store_memories(planner, user_id="alice", agent_id="planner")
+        system.store_memories(other_agents_texts, user_id="alice", agent_id="writer")
+        hits = system.search_memory("plannertoken zebra", user_id="alice", agent_id="planner", top_k=5)
+        return [(h.memory.text, h.score, h.similarity) for h in hits]
+
+
+def test_an_agents_scores_say_nothing_of_another_agents_words() -> None:
+    """Found by a hostile client: a planner key searched ``plannertoken <word>`` and read from the score
+    whether ``<word>`` was in any other agent's memory (.521 if it was, .425 if not), word by word.
+    The word statistics of a search narrowed to an agent are that agent's alone."""
+    without = _planner_scores(["a quiet morning", "the garden needs water", "lunch with Carol"])
+    with_word = _planner_scores(["a zebra at the zoo", "the garden needs water", "zebra stripes and zebra foals"])
+    assert without == with_word
+    assert without[0][0] == "plannertoken zebra crossing at noon" and without[0][1] > without[1][1]
+
+
+def test_the_whole_users_search_still_uses_every_memory_for_its_statistics() -> None:
+    """Without an agent or session, every memory of the user is visible, and counts (the control)."""
+    scores = []
+    for others in (["a quiet morning", "lunch with Carol"], ["a zebra at the zoo", "zebra foals"]):
+        with MemorySystem(embedder=ConstantEmbedder(16), path=":memory:") as system:
+            system.store_memories(["plannertoken zebra crossing at noon", "plannertoken buy milk"], user_id="alice")
+            system.store_memories(others, user_id="alice", agent_id="writer")
+            hits = system.search_memory("plannertoken zebra", user_id="alice", top_k=5)
+            scores.append([h.score for h in hits if h.memory.text == "plannertoken buy milk"])
+    assert scores[0] != scores[1]

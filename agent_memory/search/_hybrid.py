@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from agent_memory._types import Memory, Scope, SearchHit
 from agent_memory.search._fusion import Weights, dense_score, fuse
@@ -72,6 +73,9 @@ class UserIndex:
         self._scope_of: list[tuple[str | None, str | None]] = []  # per slot: agent, session
         self._ids: list[str] = []
         self._sessions: dict[SessionKey, list[str]] = {}  # ids in creation order (UUIDv7 sorts by time)
+        self._codes: dict[str | None, int] = {None: 0}  # agent and session ids, numbered for the masks below
+        self._agent_code = np.zeros(64, dtype=np.int32)  # per slot
+        self._session_code = np.zeros(64, dtype=np.int32)
 
     def __len__(self) -> int:
         return len(self._slot_of)
@@ -83,6 +87,11 @@ class UserIndex:
         self._slot_of[memory.id] = slot
         self._ids.append(memory.id)
         self._scope_of.append((memory.agent_id, memory.session_id))
+        if slot == len(self._agent_code):
+            self._agent_code = np.concatenate([self._agent_code, np.zeros_like(self._agent_code)])
+            self._session_code = np.concatenate([self._session_code, np.zeros_like(self._session_code)])
+        self._agent_code[slot] = self._codes.setdefault(memory.agent_id, len(self._codes))
+        self._session_code[slot] = self._codes.setdefault(memory.session_id, len(self._codes))
         if memory.session_id is not None:
             bisect.insort(self._sessions.setdefault((memory.agent_id, memory.session_id), []), memory.id)
 
@@ -103,16 +112,24 @@ class UserIndex:
         """Whether removed entries outnumber live ones (then rebuilding is cheaper to keep)."""
         return self.lexical.dead > max(len(self), 1000)
 
+    def visible(self, scope: Scope) -> NDArray[np.bool_] | None:
+        """The slots ``scope`` may read, where it is narrower than the whole user (else ``None``)."""
+        if scope.agent_id is None and scope.session_id is None:
+            return None
+        slots = len(self._ids)
+        mask = np.ones(slots, dtype=bool)
+        for codes, wanted in ((self._agent_code, scope.agent_id), (self._session_code, scope.session_id)):
+            if wanted is not None:
+                mask &= codes[:slots] == self._codes.get(wanted, -1)
+        return mask
+
     def lexical_hits(self, query: str, scope: Scope, limit: int) -> dict[str, float]:
-        """The ``limit`` best lexical scores (in (0, 1]) of the scope's memories, by id."""
-        slots, scores = self.lexical.scores(tokenize(query))
+        """The ``limit`` best lexical scores (in (0, 1]) of the scope's memories, by id. The word
+        statistics are the scope's own: what another agent or session holds changes no score."""
+        slots, scores = self.lexical.scores(tokenize(query), self.visible(scope))
         found: dict[str, float] = {}
-        for i in np.argsort(-scores, kind="stable"):
-            agent, session = self._scope_of[slots[i]]
-            if scope.agent_id in (None, agent) and scope.session_id in (None, session):
-                found[self._ids[slots[i]]] = float(scores[i])
-                if len(found) == limit:
-                    break
+        for i in np.argsort(-scores, kind="stable")[:limit]:
+            found[self._ids[slots[i]]] = float(scores[i])
         return found
 
     def neighbours(self, memory: Memory) -> list[str | None]:

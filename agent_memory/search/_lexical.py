@@ -140,29 +140,51 @@ class LexicalIndex:
             self._bytes += 250 + len(term)  # dict entry, two arrays, the string
         return term_id
 
-    def _idf(self, df: int) -> float:
-        return math.log(1.0 + (self.live - df + 0.5) / (df + 0.5))
+    @staticmethod
+    def _idf(df: int, documents: int) -> float:
+        return math.log(1.0 + (documents - df + 0.5) / (df + 0.5))
 
-    def scores(self, terms: Iterable[str]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-        """``(slots, scores)`` of the live documents sharing a term with the query; scores in (0, 1]."""
+    def scores(
+        self, terms: Iterable[str], visible: NDArray[np.bool_] | None = None
+    ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """``(slots, scores)`` of the live documents sharing a term with the query; scores in (0, 1].
+
+        With ``visible`` (a mask over slots), only those documents are scored, and the statistics
+        (how many documents hold each term, their average length) come from them alone: a score
+        then says nothing about the documents the caller cannot see.
+        """
         distinct = set(terms)
-        if not distinct or not self.live:
+        alive = self._alive[: self.slots] if visible is None else self._alive[: self.slots] & visible[: self.slots]
+        documents = self.live if visible is None else int(alive.sum())
+        if not distinct or not documents:
             return np.zeros(0, dtype=np.intp), np.zeros(0)
-        total = np.zeros(self.slots)
-        norm = K1 * (1.0 - B + B * self._lengths[: self.slots] / max(self._total_length / self.live, 1e-9))
-        ceiling = 0.0
+        lengths = self._lengths[: self.slots]
+        average = self._total_length / self.live if visible is None else float(lengths[alive].sum()) / documents
+        norm = K1 * (1.0 - B + B * lengths / max(average, 1e-9))
+        total, ceiling = np.zeros(self.slots), 0.0
         for term in distinct:
-            term_id = self._terms.get(term)
-            df = self._df[term_id] if term_id is not None else 0
-            idf = self._idf(df)
+            slots, freqs, df = self._postings_of(term, None if visible is None else alive)
+            idf = self._idf(df, documents)
             ceiling += idf
-            if term_id is None or df == 0:
-                continue
-            slots = np.frombuffer(self._postings[term_id][0], dtype=np.int32)
-            freqs = np.frombuffer(self._postings[term_id][1], dtype=np.int32).astype(np.float64)
-            total[slots] += idf * freqs * (K1 + 1.0) / (freqs + norm[slots])
-        found = np.flatnonzero((total > 0) & self._alive[: self.slots])
+            if df:
+                total[slots] += idf * freqs * (K1 + 1.0) / (freqs + norm[slots])
+        found = np.flatnonzero((total > 0) & alive)
         return found, np.minimum(total[found] / ceiling, 1.0)
+
+    def _postings_of(
+        self, term: str, among: NDArray[np.bool_] | None
+    ) -> tuple[NDArray[np.int32], NDArray[np.float64], int]:
+        """A term's slots and frequencies (only those ``among`` marks, if given), and how many live
+        documents of those hold it."""
+        term_id = self._terms.get(term)
+        if term_id is None:
+            return np.zeros(0, dtype=np.int32), np.zeros(0), 0
+        slots = np.frombuffer(self._postings[term_id][0], dtype=np.int32)
+        freqs = np.frombuffer(self._postings[term_id][1], dtype=np.int32).astype(np.float64)
+        if among is None:
+            return slots, freqs, self._df[term_id]
+        kept = among[slots]
+        return slots[kept], freqs[kept], int(kept.sum())
 
     def nbytes(self) -> int:
         """About how much memory the index holds: postings, per-slot arrays, the vocabulary."""
