@@ -35,7 +35,7 @@ LAYERS: list[list[tuple[str, ...]]] = [
     [
         tuple(
             f"agent_memory.{name}"
-            for name in ("_config", "_errors", "_http", "_ids", "_tasks", "_times", "_types", "_validation")
+            for name in ("_config", "_errors", "_files", "_http", "_ids", "_tasks", "_times", "_types", "_validation")
         )
     ],
 ]

@@ -22,6 +22,7 @@ from agent_memory._errors import (
     InvalidFilterError,
     ValidationError,
 )
+from agent_memory._files import private_directory, private_files
 from agent_memory._times import TIMES_MARK, ensure_times
 from agent_memory._types import Memory, Scope
 from agent_memory.embeddings import Fingerprint
@@ -88,9 +89,10 @@ class ChromaStore:
 
         settings = Settings(anonymized_telemetry=False)
         if path != ":memory:":
+            private_directory(path, check=("chroma.sqlite3",))
             key = _lock.acquire(path)
             try:
-                with chroma_errors(f"open {path}"):
+                with chroma_errors(f"open {path}"), private_files():
                     return cls(
                         chromadb.PersistentClient(path=path, settings=settings),
                         collection,

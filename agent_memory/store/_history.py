@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from agent_memory._errors import StoreError
+from agent_memory._files import private_directory, private_files
 
 if TYPE_CHECKING:
     from agent_memory._types import Memory, MetadataValue
@@ -111,11 +112,12 @@ class HistoryLog:
         self.path = str(path)
         self.namespace = namespace
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_directory(Path(self.path).parent, check=(Path(self.path).name,))
         self._lock = threading.Lock()
         try:
-            self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            with private_files():  # the file and its -wal and -shm, created on first use
+                self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+                self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA busy_timeout=30000")
             self._db.executescript(_SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(history)")}
