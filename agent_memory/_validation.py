@@ -33,6 +33,7 @@ __all__ = [
     "check_choice",
     "check_filters",
     "check_id",
+    "check_ids",
     "check_key_label",
     "check_metadata",
     "check_metadatas",
@@ -216,6 +217,14 @@ def check_id(memory_id: object) -> str:
     return _check_scope_value(memory_id, "memory_id")
 
 
+def check_ids(ids: object, limits: Limits = DEFAULT_LIMITS) -> list[str]:
+    """Memory ids asked for in one call: at most ``limits.max_limit`` of them."""
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Sequence):
+        raise InvalidTypeError(f"ids must be a list of str, got {type(ids).__name__}")
+    limits.check("max_limit", "{n} ids", len(ids))
+    return [check_id(i) for i in ids]
+
+
 def check_positive(value: object, name: str) -> int:
     """An int of at least 1 (``top_k``, ``limit``)."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -234,7 +243,10 @@ def check_non_negative(value: object, name: str) -> int:
     return value
 
 
-_COUNTS = {"top_k": "max_top_k", "candidates": "max_top_k", "limit": "max_limit", "page_size": "max_limit"}
+_COUNTS = {
+    **dict.fromkeys(("top_k", "k", "similarity_top_k", "candidates"), "max_top_k"),
+    **dict.fromkeys(("limit", "page_size"), "max_limit"),
+}
 
 
 def check_at_most(value: object, name: str, limits: Limits = DEFAULT_LIMITS) -> int:

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from agent_memory import ChromaStore, EmbeddingError, Memory, Scope, ValidationError
 from agent_memory.embeddings import Fingerprint, as_unit_rows
-from agent_memory.validation import check_filters, check_id, check_metadata, check_positive, check_texts
+from agent_memory.validation import check_at_most, check_filters, check_id, check_ids, check_metadata, check_texts
 from langchain_agent_memory.embeddings import Qwen3Embeddings
 
 if TYPE_CHECKING:
@@ -122,14 +122,14 @@ class AgentMemoryVectorStore(VectorStore):
         if ids is None:
             self._store.delete_scope(self.scope)
         elif ids:
-            self._store.delete([check_id(i) for i in ids], self.scope)
+            self._store.delete(check_ids(ids), self.scope)
         return True
 
     # -- reading -------------------------------------------------------------------------
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         """This user's documents with these ids, in the order asked; missing ids are left out."""
-        return [_document(m) for m in self._store.get([check_id(i) for i in ids], self.scope)]
+        return [_document(m) for m in self._store.get(check_ids(list(ids)), self.scope)]
 
     def similarity_search(
         self, query: str, k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
@@ -160,7 +160,7 @@ class AgentMemoryVectorStore(VectorStore):
         return vector
 
     def _query(self, vector: NDArray[np.float32], k: int, filter: dict[str, Any] | None) -> list[tuple[Memory, float]]:
-        top_k, where = check_positive(k, "k"), check_filters(filter)
+        top_k, where = check_at_most(k, "k"), check_filters(filter)
         return self._store.query(vector, self.scope, filters=where, top_k=top_k)
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:

@@ -22,7 +22,7 @@ from llama_index.vector_stores.agent_memory.filters import to_chroma_where
 
 from agent_memory import ChromaStore, Memory, Scope, ValidationError
 from agent_memory.embeddings import Fingerprint, as_unit_rows
-from agent_memory.validation import check_metadata, check_positive
+from agent_memory.validation import check_at_most, check_metadata
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -167,7 +167,7 @@ class AgentMemoryVectorStore(BasePydanticVectorStore):
             raise ValidationError(f"query mode {query.mode.value!r} is not supported; use 'default' or 'mmr'")
         if query.query_embedding is None:
             raise ValidationError("this vector store needs query.query_embedding")
-        top_k = check_positive(query.similarity_top_k, "similarity_top_k")
+        top_k = check_at_most(query.similarity_top_k, "similarity_top_k")
         doc_filter = {"ref_doc_id": {"$in": list(query.doc_ids)}} if query.doc_ids else None
         where = _and(to_chroma_where(query.filters), doc_filter)
         vector = as_unit_rows([query.query_embedding], 1, "the query embedding")[0]
