@@ -19,6 +19,7 @@ __all__ = [
     "check_choice",
     "check_filters",
     "check_id",
+    "check_key",
     "check_key_label",
     "check_metadata",
     "check_metadatas",
@@ -56,6 +57,7 @@ RESERVED_KEYS = frozenset(
         "valid_from_ms",
         "valid_until_ms",
         "supersedes",
+        "memory_key",
     }
 )
 """Metadata keys the library stores itself; callers may filter on them but not set them."""
@@ -115,6 +117,11 @@ def check_optional_scope(value: object, name: str) -> str | None:
 def check_id(memory_id: object) -> str:
     """A memory id: a non-empty ``str``."""
     return _check_scope_value(memory_id, "memory_id")
+
+
+def check_key(key: object) -> str:
+    """A memory's key (:meth:`MemorySystem.put_memory`): a non-empty ``str`` of at most 256 characters."""
+    return _check_scope_value(key, "key")
 
 
 def check_positive(value: object, name: str) -> int:
