@@ -65,10 +65,14 @@ def decode(text: object) -> dict[str, Any]:
 
 def index_text(value: Mapping[str, Any], fields: Sequence[str] | None) -> str | None:
     """The text to embed and search: the texts at ``fields`` (LangGraph's paths, ``"$"`` for the
-    whole value), one a line; by default the value's ``content``, else the whole value.
+    whole value), one a line; by default the value's ``content`` (a LangMem memory's inner
+    ``content``), else the whole value.
     ``None`` when the fields name no text."""
-    paths = fields if fields is not None else (["content"] if "content" in value else ["$"])
-    texts = [t for path in paths for t in get_text_at_path(value, path if path == "$" else tokenize_path(path))]
+    if fields is None:  # LangMem's values: {"content": "..."}, or {"kind": ..., "content": {"content": "..."}}
+        content = value.get("content")
+        inner = content.get("content") if isinstance(content, dict) else None
+        fields = ["content.content"] if isinstance(inner, str) else ["content"] if content is not None else ["$"]
+    texts = [t for path in fields for t in get_text_at_path(value, path if path == "$" else tokenize_path(path))]
     text = "\n".join(t for t in texts if t.strip())
     return text or None
 
