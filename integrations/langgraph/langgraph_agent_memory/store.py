@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -44,7 +43,7 @@ class _Put:
 
     scope: Scope
     key: str
-    value: dict[str, Any] | None
+    value: Mapping[str, Any] | None
     text: str = ""
     metadata: dict[str, Any] | None = None
     ttl: float | None = None
@@ -204,9 +203,8 @@ class AgentMemoryStore(BaseStore):
         for scope in self._scopes(op.namespace_prefix, "search"):
             found += self._search_scope(scope, query, where, wanted)
         if query is not None:  # ranked first, best first; then the unranked, in the order they were put
-            found = [h for h in heapq.nlargest(wanted, (h for h in found if h[0] is not None), key=lambda h: h[0])] + [
-                h for h in found if h[0] is None
-            ]
+            ranked = sorted((h for h in found if h[0] is not None), key=lambda h: h[0] or 0.0, reverse=True)
+            found = ranked[:wanted] + [h for h in found if h[0] is None]
         page = found[op.offset : wanted]
         return self._items([m for _, m in page], [s for s, _ in page], op.refresh_ttl)
 
