@@ -22,6 +22,7 @@ from langgraph.store.base import (
 )
 
 from agent_memory import AsyncMemorySystem, ConfigurationError, Memory, MemorySystem, Scope, ValidationError
+from agent_memory.validation import check_key, check_metadata, check_text
 from langgraph_agent_memory import _values
 from langgraph_agent_memory.namespaces import NamespaceError, NamespaceMap, check_namespace
 
@@ -145,7 +146,8 @@ class AgentMemoryStore(BaseStore):
         if ttl is not None:
             metadata[_values.TTL] = ttl
         metadata[_values.VALUE] = _values.encode(op.value, metadata)
-        return _Put(scope, key, op.value, text or metadata[_values.VALUE], metadata, ttl)
+        # The memory system's own checks, now: a batch is refused whole, before its first write.
+        return _Put(scope, key, op.value, check_text(text or metadata[_values.VALUE]), check_metadata(metadata), ttl)
 
     # -- running ---------------------------------------------------------------------------
 
@@ -355,9 +357,9 @@ def _mapping(value: object) -> dict[str, Any]:
 
 
 def _check_key(key: object) -> str:
-    if not isinstance(key, str) or not key:
-        raise ValidationError(f"an item's key is a non-empty str, got {key!r}")
-    return key
+    if not isinstance(key, str):
+        raise ValidationError(f"an item's key is a str, got {type(key).__name__}")
+    return check_key(key)
 
 
 def _check_ttl(ttl: object) -> float | None:

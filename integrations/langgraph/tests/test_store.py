@@ -156,12 +156,15 @@ def test_values_that_cannot_be_stored_are_refused_before_writing(store: AgentMem
         SearchOp(ALICE, {"n": {"$regex": "x"}}, 10, 0),
         SearchOp(ALICE, {"n": {"$gt": "3"}}, 10, 0),
         PutOp(ALICE, "", {"content": "x"}),
+        PutOp(ALICE, "k" * 257, {"content": "x"}),
+        PutOp(ALICE, "k", {"content": "a NUL \x00 in the text"}),
+        PutOp(ALICE, "k", {"content": "x", "s": "a lone surrogate \ud800"}),
         PutOp(ALICE, "k", {"content": "x"}, ttl=-1),
     ],
 )
 def test_bad_operations_are_refused(store: AgentMemoryStore, op: object) -> None:
     with pytest.raises(ValidationError):
-        store.batch([op])  # type: ignore[list-item]
+        store.batch([PutOp(ALICE, "first", {"content": "fine"}), op])  # type: ignore[list-item]
     assert store.memory.count() == 0
 
 
