@@ -107,6 +107,7 @@ class AsyncMemorySystem:
 
     store_memory = _awaitable(MemorySystem.store_memory)
     store_memories = _awaitable(MemorySystem.store_memories)
+    put_memory = _awaitable(MemorySystem.put_memory)
     remember = _awaitable(MemorySystem.remember)
     update_memory = _awaitable(MemorySystem.update_memory)
     delete_memory = _awaitable(MemorySystem.delete_memory)
@@ -117,6 +118,7 @@ class AsyncMemorySystem:
     reindex = _awaitable(MemorySystem.reindex)
     search_memory = _awaitable(MemorySystem.search_memory)
     get_memory = _awaitable(MemorySystem.get_memory)
+    get_memory_by_key = _awaitable(MemorySystem.get_memory_by_key)
     list_memories = _awaitable(MemorySystem.list_memories)
     count = _awaitable(MemorySystem.count)
     stats = _awaitable(MemorySystem.stats)

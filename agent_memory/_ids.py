@@ -6,11 +6,13 @@ row that Chroma writes and indexes), and ids sort in creation order.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import threading
 from datetime import datetime, timedelta, timezone
 
-__all__ = ["id_time", "new_id", "now_ms"]
+__all__ = ["id_time", "key_id", "new_id", "now_ms"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)
@@ -55,3 +57,14 @@ def id_time(memory_id: str) -> datetime | None:
         return _EPOCH + int(memory_id[:12], 16) * _MS
     except ValueError:
         return None
+
+
+def key_id(user_id: str, agent_id: str | None, session_id: str | None, key: str) -> str:
+    """The id of the memory stored under ``key`` in this exact scope: a UUIDv8 hex string (RFC 9562's
+    custom version) of a SHA-256 of the scope and key. The same key always names the same memory,
+    in every process, so two writers of one key write one record. It carries no time
+    (:func:`id_time` is ``None``): the record keeps its creation time itself."""
+    digest = hashlib.sha256(json.dumps([user_id, agent_id, session_id, key]).encode("utf-8", "surrogatepass"))
+    value = int.from_bytes(digest.digest()[:16], "big")
+    value = (value & ~(0xF << 76) & ~(0b11 << 62)) | (0x8 << 76) | (0b10 << 62)
+    return f"{value:032x}"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from types import TracebackType
 from typing import Any
 
 from agent_memory import _config
 from agent_memory._errors import ConfigurationError, ValidationError
-from agent_memory._ids import now_ms
+from agent_memory._ids import key_id, now_ms
 from agent_memory._tasks import TASKS, resolve_task
 from agent_memory._times import check_time
 from agent_memory._types import Memory, MemoryStats, MetadataValue, Scope, SearchHit
@@ -20,6 +21,7 @@ from agent_memory._validation import (
     check_choice,
     check_filters,
     check_id,
+    check_key,
     check_metadata,
     check_metadatas,
     check_min_score,
@@ -261,6 +263,37 @@ class MemorySystem:
         valid = check_validity(valid_from, valid_until)
         return self.writer.add(texts, metas, scope, actor, progress, valid=valid)[0]
 
+    def put_memory(
+        self,
+        key: str,
+        text: str,
+        *,
+        user_id: str,
+        metadata: Mapping[str, MetadataValue] | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        actor: str | None = None,
+        valid_from: datetime | str | None = None,
+        valid_until: datetime | str | None = None,
+    ) -> Memory:
+        """Store ``text`` under the caller's ``key`` in this exact scope, and return the memory: a new
+        one, or the one the key already names with its text, metadata and validity replaced (as given:
+        ``None`` clears them), recorded in the :meth:`history`. For callers that name their records
+        (a LangGraph store, an app's own ids); its ``key`` comes back on the memory.
+
+        Unlike :meth:`store_memory`, texts are not deduplicated: two keys may hold the same text.
+        The id is derived from the scope and key, so the same key always names the same memory
+        (:meth:`get_memory_by_key`), from any process. Searches and lists see keyed memories like
+        any other; ``update_memory``, ``expire_memory`` and ``delete_memory`` take their ids.
+        """
+        scope = Scope.of(user_id, agent_id, session_id)
+        key, text, actor = check_key(key), check_text(text, limits=self.limits), check_actor(actor, scope.agent_id)
+        check_times(self.limits, valid_from=valid_from, valid_until=valid_until)
+        meta, valid = check_metadata(metadata, self.limits), check_validity(valid_from, valid_until)
+        memory_id = key_id(scope.user_id, scope.agent_id, scope.session_id, key)
+        memory = Memory.create(text, scope, meta, id=memory_id, created_at=now_ms(), valid=valid)
+        return self.writer.put(replace(memory, key=key), actor)
+
     def remember(
         self,
         messages: Sequence[Message | Mapping[str, Any] | object],
@@ -494,6 +527,16 @@ class MemorySystem:
         """The memory with this id, or ``None`` if the user has none with it."""
         found = self.store.get([check_id(memory_id)], Scope.of(user_id))
         return found[0] if found else None
+
+    def get_memory_by_key(
+        self, key: str, *, user_id: str, agent_id: str | None = None, session_id: str | None = None
+    ) -> Memory | None:
+        """The memory :meth:`put_memory` stored under ``key`` in exactly this scope (expired or not),
+        or ``None``."""
+        scope = Scope.of(user_id, agent_id, session_id)
+        memory_id = key_id(scope.user_id, scope.agent_id, scope.session_id, check_key(key))
+        found = self.store.get([memory_id], scope)
+        return found[0] if found and scope.holds_exactly(found[0]) else None
 
     def list_memories(
         self,

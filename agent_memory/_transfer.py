@@ -21,9 +21,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agent_memory._errors import StoreError, ValidationError
-from agent_memory._ids import now_ms
+from agent_memory._ids import key_id, now_ms
 from agent_memory._types import Memory, Scope
-from agent_memory._validation import check_id, check_metadata, check_optional_scope, check_text, check_user_id
+from agent_memory._validation import (
+    check_id,
+    check_key,
+    check_metadata,
+    check_optional_scope,
+    check_text,
+    check_user_id,
+)
 from agent_memory._writer import Upserted, chunks
 from agent_memory.store._validity import check_validity
 
@@ -100,8 +107,11 @@ def parse_record(record: object, default_user: str | None = None) -> Record:
         valid_from=_timestamp(record.get("valid_from"), "valid_from"),
         valid_until=_timestamp(record.get("valid_until"), "valid_until"),
         supersedes=check_optional_scope(record.get("supersedes"), "supersedes"),
+        key=None if record.get("key") is None else check_key(record["key"]),
     )
     check_validity(memory.valid_from, memory.valid_until)
+    if memory.key is not None:  # a keyed memory's id is its scope's and key's, for whichever user it goes to
+        memory = replace(memory, id=key_id(memory.user_id, memory.agent_id, memory.session_id, memory.key))
     vector = _vector(record)
     model = str(record["model"]) if vector is not None else None
     return Record(memory, vector, model, timed=record.get("created_at") is not None)

@@ -50,6 +50,8 @@ class Memory:
     ``valid_from``/``valid_until`` say when the fact holds (``None``: open); a memory
     whose ``valid_until`` has passed is expired, kept but left out of default reads.
     ``supersedes`` is the id of the memory this one replaced, when it replaced one.
+    ``key`` is the caller's name for a memory written with :meth:`MemorySystem.put_memory`
+    (``None`` for the others).
     """
 
     id: str
@@ -63,6 +65,7 @@ class Memory:
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     supersedes: str | None = None
+    key: str | None = None
 
     @classmethod
     def create(
@@ -94,7 +97,7 @@ class Memory:
         )
 
     def to_dict(self) -> dict[str, object]:
-        """A JSON-ready dict (timestamps as ISO 8601 strings)."""
+        """A JSON-ready dict (timestamps as ISO 8601 strings; ``key`` only for a keyed memory)."""
         return {
             "id": self.id,
             "text": self.text,
@@ -107,6 +110,7 @@ class Memory:
             "valid_from": self.valid_from.isoformat() if self.valid_from else None,
             "valid_until": self.valid_until.isoformat() if self.valid_until else None,
             "supersedes": self.supersedes,
+            **({"key": self.key} if self.key is not None else {}),
         }
 
 

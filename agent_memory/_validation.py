@@ -34,6 +34,7 @@ __all__ = [
     "check_filters",
     "check_id",
     "check_ids",
+    "check_key",
     "check_key_label",
     "check_metadata",
     "check_metadatas",
@@ -152,6 +153,7 @@ RESERVED_KEYS = frozenset(
         "valid_from_ms",
         "valid_until_ms",
         "supersedes",
+        "memory_key",
     }
 )
 """Metadata keys the library stores itself; callers may filter on them but not set them."""
@@ -223,6 +225,11 @@ def check_ids(ids: object, limits: Limits = DEFAULT_LIMITS) -> list[str]:
         raise InvalidTypeError(f"ids must be a list of str, got {type(ids).__name__}")
     limits.check("max_limit", "{n} ids", len(ids))
     return [check_id(i) for i in ids]
+
+
+def check_key(key: object) -> str:
+    """A memory's key (:meth:`MemorySystem.put_memory`): a non-empty ``str`` of at most 256 characters."""
+    return _check_scope_value(key, "key")
 
 
 def check_positive(value: object, name: str) -> int:

@@ -274,6 +274,31 @@ class Writer:
             self.index.apply(scope.user_id, put=[updated])
             return updated
 
+    def put(self, memory: Memory, actor: str) -> Memory:
+        """Write a keyed memory (its id is its key's): create it, or replace the text, metadata and
+        validity of the one the scope holds under that key, keeping its creation time. Another
+        memory with the same text is no duplicate: keys, not texts, name keyed memories. The
+        history records the change (create, update, metadata, expire or restore); nothing
+        when nothing changed."""
+        scope = Scope(memory.user_id, memory.agent_id, memory.session_id)
+        with self.lock:
+            found = self.store.get([memory.id], scope)
+            current = found[0] if found and scope.holds_exactly(found[0]) else None
+            if current is not None:
+                memory = replace(memory, created_at=current.created_at)
+                if _content(memory) == _content(current):
+                    return current
+            text_changed = current is None or memory.text != current.text
+            vector = self.embed([memory.text]) if text_changed else None
+            if current is None:
+                assert vector is not None
+                self.store.upsert([memory], vector)  # refuses an id another user's record has
+            else:
+                self.store.update(memory, vector)
+            self.history.record([event(_put_action(current, memory), current, memory, actor)])
+            self.index.apply(scope.user_id, put=[memory])
+            return memory
+
     def set_validity(self, memory_id: str, scope: Scope, valid_until: datetime | None, actor: str) -> Memory:
         """End a memory's validity at ``valid_until`` (``expire``), or reopen it with ``None`` (``restore``)."""
         with self.lock:
@@ -419,3 +444,19 @@ def release_parts(key: object) -> None:
     """Forget a private store's parts (its key, an object id, may be reused once it is gone)."""
     with _SHARED_LOCK:
         _SHARED.pop(key, None)
+
+
+def _content(memory: Memory) -> tuple[object, ...]:
+    """What a put may change: text, metadata and validity."""
+    return memory.text, memory.metadata, memory.valid_from, memory.valid_until
+
+
+def _put_action(current: Memory | None, new: Memory) -> str:
+    """The history's name for a put: the most telling change it made."""
+    if current is None:
+        return "create"
+    if new.text != current.text:
+        return "update"
+    if new.valid_until != current.valid_until and new.metadata == current.metadata:
+        return "restore" if new.valid_until is None else "expire"
+    return "metadata"

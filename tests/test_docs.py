@@ -28,7 +28,11 @@ UNTESTED = re.compile(r"^<!--\s*untested:\s*(?P<reason>\S.*?)\s*-->\s*$")
 # At most this many blocks may be marked untested: keep the list short, and raise this only with a reason.
 MAX_UNTESTED = 3
 # A page whose blocks import one of these runs only where that integration is installed.
-INTEGRATIONS = {"langchain_agent_memory": "langchain_agent_memory", "llama_index": "llama_index.memory.agent_memory"}
+INTEGRATIONS = {
+    "langchain_agent_memory": "langchain_agent_memory",
+    "langgraph_agent_memory": "langgraph_agent_memory",
+    "llama_index": "llama_index.memory.agent_memory",
+}
 PAGE_TIMEOUT_S = 300
 
 RUNNER = r"""

@@ -121,6 +121,8 @@ class Bob:
         return st.one_of(
             st.builds(lambda t, md, vf: ("store", lambda: m.store_memory(t, user_id="bob", metadata=md, valid_from=vf)),
                       TEXTS, METADATA, TIMES),
+            st.builds(lambda k, t, md: ("put", lambda: m.put_memory(k, t, user_id="bob", metadata=md)),
+                      st.sampled_from(["k1", "x" * 300, "\x00", ""]), TEXTS, METADATA),
             st.builds(lambda ts, md: ("store_many", lambda: m.store_memories(ts, user_id="bob", metadata=md)),
                       st.lists(TEXTS, max_size=3), METADATA),
             st.builds(lambda q, k, f, now, tz: ("search", lambda: m.search_memory(

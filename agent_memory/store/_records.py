@@ -22,7 +22,11 @@ from agent_memory._times import (
 from agent_memory._types import Memory, Scope
 from agent_memory._validation import RESERVED_KEYS
 
+MEMORY_KEY = "memory_key"
+"""The metadata key of a keyed memory's key (:meth:`~agent_memory.MemorySystem.put_memory`)."""
+
 __all__ = [
+    "MEMORY_KEY",
     "created_ms_of",
     "memories_from",
     "record_metadata",
@@ -70,6 +74,7 @@ def record_metadata(memory: Memory) -> dict[str, Any]:
     record[VALID_FROM_MS] = bound_ms(memory.valid_from, OPEN_START)  # so do validity windows (_validity)
     record[VALID_UNTIL_MS] = bound_ms(memory.valid_until, OPEN_END)
     optional = {"agent_id": memory.agent_id, "session_id": memory.session_id, SUPERSEDES: memory.supersedes}
+    optional[MEMORY_KEY] = memory.key
     if memory.created_at is not None and memory.created_at != id_time(memory.id):
         optional["created_at"] = memory.created_at.isoformat()
     if memory.updated_at is not None and memory.updated_at != memory.created_at:
@@ -93,6 +98,7 @@ def _memory(record_id: str, document: str | None, metadata: Mapping[str, Any] | 
         valid_from=from_bound_ms(meta.get(VALID_FROM_MS), OPEN_START),
         valid_until=from_bound_ms(meta.get(VALID_UNTIL_MS), OPEN_END),
         supersedes=meta.get(SUPERSEDES) or None,
+        key=meta.get(MEMORY_KEY) or None,
     )
 
 
