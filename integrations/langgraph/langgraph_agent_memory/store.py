@@ -21,17 +21,13 @@ from langgraph.store.base import (
     TTLConfig,
 )
 
-from agent_memory import AsyncMemorySystem, ConfigurationError, Memory, MemorySystem, Scope, ValidationError
-from agent_memory.validation import check_key, check_metadata, check_text
+from agent_memory import AsyncMemorySystem, ConfigurationError, Limits, Memory, MemorySystem, Scope, ValidationError
+from agent_memory.validation import check_at_most, check_key, check_metadata, check_text
 from langgraph_agent_memory import _values
 from langgraph_agent_memory.namespaces import NamespaceError, NamespaceMap, check_namespace
 
 __all__ = ["AgentMemoryStore"]
 
-MAX_TOP_K = 1000
-"""The most results a search by query ranks (``offset + limit``): agent-memory's ``top_k`` limit."""
-MAX_LIMIT = 10_000
-MAX_OFFSET = 1_000_000
 _PAGE = 1000
 MEMORY_KEY = "memory_key"  # agent-memory's metadata key of a keyed memory's key (filterable)
 _ANY_ITEM = {_values.INDEXED: {"$in": [True, False]}}  # every item the store put, and nothing else
@@ -126,10 +122,10 @@ class AgentMemoryStore(BaseStore):
             self.namespaces.scope_of(op.namespace)
         elif isinstance(op, SearchOp):
             _values.check_filter(op.filter)
-            _check_page(op.limit, op.offset, bool(op.query and op.query.strip()))
+            _check_page(op.limit, op.offset, bool(op.query and op.query.strip()), self.memory.limits)
             self._scopes(op.namespace_prefix, "search")
         elif isinstance(op, ListNamespacesOp):
-            _check_page(op.limit, op.offset, False)
+            _check_page(op.limit, op.offset, False, self.memory.limits)
             self._list_scopes(op.match_conditions)
         else:
             raise ValidationError(f"unknown store operation {type(op).__name__}")
@@ -235,8 +231,12 @@ class AgentMemoryStore(BaseStore):
                 return []
             allowed = {m.id for m in candidates}
             keys = sorted({m.key for m in candidates if m.key})
-            chroma_where = {"$and": [_INDEXED, {MEMORY_KEY: {"$in": keys}}]}
-            wanted = min(MAX_TOP_K, 2 * wanted)  # the same key in a narrower scope may not pass the filter
+            limits = self.memory.limits
+            if len(keys) < limits.max_filter_clauses:  # searched among the items that pass
+                chroma_where = {"$and": [_INDEXED, {MEMORY_KEY: {"$in": keys}}]}
+                wanted = min(limits.max_top_k, 2 * wanted)  # the same key in a narrower scope may not pass
+            else:  # too many to name in one filter: the best max_top_k of all, those that pass kept
+                wanted = limits.max_top_k
         hits = self.memory.search_memory(
             query,
             user_id=scope.user_id,
@@ -370,9 +370,10 @@ def _check_ttl(ttl: object) -> float | None:
     return float(ttl)
 
 
-def _check_page(limit: object, offset: object, ranked: bool) -> None:
-    for name, value, low, high in (("limit", limit, 1, MAX_LIMIT), ("offset", offset, 0, MAX_OFFSET)):
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ValidationError(f"{name} must be an int from {low} to {high:,}, got {value!r}")
-    if ranked and int(limit) + int(offset) > MAX_TOP_K:  # type: ignore[call-overload]
-        raise ValidationError(f"a search by query ranks at most {MAX_TOP_K:,} items: offset + limit is more")
+def _check_page(limit: object, offset: object, ranked: bool, limits: Limits) -> None:
+    """``limit`` and ``offset`` within the memory system's :class:`~agent_memory.Limits`; a search by
+    query ranks at most ``max_top_k`` items, so ``offset + limit`` may not pass it."""
+    check_at_most(limit, "limit", limits)
+    check_at_most(offset, "offset", limits)
+    if ranked:
+        limits.check("max_top_k", "offset + limit = {n} items ranked", int(limit) + int(offset))  # type: ignore[call-overload]

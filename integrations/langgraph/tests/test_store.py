@@ -229,3 +229,17 @@ async def test_abatch_does_not_block_the_event_loop() -> None:
         assert ticks > 1 and keys(found) == ["k"]
         both = await asyncio.gather(store.aget(ALICE, "k"), store.aget(BOB, "k"))
         assert both[0] is not None and both[1] is None
+
+
+def test_a_filtered_search_over_more_items_than_a_filter_may_name(store: AgentMemoryStore) -> None:
+    """More items pass the value filter than one ``$in`` may name (``max_filter_clauses``): the search
+    still answers, ranking the best of all and keeping those that pass."""
+    many = store.memory.limits.max_filter_clauses + 20
+    store.batch(
+        [PutOp(ALICE, f"k{i}", {"content": f"fact {i}", "kind": "even" if i % 2 else "odd"}) for i in range(2 * many)]
+    )
+    found = store.search(ALICE, query="fact 7", filter={"kind": "even"}, limit=5)
+    assert len(found) == 5 and all(item.value["kind"] == "even" for item in found)
+    assert found[0].key == "k7"
+    with pytest.raises(ValidationError, match="max_top_k"):
+        store.search(ALICE, query="fact", limit=10, offset=store.memory.limits.max_top_k)
