@@ -18,6 +18,7 @@ import agent_memory
 
 ROOT = Path(agent_memory.__file__).parent
 # Top to bottom. Within a group, modules may import each other; across groups of one layer, never.
+# A sub-package (``agent_memory.cli``) holds every module under it; any other name is one module.
 LAYERS: list[list[tuple[str, ...]]] = [
     [("agent_memory", "agent_memory.__main__", "agent_memory.testing", "agent_memory.pytest_plugin")],
     [("agent_memory.validation",)],
@@ -35,7 +36,18 @@ LAYERS: list[list[tuple[str, ...]]] = [
     [
         tuple(
             f"agent_memory.{name}"
-            for name in ("_config", "_errors", "_files", "_http", "_ids", "_tasks", "_times", "_types", "_validation")
+            for name in (
+                "_config",
+                "_errors",
+                "_files",
+                "_http",
+                "_ids",
+                "_processes",
+                "_tasks",
+                "_times",
+                "_types",
+                "_validation",
+            )
         )
     ],
 ]
@@ -80,21 +92,32 @@ def _imports(module: str, path: Path) -> set[str]:
 GRAPH = {module: _imports(module, path) for module, path in MODULES.items()}
 
 
+def _is_subpackage(name: str) -> bool:
+    return name != "agent_memory" and name in MODULES and MODULES[name].name == "__init__.py"
+
+
 def _place(module: str) -> tuple[int, int]:
-    """(layer, group) of a module: the group whose prefix matches it most closely."""
-    best: tuple[int, int, int] | None = None
+    """(layer, group) of a module: the group that names it, or names the sub-package it is in."""
     for layer, groups in enumerate(LAYERS):
-        for group, prefixes in enumerate(groups):
-            for prefix in prefixes:
-                if (module == prefix or module.startswith(f"{prefix}.")) and (best is None or len(prefix) > best[2]):
-                    best = (layer, group, len(prefix))
-    assert best is not None, f"{module} is in no layer: add it to LAYERS"
-    return best[0], best[1]
+        for group, names in enumerate(groups):
+            if any(module == n or (_is_subpackage(n) and module.startswith(f"{n}.")) for n in names):
+                return layer, group
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS")
 
 
 def test_every_module_has_a_layer() -> None:
     for module in MODULES:
         _place(module)
+
+
+def test_the_checker_sees_a_module_without_a_layer() -> None:
+    """A new module must be placed: the package's name places only its facade, not what is under it."""
+    MODULES["agent_memory._made_up"] = ROOT / "_made_up.py"
+    try:
+        with pytest.raises(AssertionError, match=r"agent_memory\._made_up is in no layer"):
+            test_every_module_has_a_layer()
+    finally:
+        del MODULES["agent_memory._made_up"]
 
 
 def test_layers_import_only_downwards() -> None:
