@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any
 
 from agent_memory import _config
-from agent_memory._errors import ConfigurationError, ValidationError
+from agent_memory._errors import AgentMemoryError, ConfigurationError, ValidationError
 from agent_memory._ids import key_id, now_ms
 from agent_memory._tasks import TASKS, resolve_task
 from agent_memory._times import check_time
@@ -163,7 +163,13 @@ class MemorySystem:
             self._open_at_recorded_dimension()
         namespace = f"{self.path}|{self.collection}"
         self.history_log: History = history_of(store, history_path, default_history, namespace)
-        lock, self._index = shared_parts(self._shared_key, check_positive(index_bytes, "index_bytes"))
+        try:
+            lock, self._index = shared_parts(self._shared_key, check_positive(index_bytes, "index_bytes"))
+        except AgentMemoryError:
+            self.history_log.close()
+            store.close()
+            raise
+        self._closed = False
         self.writer = Writer(
             self.store, self.history_log, self._index, lock, self._embed_documents, lambda: self.embedder.fingerprint
         )
@@ -191,10 +197,12 @@ class MemorySystem:
 
         An in-process model (transformers, sentence-transformers) stays loaded for other systems.
         """
+        if self._closed:
+            return
+        self._closed = True
         self.store.close()
         self.history_log.close()
-        if isinstance(self._shared_key, int):  # a private store's id may be reused once it is gone
-            release_parts(self._shared_key)
+        release_parts(self._shared_key)
         close_embedder = getattr(self.embedder, "close", None)
         if self._owns_embedder and callable(close_embedder):
             close_embedder()

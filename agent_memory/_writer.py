@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
-from agent_memory._errors import AgentMemoryError, MemoryNotFoundError
+from agent_memory._errors import AgentMemoryError, ConfigurationError, MemoryNotFoundError
 from agent_memory._ids import now_ms
 from agent_memory._times import now_epoch_ms
 from agent_memory._types import Memory, MetadataValue, Scope
@@ -427,23 +427,46 @@ class Writer:
                 self.index.forget()
 
 
+@dataclass
+class _Parts:
+    """What the systems of this process that opened one collection share, and how many have it open."""
+
+    lock: threading.Lock
+    index: HybridIndex
+    users: int = 0
+
+
 _SHARED_LOCK = threading.Lock()
-_SHARED: dict[object, tuple[threading.Lock, HybridIndex]] = {}
+_SHARED: dict[object, _Parts] = {}
 
 
 def shared_parts(key: object, index_bytes: int) -> tuple[threading.Lock, HybridIndex]:
     """The write lock and lexical index of a collection, one each for every system of this
-    process that opens it (``key``: see :func:`~agent_memory.store._placement.shared_key`)."""
+    process that has it open (``key``: see :func:`~agent_memory.store._placement.shared_key`);
+    :func:`release_parts` when done. A budget other than the open index's is refused, not
+    applied: it would change the other systems' index."""
     with _SHARED_LOCK:
-        lock, index = _SHARED.setdefault(key, (threading.Lock(), HybridIndex()))
-        index.max_bytes = index_bytes
-        return lock, index
+        parts = _SHARED.get(key)
+        if parts is None:
+            parts = _SHARED[key] = _Parts(threading.Lock(), HybridIndex(index_bytes))
+        elif parts.index.max_bytes != index_bytes:
+            raise ConfigurationError(
+                f"this collection is open in this process with index_bytes={parts.index.max_bytes:,}; "
+                f"open it with the same budget (got {index_bytes:,}), or close the other systems first"
+            )
+        parts.users += 1
+        return parts.lock, parts.index
 
 
 def release_parts(key: object) -> None:
-    """Forget a private store's parts (its key, an object id, may be reused once it is gone)."""
+    """One system closed the collection: when it was the last, its index goes (the next system to
+    open it builds one from the store, so what another process wrote meanwhile is seen)."""
     with _SHARED_LOCK:
-        _SHARED.pop(key, None)
+        parts = _SHARED.get(key)
+        if parts is not None:
+            parts.users -= 1
+            if parts.users <= 0:
+                del _SHARED[key]
 
 
 def _content(memory: Memory) -> tuple[object, ...]:

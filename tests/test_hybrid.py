@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from agent_memory import InvalidTypeError, Memory, MemorySystem, Scope, ValidationError
+from agent_memory import ConfigurationError, InvalidTypeError, Memory, MemorySystem, Scope, ValidationError
 from agent_memory._ids import new_id, now_ms
 from agent_memory.search._hybrid import HybridIndex
 from agent_memory.testing import ConstantEmbedder, HashEmbedder
@@ -212,3 +217,51 @@ def test_the_whole_users_search_still_uses_every_memory_for_its_statistics() -> 
             hits = system.search_memory("plannertoken zebra", user_id="alice", top_k=5)
             scores.append([h.score for h in hits if h.memory.text == "plannertoken buy milk"])
     assert scores[0] != scores[1]
+
+
+_OTHER_PROCESS = """
+import sys
+from agent_memory import MemorySystem
+from agent_memory.testing import HashEmbedder
+options = {"path": sys.argv[1]} if sys.argv[1] != "-" else {"chroma_url": sys.argv[2], "collection": sys.argv[3]}
+with MemorySystem(embedder=HashEmbedder(64), **options) as memory:
+    if sys.argv[4] == "write":
+        memory.store_memory("zebra crossing downtown", user_id="alice")
+    else:
+        print(memory.search_memory("zebra crossing", user_id="alice", top_k=1)[0].score)
+"""
+
+
+@pytest.mark.parametrize("where", ["embedded", "server"])
+def test_an_index_reopened_after_another_process_wrote_is_current(where: str, tmp_path: Path, request: Any) -> None:
+    """Found by a new maintainer: open a store, search, close; another process adds "zebra crossing
+    downtown"; reopen in the first process: the kept index did not know the memory (0.018 against 0.75
+    with HashEmbedder). The last system to close a collection drops its index."""
+    if where == "embedded":
+        options: dict[str, str] = {"path": str(tmp_path / "db")}
+        argv = [options["path"], "", ""]
+    else:
+        options = {"chroma_url": request.getfixturevalue("chroma_server"), "collection": f"t-{uuid.uuid4().hex}"}
+        argv = ["-", options["chroma_url"], options["collection"]]
+    with MemorySystem(embedder=HashEmbedder(64), **options) as memory:
+        memory.store_memories(["Alice likes tea", "Alice walks to work"], user_id="alice")
+        memory.search_memory("zebra crossing", user_id="alice")  # builds the user's index
+    other = [sys.executable, "-c", _OTHER_PROCESS, *argv]
+    subprocess.run([*other, "write"], check=True, timeout=120)
+    with MemorySystem(embedder=HashEmbedder(64), **options) as memory:
+        hit = memory.search_memory("zebra crossing", user_id="alice", top_k=1)[0]
+    fresh = float(subprocess.run([*other, "read"], check=True, timeout=120, capture_output=True, text=True).stdout)
+    assert hit.memory.text == "zebra crossing downtown" and hit.score == pytest.approx(fresh) and hit.score > 0.5
+
+
+def test_a_shared_index_keeps_its_budget_while_open(tmp_path: Path) -> None:
+    """Options passed to a shared index never change another system's: a second budget is refused."""
+    path = str(tmp_path / "db")
+    with MemorySystem(embedder=HashEmbedder(64), path=path, index_bytes=1_000_000) as first:
+        with pytest.raises(ConfigurationError, match="index_bytes=1,000,000"):
+            MemorySystem(embedder=HashEmbedder(64), path=path, index_bytes=2_000_000)
+        with MemorySystem(embedder=HashEmbedder(64), path=path, index_bytes=1_000_000) as second:
+            second.store_memory("Alice likes tea", user_id="alice")
+        assert first.count() == 1  # the second closing left the first's parts in place
+    with MemorySystem(embedder=HashEmbedder(64), path=path, index_bytes=2_000_000) as third:
+        assert third.count() == 1  # once all are closed, a new budget is the index's own
