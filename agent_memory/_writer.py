@@ -9,12 +9,10 @@ history" and "the index matches the store" hold whoever writes.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -32,12 +30,12 @@ from agent_memory.store._claims import STALE_MS
 from agent_memory.store._history import History, event
 from agent_memory.store._validity import expired
 
-__all__ = ["CHUNK", "OVERLAP_MAX", "Upserted", "Writer", "chunks"]
+__all__ = ["CHUNK", "SMALL_WRITE", "Upserted", "Writer", "chunks"]
 
 CHUNK = 1000
 """Memories embedded and written per round."""
-OVERLAP_MAX = 16
-"""Writes of at most this many texts embed them while the store looks for duplicates."""
+SMALL_WRITE = 16
+"""Writes of at most this many texts embed them all before asking the store for duplicates."""
 _PROGRESS_FROM = 1000  # inputs at least this large get a progress bar by default
 _log = logging.getLogger(__name__)
 
@@ -58,12 +56,6 @@ def chunks(total: int, progress: bool | None, desc: str = "storing memories") ->
             bar.update(len(chunk))
     if bar is not None:
         bar.close()
-
-
-@functools.cache
-def _lookups() -> ThreadPoolExecutor:
-    """Threads for duplicate look-ups run beside embedding (shared by every writer in the process)."""
-    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="agent-memory-lookup")
 
 
 @dataclass(frozen=True)
@@ -122,14 +114,29 @@ class Writer:
         written: list[Memory] = []
         try:
             for chunk in chunks(len(texts), progress):
+                wanted = list(dict.fromkeys(texts[i] for i in chunk if texts[i] not in by_text))
+                vectors = self._vectors_for(wanted, scope)  # before the lock: no writer waits on the model
                 with self.lock:  # look-up and write as one step, or two threads store the same text twice
-                    written += self._add_chunk(texts, metas, chunk, scope, by_text, valid, supersedes)
+                    written += self._add_chunk(texts, metas, chunk, scope, by_text, vectors, valid, supersedes)
         except BaseException:
             self._undo(written, scope)
             raise
         with self.lock:
             self._record(written, {}, actor)
         return [by_text[t] for t in texts], {m.id for m in written}
+
+    def _vectors_for(self, wanted: list[str], scope: Scope) -> dict[str, NDArray[np.float32]]:
+        """The vectors of the texts a round may write, embedded before the write lock is taken.
+
+        A small write (an agent's ``store_memory``) embeds every text: asking the store first
+        would cost as much as the rare duplicate's embedding. A large one asks first and embeds
+        only what is new, so storing the same batch again costs no model time. Either way the
+        look-up under the lock decides what is written.
+        """
+        if len(wanted) > SMALL_WRITE:
+            held = self.store.find_texts(wanted, scope)
+            wanted = [t for t in wanted if t not in held]
+        return dict(zip(wanted, self.embed(wanted), strict=True)) if wanted else {}
 
     def _add_chunk(
         self,
@@ -138,22 +145,20 @@ class Writer:
         chunk: range,
         scope: Scope,
         by_text: dict[str, Memory],
+        vectors: dict[str, NDArray[np.float32]],
         valid: tuple[datetime | None, datetime | None],
         supersedes: str | None,
     ) -> list[Memory]:
         """One round of :meth:`add` (lock held): the memories it wrote."""
         wanted = list(dict.fromkeys(texts[i] for i in chunk if texts[i] not in by_text))
-        found, vectors = self._look_up(wanted, scope)
-        by_text.update(found)
+        by_text.update(self.store.find_texts(wanted, scope) if wanted else {})
         new = self._new(texts, metas, chunk, scope, by_text, valid, supersedes)
         if not new:
             return []
-        if vectors is None:  # embedded before claiming: a claim is held only while its memory is written
-            vectors = self.embed([m.text for m in new])
-        else:
-            row = {text: i for i, text in enumerate(wanted)}
-            vectors = vectors[[row[m.text] for m in new]]
-        return self._write_claimed(new, vectors, scope, by_text)
+        missing = [m.text for m in new if m.text not in vectors]  # held when looked up, gone since: rare
+        if missing:
+            vectors = {**vectors, **dict(zip(missing, self.embed(missing), strict=True))}
+        return self._write_claimed(new, np.stack([vectors[m.text] for m in new]), scope, by_text)
 
     def _undo(self, written: list[Memory], scope: Scope) -> None:
         """Remove what a failed :meth:`add` wrote (their claims go with them)."""
@@ -211,23 +216,6 @@ class Writer:
             time.sleep(wait)
             wait = min(wait * 2, 0.5)
 
-    def _look_up(self, wanted: list[str], scope: Scope) -> tuple[dict[str, Memory], NDArray[np.float32] | None]:
-        """The memories the scope holds with these texts; for a few texts, also every text's vector.
-
-        A small write (an agent's ``store_memory``) embeds its texts while the store is
-        asked for duplicates, so the look-up costs no time of its own; the rare
-        duplicate is embedded for nothing. A large write looks up first and embeds only
-        what is new, so storing the same batch again costs no model time.
-        """
-        if not wanted or len(wanted) > OVERLAP_MAX:
-            return self.store.find_texts(wanted, scope) if wanted else {}, None
-        lookup = _lookups().submit(self.store.find_texts, wanted, scope)
-        try:
-            vectors = self.embed(wanted)
-        finally:
-            found = lookup.result()
-        return found, vectors
-
     @staticmethod
     def _new(
         texts: list[str],
@@ -259,7 +247,9 @@ class Writer:
     ) -> Memory:
         """Change a memory's text (re-embedded) and/or replace its metadata. The history records
         ``update`` when the text changed, ``metadata`` when only the metadata did, and nothing
-        (the memory is returned as it is) when neither did."""
+        (the memory is returned as it is) when neither did. A new text is embedded before the
+        write lock is taken."""
+        vector = None if text is None else self.embed([text])[0]
         with self.lock:
             current = self._existing(memory_id, scope)
             new_text = current.text if text is None else text
@@ -267,8 +257,7 @@ class Writer:
             if new_text == current.text and new_metadata == current.metadata:
                 return current
             updated = replace(current, text=new_text, metadata=new_metadata, updated_at=now_ms())
-            vector = self.embed([updated.text])[0] if updated.text != current.text else None
-            self.store.update(updated, vector)
+            self.store.update(updated, vector if updated.text != current.text else None)
             action = "update" if updated.text != current.text else "metadata"
             self.history.record([event(action, current, updated, actor)])
             self.index.apply(scope.user_id, put=[updated])
@@ -281,6 +270,7 @@ class Writer:
         history records the change (create, update, metadata, expire or restore); nothing
         when nothing changed."""
         scope = Scope(memory.user_id, memory.agent_id, memory.session_id)
+        vector = self.embed([memory.text])  # before the lock; unused when the text did not change
         with self.lock:
             found = self.store.get([memory.id], scope)
             current = found[0] if found and scope.holds_exactly(found[0]) else None
@@ -288,13 +278,10 @@ class Writer:
                 memory = replace(memory, created_at=current.created_at)
                 if _content(memory) == _content(current):
                     return current
-            text_changed = current is None or memory.text != current.text
-            vector = self.embed([memory.text]) if text_changed else None
             if current is None:
-                assert vector is not None
                 self.store.upsert([memory], vector)  # refuses an id another user's record has
             else:
-                self.store.update(memory, vector)
+                self.store.update(memory, vector if memory.text != current.text else None)
             self.history.record([event(_put_action(current, memory), current, memory, actor)])
             self.index.apply(scope.user_id, put=[memory])
             return memory

@@ -8,8 +8,11 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Sequence
 
+import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from agent_memory import MemorySystem, StoreError
 from agent_memory.testing import HashEmbedder
@@ -87,3 +90,47 @@ def test_a_second_process_on_an_embedded_directory_is_refused(db_path: str) -> N
         assert memory.count() == 1
         with MemorySystem(embedder=HashEmbedder(), path=db_path) as same_process:  # sharing in one process is fine
             assert same_process.count() == 1
+
+
+class _GatedEmbedder(HashEmbedder):
+    """Embeds a document starting with "slow" only once ``gate`` opens, as a model busy on a long text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate, self.waiting = threading.Event(), threading.Event()
+
+    def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        if any(t.startswith("slow") for t in texts):
+            self.waiting.set()
+            assert self.gate.wait(30)
+        return super().embed_documents(texts)
+
+
+@pytest.mark.parametrize("call", ["store", "update", "put"])
+def test_no_writer_waits_while_another_embeds(call: str) -> None:
+    """The write lock covers the duplicate check and the store write, not the model: while one
+    thread's text is being embedded, another thread's writes go through (found by a new
+    maintainer: every writer of the process waited on inference)."""
+    embedder = _GatedEmbedder()
+    with MemorySystem(embedder=embedder, path=":memory:") as memory:
+        first = memory.store_memory("Alice likes tea", user_id="alice")
+        slow = {
+            "store": lambda: memory.store_memory("slow: a long text", user_id="alice"),
+            "update": lambda: memory.update_memory(first.id, user_id="alice", text="slow: a new text"),
+            "put": lambda: memory.put_memory("k", "slow: a keyed text", user_id="alice"),
+        }[call]
+        worker = threading.Thread(target=slow)
+        worker.start()
+        try:
+            assert embedder.waiting.wait(10)
+            done = threading.Event()
+            other = threading.Thread(
+                target=lambda: (memory.store_memory("Bob likes coffee", user_id="bob"), done.set())
+            )
+            other.start()
+            assert done.wait(10), "bob's write waited for alice's embedding"
+            other.join()
+        finally:
+            embedder.gate.set()
+            worker.join(30)
+        assert memory.count() == (2 if call == "update" else 3)
