@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -48,6 +49,8 @@ __all__ = [
     "check_times",
     "check_user_id",
 ]
+
+_log = logging.getLogger("agent_memory.validation")
 
 MetadataValue = str | int | float | bool
 """What a metadata value can be: Chroma stores flat scalars only."""
@@ -122,6 +125,7 @@ class Limits:
         where ``value`` goes ("metadata with {n} keys")."""
         asked = what.replace("{n}", f"{value:,}")
         limit = f"{name}={getattr(self, name):,}"
+        _log.info("refused: %s: more than %s", asked, limit)
         return LimitExceededError(f"{asked}: more than {limit} (see agent_memory.Limits)", limit=name)
 
     def check(self, name: str, what: str, value: int) -> None:

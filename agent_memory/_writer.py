@@ -37,7 +37,7 @@ CHUNK = 1000
 SMALL_WRITE = 16
 """Writes of at most this many texts embed them all before asking the store for duplicates."""
 _PROGRESS_FROM = 1000  # inputs at least this large get a progress bar by default
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("agent_memory.write")
 
 Embed = Callable[[list[str]], NDArray[np.float32]]
 
@@ -208,6 +208,7 @@ class Writer:
                 return found[0]
             stale = now_epoch_ms() - since > STALE_MS or time.monotonic() > deadline
             if found or stale:  # a holder with another text, or expired, moved on; a missing one never came
+                _log.info("memory %s takes over the claim of %s on its text (stale or moved on)", memory.id, holder)
                 self.store.take_over(memory, holder)
                 holder, since = self.store.claim([memory])[memory.id]
                 if holder == memory.id:

@@ -106,3 +106,22 @@ def test_a_text_many_users_hold_is_still_found_once_per_scope() -> None:
         assert system.count(user_id="alice") == 2 and system.count() == 42
         found = system.store.find_texts(["Prefers short answers"], Scope.of("user-07"))
         assert [m.user_id for m in found.values()] == ["user-07"]
+
+
+def test_only_chromas_own_filter_errors_are_called_bad_filters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ValueError of our own code under a filtered call is a bug to see, not the caller's filter."""
+    from agent_memory import InvalidFilterError
+    from agent_memory.store import _chroma_store
+
+    with MemorySystem(embedder=HashEmbedder(), path=":memory:") as memory:
+        memory.store_memory("Alice likes tea", user_id="alice", metadata={"n": 1})
+        with pytest.raises(InvalidFilterError, match=r"\$gt"):
+            memory.list_memories(user_id="alice", filters={"n": {"$gt": "x"}})
+
+        def broken(result: object) -> list[object]:
+            raise ValueError("a bug in agent-memory")
+
+        monkeypatch.setattr(_chroma_store, "memories_from", broken)
+        with pytest.raises(ValueError, match="a bug in agent-memory") as raised:
+            memory.list_memories(user_id="alice", filters={"n": 1})
+        assert not isinstance(raised.value, InvalidFilterError)

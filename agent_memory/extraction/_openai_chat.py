@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Mapping
@@ -16,6 +17,8 @@ from agent_memory.extraction._extractor import LLMExtractor
 from agent_memory.extraction._prompts import MAX_FACT_CHARS, MAX_FACTS
 
 __all__ = ["OpenAIExtractor", "configured_extractor"]
+
+_log = logging.getLogger("agent_memory.extraction")
 
 
 class OpenAIExtractor(LLMExtractor):
@@ -115,6 +118,9 @@ class OpenAIExtractor(LLMExtractor):
             if self.response_format == refused:
                 self.response_format = following
                 self.usage.fallbacks.append(f"{refused} -> {following or 'text'}")
+                _log.warning(
+                    "the chat server refused %s answers; asking for %s from now on", refused, following or "text"
+                )
 
     def _content(self, answer: Any) -> str:
         usage = answer.get("usage") if isinstance(answer, dict) else None

@@ -14,6 +14,7 @@ reported in the returned change, never dropped silently.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from agent_memory._writer import Writer
 
 __all__ = ["EVENTS", "ON_INVALID", "Candidates", "MemoryChange", "remember"]
+
+_log = logging.getLogger("agent_memory.extraction")
 
 Candidates = Callable[[str, Scope, int], list[Memory]]
 """The ``top_k`` memories of a scope most like a fact, found as ``search_memory`` finds them."""
@@ -250,6 +253,8 @@ class _Reconciler:
         return MemoryChange(event, pending.fact, memory=memory, problem=problem)
 
     def _fallback(self, pending: _Pending, problem: str) -> MemoryChange:
+        outcome = "added" if self.on_invalid == "add" else "skipped"
+        _log.info("a decision could not be followed (%s): the fact is %s", problem, outcome)
         if self.on_invalid == "add":
             return self._add(pending, pending.fact, problem)
         return MemoryChange("skipped", pending.fact, problem=problem)

@@ -22,6 +22,7 @@ are dropped least recently used first when they hold more than a byte budget.
 from __future__ import annotations
 
 import bisect
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -45,6 +46,8 @@ __all__ = [
     "UserIndex",
     "search",
 ]
+
+_log = logging.getLogger("agent_memory.search")
 
 MODES = ("hybrid", "dense")
 """Search modes: ``hybrid`` (the default: dense + BM25 + session neighbours) and ``dense`` (vectors only)."""
@@ -211,6 +214,7 @@ class HybridIndex:
         for page in store.pages(Scope.of(user_id)):
             for memory in page:
                 index.put(memory)
+        _log.debug("built the lexical index of a user: %d memories, %d bytes", len(index), index.nbytes())
         with self.lock:
             if self._writes.get(user_id, 0) == writes:  # no write of this process was missed meanwhile
                 self._users[user_id] = index

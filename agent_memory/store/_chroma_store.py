@@ -484,10 +484,19 @@ class ChromaStore:
 
 @contextlib.contextmanager
 def _filter_errors(filters: Mapping[str, Any] | None) -> Iterator[None]:
-    """Chroma reports bad ``where`` syntax as ValueError at query time."""
+    """Chroma reports a ``where`` it cannot use (an operand of the wrong type, say) as a ValueError
+    raised by its own validation; that one, and no other ValueError, is the caller's filter's fault."""
     try:
         yield
     except ValueError as exc:
-        if filters is None:
+        if filters is None or not _raised_by_chroma(exc):
             raise
         raise InvalidFilterError(f"invalid filters {dict(filters)!r}: {exc}") from None
+
+
+def _raised_by_chroma(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised in Chroma's own code (the innermost frame of its traceback)."""
+    trace = exc.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    return trace is not None and str(trace.tb_frame.f_globals.get("__name__", "")).startswith("chromadb")

@@ -7,6 +7,7 @@ found on disk", which a read can meet while the server is writing a segment
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +18,7 @@ __all__ = ["RetryingCollection"]
 
 
 _TRANSIENT_CHROMA_ERRORS = ("Error creating hnsw segment reader",)
+_log = logging.getLogger("agent_memory.store")
 
 
 def _transient(exc: Exception) -> bool:
@@ -54,7 +56,9 @@ class RetryingCollection:
             except (httpx.TransportError, ChromaError) as exc:
                 if not _transient(exc) or attempt == self._attempts - 1:
                     raise
-                time.sleep(self._backoff * 2**attempt)
+                wait = self._backoff * 2**attempt
+                _log.warning("Chroma call %s failed (%s); retry %d in %.2f s", first.__name__, exc, attempt + 1, wait)
+                time.sleep(wait)
         raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
 
     def add(self, **kwargs: Any) -> Any:
