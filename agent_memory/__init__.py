@@ -35,6 +35,7 @@ from agent_memory._errors import (
 )
 from agent_memory._system import MemorySystem
 from agent_memory._tasks import DEFAULT_TASK, TASKS, format_query
+from agent_memory._transfer import ImportReport
 from agent_memory._types import Memory, MemoryStats, MetadataValue, Scope, SearchHit
 from agent_memory._validation import Limits
 from agent_memory.extraction._extractor import Decision, Extractor, Fact, LLMExtractor, Message, TokenUsage
@@ -84,6 +85,7 @@ __all__ = [
     "Extractor",
     "Fact",
     "HistoryEvent",
+    "ImportReport",
     "InvalidDimensionsError",
     "InvalidFilterError",
     "InvalidMetadataError",

@@ -114,6 +114,7 @@ class AsyncMemorySystem:
     expire_memory = _awaitable(MemorySystem.expire_memory)
     restore_memory = _awaitable(MemorySystem.restore_memory)
     delete_all_memories = _awaitable(MemorySystem.delete_all_memories)
+    import_memories = _awaitable(MemorySystem.import_memories)
     history = _awaitable(MemorySystem.history)
     reindex = _awaitable(MemorySystem.reindex)
     search_memory = _awaitable(MemorySystem.search_memory)

@@ -13,6 +13,7 @@ from agent_memory._errors import AgentMemoryError, ConfigurationError, Validatio
 from agent_memory._ids import key_id, now_ms
 from agent_memory._tasks import TASKS, resolve_task
 from agent_memory._times import check_time
+from agent_memory._transfer import ImportReport, Record, export_lines, import_lines, parse_record
 from agent_memory._types import Memory, MemoryStats, MetadataValue, Scope, SearchHit
 from agent_memory._validation import (
     Limits,
@@ -581,6 +582,28 @@ class MemorySystem:
         size = min(1000, self.limits.max_limit) if page_size is None else page_size
         pages = self.store.pages(Scope.of(user_id), check_at_most(size, "page_size", self.limits))
         return (m for page in pages for m in page)
+
+    def export_memories(self, *, user_id: str, vectors: bool = False) -> Iterator[dict[str, object]]:
+        """The user's memories, expired ones too, as JSON-able lines (:meth:`Memory.to_dict`; with
+        ``vectors``, also ``vector``, ``model`` and ``dimension``), a page at a time: what
+        ``agent-memory export`` writes and :meth:`import_memories` reads back."""
+        return export_lines(self.store, Scope.of(user_id).user_id, vectors=vectors)
+
+    def import_memories(
+        self, records: Sequence[Record | Mapping[str, Any]], *, actor: str = "system", progress: bool | None = None
+    ) -> ImportReport:
+        """Write exported lines (or parsed :class:`Record` s) that carry ids, exactly as they are:
+        the same file imported twice changes nothing the second time, a memory edited since goes
+        back to the file's version (an update in the history), a line's vector is used when this
+        store's model made it at this size. Every line is checked, and ids another user owns are
+        refused, before anything is written. A new id whose text its scope already holds under
+        another id is left out (a text is stored once): ``duplicates`` counts them."""
+        self.limits.check("max_texts", "{n} records", len(records))
+        parsed = [r if isinstance(r, Record) else parse_record(r, limits=self.limits) for r in records]
+        if any(not r.memory.id for r in parsed):
+            raise ValidationError("every imported line needs an id (store_memories takes texts without)")
+        fingerprint = self.embedder.fingerprint
+        return import_lines(self.writer, fingerprint, parsed, actor=check_actor(actor), progress=progress)
 
     def count(self, *, user_id: str | None = None, agent_id: str | None = None) -> int:
         """How many memories the user has stored, expired ones too (of one agent, if ``agent_id`` is

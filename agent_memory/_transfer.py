@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import astuple, dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,6 +24,8 @@ from agent_memory._errors import StoreError, ValidationError
 from agent_memory._ids import key_id, now_ms
 from agent_memory._types import Memory, Scope
 from agent_memory._validation import (
+    DEFAULT_LIMITS,
+    Limits,
     check_id,
     check_key,
     check_metadata,
@@ -31,13 +33,12 @@ from agent_memory._validation import (
     check_text,
     check_user_id,
 )
-from agent_memory._writer import Upserted, chunks
+from agent_memory._writer import Upserted, Writer, chunks
+from agent_memory.embeddings import Fingerprint
+from agent_memory.store._chroma_store import ChromaStore
 from agent_memory.store._validity import check_validity
 
-if TYPE_CHECKING:
-    from agent_memory._system import MemorySystem
-
-__all__ = ["ImportReport", "Record", "export_records", "import_records", "parse_record"]
+__all__ = ["ImportReport", "Record", "export_lines", "import_lines", "parse_record"]
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def _vector(record: Mapping[str, Any]) -> tuple[float, ...] | None:
     return tuple(float(x) for x in vector)
 
 
-def parse_record(record: object, default_user: str | None = None) -> Record:
+def parse_record(record: object, default_user: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Record:
     """One import line, checked; a :class:`ValidationError` says what is wrong with it."""
     if not isinstance(record, dict):
         raise ValidationError("expected a JSON object")
@@ -97,11 +98,11 @@ def parse_record(record: object, default_user: str | None = None) -> Record:
     created = _timestamp(record.get("created_at"), "created_at") or now_ms()
     memory = Memory(
         id=check_id(record["id"]) if record.get("id") is not None else "",
-        text=check_text(record.get("text")),
+        text=check_text(record.get("text"), limits=limits),
         user_id=check_user_id(user),
         agent_id=check_optional_scope(record.get("agent_id"), "agent_id"),
         session_id=check_optional_scope(record.get("session_id"), "session_id"),
-        metadata=check_metadata(record.get("metadata")),
+        metadata=check_metadata(record.get("metadata"), limits),
         created_at=created,
         updated_at=_timestamp(record.get("updated_at"), "updated_at") or created,
         valid_from=_timestamp(record.get("valid_from"), "valid_from"),
@@ -117,46 +118,43 @@ def parse_record(record: object, default_user: str | None = None) -> Record:
     return Record(memory, vector, model, timed=record.get("created_at") is not None)
 
 
-def export_records(memory: MemorySystem, user_id: str, *, vectors: bool = False) -> Iterator[dict[str, object]]:
-    """The user's memories as export lines, a page at a time."""
-    fingerprint = memory.store.fingerprint
+def export_lines(store: ChromaStore, user_id: str, *, vectors: bool = False) -> Iterator[dict[str, object]]:
+    """The user's memories as export lines, a page at a time (:meth:`MemorySystem.export_memories`)."""
+    fingerprint = store.fingerprint
     model = fingerprint.model if vectors and fingerprint else None
-    for page in memory.store.pages(Scope.of(user_id)):
-        yield from _lines(memory, page, model)
+    for page in store.pages(Scope.of(user_id)):
+        yield from _lines(store, page, model)
 
 
-def _lines(memory: MemorySystem, page: list[Memory], model: str | None) -> Iterator[dict[str, object]]:
+def _lines(store: ChromaStore, page: list[Memory], model: str | None) -> Iterator[dict[str, object]]:
     if model is None:
         yield from (m.to_dict() for m in page)
         return
-    stored = memory.store.vectors([m.id for m in page], Scope.of(page[0].user_id))
+    stored = store.vectors([m.id for m in page], Scope.of(page[0].user_id))
     if len(stored) != len(page):
         raise StoreError("memories were deleted while they were exported; export again")
     for m, vector in zip(page, stored, strict=True):
         yield {**m.to_dict(), "model": model, "dimension": len(vector), "vector": [float(x) for x in vector]}
 
 
-def import_records(
-    memory: MemorySystem, records: Sequence[Record], *, actor: str = "system", progress: bool | None = None
+def import_lines(
+    writer: Writer, fingerprint: Fingerprint, records: Sequence[Record], *, actor: str, progress: bool | None
 ) -> ImportReport:
-    """Write records that carry ids (as they are), 1,000 at a time with a progress bar for large
-    files; ids another user owns are refused before anything is written. A new id whose text
-    its scope already holds under another id is left out (a text is stored once), counted
-    in ``duplicates``."""
+    """Write records that carry ids, as they are (:meth:`MemorySystem.import_memories`)."""
     repeated = sorted(i for i, n in Counter(r.memory.id for r in records).items() if n > 1)
     if repeated:
         raise ValidationError(f"ids appear more than once: {repeated[:5]!r}")
-    owners = memory.store.owners([r.memory.id for r in records])
+    owners = writer.store.owners([r.memory.id for r in records])
     foreign = sorted({r.memory.id for r in records if owners.get(r.memory.id, r.memory.user_id) != r.memory.user_id})
     if foreign:
         raise ValidationError(f"ids already used by another user in this collection: {foreign[:5]!r}")
-    memory.store.check_fingerprint(memory.embedder.fingerprint)
+    writer.store.check_fingerprint(fingerprint)
     by_id = {r.memory.id: r for r in records}
     totals = Upserted()
     for chunk in chunks(len(records), progress, "importing memories"):
-        done = memory.writer.upsert(
+        done = writer.upsert(
             [records[i].memory for i in chunk],
-            lambda changed: _vectors(memory, [by_id[m.id] for m in changed]),
+            lambda changed: _vectors(writer, fingerprint, [by_id[m.id] for m in changed]),
             actor,
             lambda new, old: _keeping_times(by_id[new.id], old).memory,
         )
@@ -172,14 +170,13 @@ def _keeping_times(record: Record, existing: Memory | None) -> Record:
     return replace(record, memory=kept)
 
 
-def _vectors(memory: MemorySystem, records: list[Record]) -> NDArray[np.float32]:
+def _vectors(writer: Writer, fingerprint: Fingerprint, records: list[Record]) -> NDArray[np.float32]:
     """The file's vectors where this store's model made them at this size; new ones for the rest."""
-    fingerprint = memory.embedder.fingerprint
     reusable = [r.model == fingerprint.model and len(r.vector or ()) == fingerprint.dimension for r in records]
     out = np.empty((len(records), fingerprint.dimension), dtype=np.float32)
     fresh = [i for i, ok in enumerate(reusable) if not ok]
     if fresh:
-        out[fresh] = memory.writer.embed([records[i].memory.text for i in fresh])
+        out[fresh] = writer.embed([records[i].memory.text for i in fresh])
     for i, ok in enumerate(reusable):
         if ok:
             vector = np.asarray(records[i].vector, dtype=np.float32)

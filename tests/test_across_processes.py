@@ -38,7 +38,7 @@ IMPORTER = textwrap.dedent(
     """
     import sys, time, uuid
     from agent_memory import MemorySystem
-    from agent_memory._transfer import import_records, parse_record
+    from agent_memory._transfer import parse_record
     from agent_memory.testing import HashEmbedder
 
     url, collection, start, count = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
@@ -47,7 +47,7 @@ IMPORTER = textwrap.dedent(
     with MemorySystem(embedder=HashEmbedder(16), chroma_url=url, collection=collection) as memory:
         memory.count()
         time.sleep(max(0.0, start - time.time()))
-        import_records(memory, records, progress=False)
+        memory.import_memories(records, progress=False)
     """
 )
 

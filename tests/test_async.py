@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from agent_memory import AsyncMemorySystem, MemorySystem, StoreError
 from agent_memory.testing import HashEmbedder
 
-NOT_AWAITABLE = {"close", "iter_memories"}  # close is aclose; a generator stays a sync helper
+NOT_AWAITABLE = {"close", "iter_memories", "export_memories"}  # close is aclose; generators stay sync helpers
 
 
 class ThreadRecorder:

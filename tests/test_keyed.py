@@ -10,7 +10,7 @@ import pytest
 
 from agent_memory import InvalidMetadataError, MemorySystem, ValidationError
 from agent_memory._ids import id_time, key_id
-from agent_memory._transfer import export_records, import_records, parse_record
+from agent_memory._transfer import parse_record
 from agent_memory.testing import HashEmbedder
 
 
@@ -112,9 +112,9 @@ def test_validity_of_a_key_is_what_the_last_put_said(system: MemorySystem) -> No
 
 def test_export_and_import_keep_the_key(system: MemorySystem) -> None:
     system.put_memory("drink", "Alice likes tea", user_id="alice", agent_id="planner")
-    lines = [json.loads(json.dumps(r)) for r in export_records(system, "alice")]
+    lines = [json.loads(json.dumps(r)) for r in system.export_memories(user_id="alice")]
     with MemorySystem(embedder=HashEmbedder(32), path=":memory:") as other:
-        import_records(other, [parse_record(line, default_user="carol") for line in lines])
+        other.import_memories([parse_record(line, default_user="carol") for line in lines])
         moved = other.get_memory_by_key("drink", user_id="carol", agent_id="planner")
         assert moved is not None and (moved.text, moved.key) == ("Alice likes tea", "drink")
         assert other.put_memory("drink", "Carol likes tea", user_id="carol", agent_id="planner").id == moved.id

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from agent_memory import MemorySystem
-from agent_memory._transfer import import_records, parse_record
+from agent_memory._transfer import parse_record
 from agent_memory.cli._main import main
 from agent_memory.testing import ConstantEmbedder, HashEmbedder
 
@@ -229,7 +229,7 @@ def test_import_and_store_memory_racing_store_a_text_once() -> None:
 
             def importer(system: MemorySystem = system, start: threading.Barrier = start) -> None:
                 start.wait()
-                import_records(system, records, progress=False)
+                system.import_memories(records, progress=False)
 
             def storer(system: MemorySystem = system, start: threading.Barrier = start) -> None:
                 start.wait()

@@ -11,7 +11,7 @@ import pytest
 from numpy.typing import NDArray
 
 from agent_memory import MemorySystem, ValidationError
-from agent_memory._transfer import export_records, import_records, parse_record
+from agent_memory._transfer import parse_record
 from agent_memory.cli._main import main
 from agent_memory.testing import HashEmbedder
 
@@ -35,7 +35,9 @@ def _fill(memory: MemorySystem) -> None:
 
 def _lines(memory: MemorySystem, *, vectors: bool = False) -> list[dict[str, object]]:
     return [
-        json.loads(json.dumps(line)) for u in ("alice", "bob") for line in export_records(memory, u, vectors=vectors)
+        json.loads(json.dumps(line))
+        for u in ("alice", "bob")
+        for line in memory.export_memories(user_id=u, vectors=vectors)
     ]
 
 
@@ -45,14 +47,14 @@ def test_memories_round_trip_with_ids_scopes_metadata_and_times() -> None:
         lines = _lines(source)
         originals = {m.id: m for u in ("alice", "bob") for m in source.list_memories(user_id=u)}
     with MemorySystem(embedder=HashEmbedder(32), path=":memory:") as target:
-        report = import_records(target, [parse_record(line) for line in lines])
+        report = target.import_memories([parse_record(line) for line in lines])
         assert (report.created, report.updated, report.unchanged) == (3, 0, 0)
         copies = {m.id: m for u in ("alice", "bob") for m in target.list_memories(user_id=u)}
         assert copies == originals
         edited = next(m for m in copies.values() if m.agent_id == "pets")
         assert edited.updated_at > edited.created_at  # type: ignore[operator]
         assert target.search_memory("dogs", user_id="alice", top_k=1)[0].memory == edited
-        again = import_records(target, [parse_record(line) for line in lines])
+        again = target.import_memories([parse_record(line) for line in lines])
         assert (again.created, again.updated, again.unchanged) == (0, 0, 3)  # twice: no duplicates
         assert target.count() == 3
 
@@ -63,7 +65,7 @@ def test_an_edited_memory_is_restored_and_the_history_says_so() -> None:
         lines = _lines(memory)
         coffee = memory.search_memory("coffee", user_id="alice", top_k=1)[0].memory
         memory.update_memory(coffee.id, user_id="alice", text="Alice quit coffee")
-        report = import_records(memory, [parse_record(line) for line in lines])
+        report = memory.import_memories([parse_record(line) for line in lines])
         assert (report.created, report.updated, report.unchanged) == (0, 1, 2)
         assert memory.get_memory(coffee.id, user_id="alice") == coffee
         last = memory.history(coffee.id, user_id="alice")[-1]
@@ -83,7 +85,7 @@ def test_vectors_are_reused_for_the_same_model_and_recomputed_for_another() -> N
     same, other = CountingEmbedder(), CountingEmbedder(model="another-model")
     for embedder, expected in ((same, []), (other, ["Alice likes coffee", "Alice has two dogs", "Bob prefers tea"])):
         with MemorySystem(embedder=embedder, path=":memory:") as target:
-            import_records(target, [parse_record(line) for line in lines])
+            target.import_memories([parse_record(line) for line in lines])
             assert sorted(embedder.embedded) == sorted(expected)
             hit = target.search_memory("Bob prefers tea", user_id="bob", top_k=1, mode="dense")[0]
             assert hit.similarity == pytest.approx(
@@ -104,7 +106,7 @@ def test_an_id_owned_by_another_user_is_refused_before_anything_is_written() -> 
             parse_record({"id": bob.id, "text": "hijack", "user_id": "alice"}),
         ]
         with pytest.raises(ValidationError, match="another user"):
-            import_records(memory, records)
+            memory.import_memories(records)
         assert memory.count(user_id="alice") == 0
         assert memory.get_memory(bob.id, user_id="bob") == bob
 
@@ -146,5 +148,5 @@ def test_an_id_twice_in_one_file_is_refused() -> None:
     with MemorySystem(embedder=HashEmbedder(32), path=":memory:") as memory:
         twice = [parse_record({"id": "dup", "text": t, "user_id": "alice"}) for t in ("one", "two")]
         with pytest.raises(ValidationError, match="more than once"):
-            import_records(memory, twice)
+            memory.import_memories(twice)
         assert memory.count() == 0

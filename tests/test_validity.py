@@ -21,7 +21,7 @@ from agent_memory import (
     Scope,
     ValidationError,
 )
-from agent_memory._transfer import export_records, import_records, parse_record
+from agent_memory._transfer import parse_record
 from agent_memory.extraction._extractor import parse_facts
 from agent_memory.store._records import text_hash
 from agent_memory.testing import HashEmbedder, ScriptedLLM
@@ -119,10 +119,10 @@ def test_export_and_import_round_trip_validity_and_supersedes(hashed: MemorySyst
         supersedes=old.id,
     )[0][0]
     again = hashed.store_memory("Alice lives in Porto", user_id="alice")  # holds again: same text, two memories
-    lines = list(export_records(hashed, "alice"))
+    lines = list(hashed.export_memories(user_id="alice"))
     assert {line["id"]: line["supersedes"] for line in lines}[new.id] == old.id
     with MemorySystem(embedder=HashEmbedder(64), path=":memory:") as other:
-        result = import_records(other, [parse_record(json.loads(json.dumps(line))) for line in lines])
+        result = other.import_memories([parse_record(json.loads(json.dumps(line))) for line in lines])
         assert result.created == 3 and result.duplicates == 0
         for memory in (old, new, again):
             copied = other.get_memory(memory.id, user_id="alice")

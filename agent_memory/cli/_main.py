@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from agent_memory import _config
 from agent_memory._errors import AgentMemoryError, ValidationError
 from agent_memory._times import relative_time
-from agent_memory._transfer import Record, export_records, import_records, parse_record
+from agent_memory._transfer import Record, parse_record
 from agent_memory._types import Memory, SearchHit
 from agent_memory.cli._serving import SERVICE_COMMANDS, add_service_commands, memory_of, system_of
 from agent_memory.search._hybrid import MODES as SEARCH_MODES
@@ -248,7 +248,7 @@ def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
             groups.setdefault((r.memory.user_id, r.memory.agent_id, r.memory.session_id), []).append(r.memory)
     progress = len(records) >= 100 or None
     with system_of(args) as memory:
-        report = import_records(memory, with_ids, progress=progress)
+        report = memory.import_memories(with_ids, progress=progress)
         for (user, agent, session), group in groups.items():
             texts, metadatas = [m.text for m in group], [m.metadata for m in group]
             memory.store_memories(
@@ -266,7 +266,7 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     with system_of(args) as memory:
         users = [args.user] if args.user else list(memory.stats().users)
         for user in users:
-            for line in export_records(memory, user, vectors=args.vectors):
+            for line in memory.export_memories(user_id=user, vectors=args.vectors):
                 print(json.dumps(line, ensure_ascii=False), file=out)
     return 0
 

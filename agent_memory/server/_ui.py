@@ -27,7 +27,6 @@ from starlette.staticfiles import StaticFiles
 
 from agent_memory._async import AsyncMemorySystem
 from agent_memory._errors import AgentMemoryError, AuthenticationError, ValidationError
-from agent_memory._transfer import export_records
 from agent_memory.auth._keys import ApiKey
 from agent_memory.auth._sessions import COOKIE, Sessions
 
@@ -200,7 +199,7 @@ class _Inspector:
 
     async def export(self, request: Request, key: ApiKey, csrf: str) -> Response:
         user = await self._user(request, key)
-        records = await run_in_threadpool(lambda: list(export_records(self.memory.sync, user)))
+        records = await run_in_threadpool(lambda: list(self.memory.sync.export_memories(user_id=user)))
         if key.agent_id is not None:
             records = [r for r in records if r.get("agent_id") == key.agent_id]
         body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
