@@ -117,11 +117,12 @@ class _Refusal(Exception):
 
     @classmethod
     def of(cls, exc: AgentMemoryError) -> _Refusal:
+        """The answer to a failed check of the caller: 401 (no live key), 403 (CSRF), 429 (rate)."""
         if isinstance(exc, RateLimitedError):
             return cls(429, "RateLimitedError", str(exc), {"Retry-After": str(exc.retry_after)})
-        if isinstance(exc, PermissionDeniedError):
-            return cls(403, "PermissionDeniedError", str(exc))
-        return cls(401, "AuthenticationError", str(exc), {"WWW-Authenticate": "Bearer"})
+        if isinstance(exc, AuthenticationError):
+            return cls(401, "AuthenticationError", str(exc), {"WWW-Authenticate": "Bearer"})
+        return cls(403 if isinstance(exc, PermissionDeniedError) else 400, type(exc).__name__, str(exc))
 
 
 class Gate:

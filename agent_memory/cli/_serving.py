@@ -9,7 +9,7 @@ import secrets
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from agent_memory import _config
 from agent_memory._errors import ConfigurationError, MemoryNotFoundError
@@ -17,6 +17,9 @@ from agent_memory._system import MemorySystem
 from agent_memory.auth._keys import KEYS_FILE, ApiKey, KeyStore
 from agent_memory.extraction._openai_chat import configured_extractor
 from agent_memory.server._client import MemoryClient
+
+if TYPE_CHECKING:
+    from agent_memory.mcp._server import HttpOptions
 
 __all__ = ["SERVICE_COMMANDS", "add_service_commands", "memory_of", "system_of"]
 
@@ -75,7 +78,7 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     return _serve(args, args.port, None if args.no_mcp else HttpOptions())
 
 
-def _serve(args: argparse.Namespace, port: int, mcp: object | None) -> int:
+def _serve(args: argparse.Namespace, port: int, mcp: HttpOptions | None) -> int:
     """Run the service (``/v1``, ``/ui`` and, with ``mcp`` options, ``/mcp``) on ``port`` until stopped."""
     import dataclasses
 
@@ -106,7 +109,7 @@ def _serve(args: argparse.Namespace, port: int, mcp: object | None) -> int:
             "settings": dataclasses.asdict(settings),
             "llm": {"model": args.llm_model, "base_url": args.llm_base_url},
             "ui": ui,
-            "mcp": None if mcp is None else dataclasses.asdict(mcp),  # type: ignore[call-overload]
+            "mcp": None if mcp is None else dataclasses.asdict(mcp),
             "session_secret": secrets.token_hex(32),  # one for all workers: a session works on any of them
         }
     )  # fmt: skip
