@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from agent_memory import MemorySystem
+from agent_memory import ConfigurationError, MemorySystem
 from agent_memory.auth._keys import KeyStore
 from agent_memory.server._app import ServiceSettings, create_app
 from agent_memory.testing import HashEmbedder
@@ -282,3 +282,10 @@ def test_signing_out_needs_the_sessions_csrf_token(served: Served) -> None:
         assert client.get("/ui/memories").status_code == 200  # and the session alive
     stranger = TestClient(served.app, follow_redirects=False)  # another site's form: no cookie comes with it
     assert "am_session" not in stranger.post("/ui/logout", data={}).headers.get("set-cookie", "")
+
+
+def test_settings_that_would_refuse_everyone_are_refused() -> None:
+    for wrong in ({"header_timeout": 0}, {"body_timeout": -1}, {"max_body_bytes": 0}, {"embed_burst": 0}):
+        with pytest.raises(ConfigurationError):
+            ServiceSettings(**wrong)  # type: ignore[arg-type]
+    assert ServiceSettings(embed_per_second=0, embed_burst=0).embed_burst == 0  # no limit at all

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agent_memory._errors import ConfigurationError
+
 __all__ = ["SERVE_ENV", "ServiceSettings"]
 
 SERVE_ENV = "AGENT_MEMORY_SERVE"
@@ -29,3 +31,10 @@ class ServiceSettings:
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     logins_per_minute: int = 10
+
+    def __post_init__(self) -> None:
+        if min(self.header_timeout, self.body_timeout) <= 0 or self.max_body_bytes < 1:
+            raise ConfigurationError("the header and body timeouts and the body limit must be positive")
+        for rate, burst in ((self.rate_per_second, self.rate_burst), (self.embed_per_second, self.embed_burst)):
+            if rate > 0 and burst < 1:
+                raise ConfigurationError("a rate needs a burst of at least 1 (a rate of 0 is no limit)")
