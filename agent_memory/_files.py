@@ -16,6 +16,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from agent_memory._errors import StoreError
+
 __all__ = ["private_directory", "private_files"]
 
 _log = logging.getLogger("agent_memory.store")
@@ -39,8 +41,11 @@ def private_files() -> Iterator[None]:
 
 def private_directory(path: str | os.PathLike[str], *, check: tuple[str, ...] = ()) -> Path:
     """Create ``path`` (and missing parents) with mode ``0700``; when it already existed, warn once if
-    it, or one of the files named in ``check`` inside it, can be read or written by others."""
+    it, or one of the files named in ``check`` inside it, can be read or written by others. A file
+    where the directory should be is a :class:`StoreError`."""
     directory = Path(path)
+    if directory.exists() and not directory.is_dir():
+        raise StoreError(f"{directory} is a file, not a directory: memories need a directory of their own")
     existed = directory.is_dir()
     with private_files():
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)

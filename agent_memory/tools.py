@@ -32,7 +32,7 @@ from typing import Any, cast
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_memory._errors import AgentMemoryError, ConfigurationError, ValidationError
+from agent_memory._errors import AgentMemoryError, ConfigurationError, MemoryNotFoundError, ValidationError
 from agent_memory._system import MemorySystem
 from agent_memory._times import check_time, zone
 from agent_memory._types import SearchHit
@@ -230,9 +230,10 @@ def memory_tools(
     with an ``extractor``.
 
     ``user_id`` fixes the user every tool acts for (``None``: each ``run`` takes it first).
-    What the tools store is tagged with ``agent_id`` and ``session_id``; searching, listing
-    and ``delete_all_memories`` see only that agent's and session's memories, or (with
-    ``user_wide=True``, the MCP server's ``--agent``) all of the user's. ``mode`` is how
+    What the tools store is tagged with ``agent_id`` and ``session_id``; searching, listing,
+    ``delete_all_memories``, and updating, expiring or deleting by id, see only that agent's
+    and session's memories (another's id is not found), or (with ``user_wide=True``, the MCP
+    server's ``--agent``) all of the user's. ``mode`` is how
     ``search_memory`` searches (``"hybrid"`` or ``"dense"``): the operator's choice, not the
     model's. Times the model gives without an offset are read in ``tz`` (an IANA name;
     default this process's local zone), and the descriptions say so. ``actor`` is who the
@@ -356,18 +357,35 @@ class _Actions:
         )
         return [m.to_dict() for m in found]
 
+    def _seen(self, user_id: str, memory_id: str) -> bool:
+        """Whether these tools see the memory: any of the user's, or only their agent's and session's."""
+        if self.seen_agent is None and self.seen_session is None:
+            return True
+        found = self.memory.get_memory(memory_id, user_id=user_id)
+        if found is None:
+            return False
+        return self.seen_agent in (None, found.agent_id) and self.seen_session in (None, found.session_id)
+
+    def _unseen(self, memory_id: str) -> MemoryNotFoundError:
+        return MemoryNotFoundError(f"no memory {memory_id!r} among the memories these tools see")
+
     def update_memory(self, user_id: str, args: _UpdateMemory) -> _Record:
         memory_id, text, metadata = args.memory_id, args.text, args.metadata
+        if not self._seen(user_id, memory_id):
+            raise self._unseen(memory_id)
         return self.memory.update_memory(
             memory_id, user_id=user_id, text=text, metadata=metadata, actor=self.actor
         ).to_dict()
 
     def expire_memory(self, user_id: str, args: _ExpireMemory) -> _Record:
         at = check_time(args.at, "at", self.tz)
+        if not self._seen(user_id, args.memory_id):
+            raise self._unseen(args.memory_id)
         return self.memory.expire_memory(args.memory_id, user_id=user_id, at=at, actor=self.actor).to_dict()
 
     def delete_memory(self, user_id: str, args: _DeleteMemory) -> _Record:
-        deleted = self.memory.delete_memory(args.memory_id, user_id=user_id, actor=self.actor)
+        seen = self._seen(user_id, args.memory_id)
+        deleted = seen and self.memory.delete_memory(args.memory_id, user_id=user_id, actor=self.actor)
         return {"id": args.memory_id, "deleted": deleted}
 
     def delete_all_memories(self, user_id: str, args: _DeleteAllMemories) -> _Record:

@@ -127,7 +127,7 @@ def serve_child(chroma_url: str, keys_path: str, port: int) -> None:
     from agent_memory.server._app import ServiceSettings, create_app
 
     memory = MemorySystem(embedder=HashEmbedder(DIM), chroma_url=chroma_url, collection="served")
-    settings = ServiceSettings(rate_per_second=0)  # the load is the point: no rate limit
+    settings = ServiceSettings(rate_per_second=0, embed_per_second=0)  # the load is the point: no limits
     uvicorn.run(create_app(memory, KeyStore(keys_path), settings=settings), host="127.0.0.1", port=port,
                 log_level="warning", access_log=False)  # fmt: skip
 
@@ -161,7 +161,7 @@ def _service_command(args: argparse.Namespace, chroma_url: str, keys_path: Path,
         return [sys.executable, __file__, "--serve-child", chroma_url, str(keys_path), str(port)]
     return [sys.executable, "-m", "agent_memory", "serve", "--model", args.model, "--workers", str(args.workers),
             "--chroma-url", chroma_url, "--collection", "served", "--keys", str(keys_path), "--port", str(port),
-            "--rate", "0"]  # fmt: skip
+            "--rate", "0", "--embed-rate", "0"]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

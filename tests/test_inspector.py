@@ -97,6 +97,7 @@ def test_pages_carry_a_strict_content_security_policy(site: Site) -> None:
         assert "script-src 'self'" in headers["content-security-policy"], path
         assert "unsafe-inline" not in headers["content-security-policy"]
         assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+        assert headers["referrer-policy"] == "same-origin"  # the browser keeps the Origin the gate checks
     page = client.get("/ui/memories").text
     assert not re.search(r"<script(?![^>]*\bsrc=)", page)  # no inline script
     assert not re.search(r"\son[a-z]+=", page)  # no inline handler

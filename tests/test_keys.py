@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import time
 from pathlib import Path
 
 import pytest
 
-from agent_memory import AuthenticationError, PermissionDeniedError, ValidationError
+from agent_memory import AuthenticationError, ConfigurationError, PermissionDeniedError, ValidationError
 from agent_memory.auth._keys import KeyStore
 from agent_memory.cli._main import main
 
@@ -107,3 +108,97 @@ def test_the_cli_creates_a_labelled_key(tmp_path: Path) -> None:
     listed = io.StringIO()
     assert main(["keys", "list", "--path", str(tmp_path)], out=listed) == 0
     assert "label ci-bot" in listed.getvalue()
+
+
+def test_a_key_bound_to_an_empty_agent_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    keys = KeyStore(tmp_path / "keys.jsonl")
+    with pytest.raises(ValidationError, match="agent_id"):
+        keys.create(user_id="alice", agent_id="")
+    assert main(["keys", "create", "--user", "alice", "--agent", "", "--path", str(tmp_path)], out=io.StringIO()) == 2
+    assert "agent_id" in capsys.readouterr().err and not (tmp_path / "keys.jsonl").exists()
+
+
+def _line(**fields: object) -> str:
+    record = {"op": "create", "sha256": "0" * 64, "id": "abc123", "user_id": "alice", "agent_id": None,
+              "admin": False, "created_at": "2026-01-01T00:00:00+00:00", "label": "x"}  # fmt: skip
+    return json.dumps({k: v for k, v in {**record, **fields}.items() if v is not ...})
+
+
+UNREADABLE = {  # what is appended after a good line, and the line that cannot be read
+    "admin as a string": (_line(admin="false", user_id=None) + "\n", 2),
+    "admin as a number": (_line(admin=1) + "\n", 2),
+    "no sha256": (_line(sha256=...) + "\n", 2),
+    "a short sha256": (_line(sha256="0" * 63) + "\n", 2),
+    "no user and no admin": (_line(user_id=None) + "\n", 2),
+    "an admin bound to a user": (_line(admin=True) + "\n", 2),
+    "an empty agent": (_line(agent_id="") + "\n", 2),
+    "a field this version does not know": (_line(expires_at="2027-01-01") + "\n", 2),
+    "a second create of one id": (_line() + "\n" + _line(sha256="1" * 64) + "\n", 3),
+    "a revoke cut short": (_line() + '\n{"op": "revoke", "id": "abc1', 3),
+    "a revoke of a key never created": ('{"op": "revoke", "id": "nope", "at": "2026-01-02"}\n', 2),
+    "an unknown op": ('{"op": "grant", "id": "abc123"}\n', 2),
+    "not an object": ("[1, 2]\n", 2),
+    "not UTF-8": ('{"op": "create", "label": "\xff"}\n', 2),
+}
+
+
+@pytest.mark.parametrize("damage", UNREADABLE.values(), ids=UNREADABLE.keys())
+def test_a_keys_file_with_a_line_it_cannot_read_strictly_accepts_no_key(
+    tmp_path: Path, damage: tuple[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "keys.jsonl"
+    keys = KeyStore(path)
+    _, good = keys.create(user_id="bob")
+    with path.open("ab") as out:
+        out.write(damage[0].encode("utf-8").replace(b"\xc3\xbf", b"\xff"))  # "\xff" alone: not UTF-8
+    server = KeyStore(path)
+    with (
+        caplog.at_level(logging.ERROR, logger="agent_memory.auth"),
+        pytest.raises(AuthenticationError, match="unreadable"),
+    ):
+        server.authenticate(good)  # fails closed: not even the good key, until the file is fixed
+    assert f"line {damage[1]}:" in caplog.text and "no API key is accepted" in caplog.text
+    with pytest.raises(ConfigurationError, match=f"line {damage[1]}:"):
+        server.list()  # what keys list and serve's start-up show
+    with pytest.raises(ConfigurationError):
+        keys.create(user_id="carol")  # nothing is added to a file that cannot be read
+    path.write_text(path.read_text(encoding="utf-8", errors="replace").splitlines()[0] + "\n")  # fixed
+    time.sleep(0.6)
+    assert server.authenticate(good).user_id == "bob"
+
+
+def test_a_line_without_its_newline_is_not_glued_to_the_next(tmp_path: Path) -> None:
+    path = tmp_path / "keys.jsonl"
+    path.write_text(_line())  # a whole record, its newline lost (an editor, say)
+    keys = KeyStore(path)
+    _, key = keys.create(user_id="bob")
+    assert [json.loads(line)["user_id"] for line in path.read_text().splitlines()] == ["alice", "bob"]
+    assert keys.authenticate(key).user_id == "bob" and keys.get("abc123").user_id == "alice"
+
+
+def test_a_keys_file_that_others_may_write_is_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    keys = KeyStore(tmp_path / "keys.jsonl")
+    _, key = keys.create(user_id="alice")
+    (tmp_path / "keys.jsonl").chmod(0o666)
+    with caplog.at_level(logging.WARNING, logger="agent_memory.auth"):
+        assert KeyStore(tmp_path / "keys.jsonl").authenticate(key).user_id == "alice"
+    assert "may be written by other users" in caplog.text
+
+
+def test_the_service_answers_a_damaged_keys_file_with_401s_not_500s(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from agent_memory import MemorySystem
+    from agent_memory.server._app import ServiceSettings, create_app
+    from agent_memory.testing import HashEmbedder
+
+    keys = KeyStore(tmp_path / "keys.jsonl")
+    _, key = keys.create(user_id="alice")
+    with (tmp_path / "keys.jsonl").open("a") as out:
+        out.write(_line(sha256=...) + "\n")  # a valid line but for its hash
+    memory = MemorySystem(embedder=HashEmbedder(32), path=":memory:")
+    app = create_app(memory, keys, settings=ServiceSettings(allowed_hosts=("testserver",)))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for _ in range(3):
+            answer = client.get("/v1/memories", headers={"Authorization": f"Bearer {key}"})
+            assert answer.status_code == 401 and answer.json()["error"]["type"] == "AuthenticationError"

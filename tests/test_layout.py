@@ -1,10 +1,10 @@
 """The architecture, checked: no import cycles, and each layer imports only the layers below it.
 
 Read top-down, the layers are the flow of a call: the public facades and the surfaces (CLI,
-MCP, HTTP service) → the agent tools the surfaces render → ``MemorySystem`` → extraction →
-the write path → search → the store → the embedders → the shared vocabulary (config, errors,
-ids, types, checks). Every import counts, including those under ``TYPE_CHECKING`` and inside
-functions.
+the HTTP service, which hosts MCP over HTTP, MCP) → the agent tools the surfaces render →
+``MemorySystem`` → extraction → the write path → search → the store → the embedders → the
+shared vocabulary (config, errors, ids, types, checks). Every import counts, including those
+under ``TYPE_CHECKING`` and inside functions.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ LAYERS: list[list[tuple[str, ...]]] = [
     [("agent_memory", "agent_memory.__main__", "agent_memory.testing", "agent_memory.pytest_plugin")],
     [("agent_memory.validation",)],
     [("agent_memory.cli",)],
-    [("agent_memory.mcp",), ("agent_memory.server",)],
+    [("agent_memory.server",)],  # serve hosts the MCP tools at /mcp
+    [("agent_memory.mcp",)],
     [("agent_memory.tools",)],
     [("agent_memory.auth",)],
     [("agent_memory._async",)],

@@ -127,9 +127,13 @@ def _new_key(db: Path, *options: str) -> str:
     return out.getvalue().strip()
 
 
-def _start_http(minilm: str, db: Path, log: Path, *options: str) -> tuple[subprocess.Popen[bytes], int]:
+def _start_http(
+    minilm: str, db: Path, log: Path, *options: str, serve: bool = False
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``agent-memory mcp --http PORT`` (or ``serve --port PORT``: the same app) once it listens."""
     port = free_port()
-    command = [sys.executable, "-m", "agent_memory", "mcp", "--model", minilm, "--path", str(db), "--http", str(port)]
+    how = ["serve", "--port", str(port)] if serve else ["mcp", "--http", str(port)]
+    command = [sys.executable, "-m", "agent_memory", *how, "--model", minilm, "--path", str(db)]
     process = subprocess.Popen(
         [*command, *options], stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -155,7 +159,7 @@ class HttpServer:
 def http_server(minilm: str, tmp_path: Path) -> Iterator[HttpServer]:
     db = tmp_path / "db"
     keys = {"alice": _new_key(db, "--user", "alice"), "bob": _new_key(db, "--user", "bob")}
-    process, port = _start_http(minilm, db, tmp_path / "server.log")
+    process, port = _start_http(minilm, db, tmp_path / "server.log", serve=True)  # MCP at serve's /mcp
     try:
         yield HttpServer(f"http://127.0.0.1:{port}/mcp", db, keys)
     finally:
@@ -211,15 +215,24 @@ def test_bobs_key_never_reaches_alices_memories(http_server: HttpServer) -> None
     assert listed == [] and found == [] and smuggled == [] and deleted == {"id": pin, "deleted": False}
 
 
-def test_a_key_bound_to_an_agent_cannot_use_the_mcp_tools(http_server: HttpServer) -> None:
+def test_a_key_bound_to_an_agent_writes_as_it_and_sees_only_its_memories(http_server: HttpServer) -> None:
     agent_key = _new_key(http_server.db, "--user", "alice", "--agent", "planner")
 
-    async def run() -> Any:
-        async with _client(http_server.url, agent_key) as client:
-            return await client.call_tool("list_memories", {})
+    async def run() -> tuple[Any, Any, Any, Any, Any]:
+        async with _client(http_server.url, http_server.keys["alice"]) as alice:
+            general = _result(await alice.call_tool("store_memory", {"text": "Alice's PIN is 1234"}))
+        async with _client(http_server.url, agent_key) as planner:
+            planned = _result(await planner.call_tool("store_memory", {"text": "plan: book flights"}))
+            listed = _result(await planner.call_tool("list_memories", {}))
+            found = _result(await planner.call_tool("search_memory", {"query": "PIN 1234", "top_k": 5}))
+            touched = await planner.call_tool("update_memory", {"memory_id": general["id"], "text": "hacked"})
+        return planned, listed, found, touched, general
 
-    refused = asyncio.run(run())
-    assert refused.is_error and "PermissionDeniedError" in refused.content[0].text
+    planned, listed, found, touched, general = asyncio.run(run())
+    assert planned["agent_id"] == "planner" and planned["user_id"] == "alice"
+    assert [m["text"] for m in listed] == [h["text"] for h in found] == ["plan: book flights"]
+    assert touched.is_error and "MemoryNotFoundError" in touched.content[0].text
+    assert general["agent_id"] is None
 
 
 def test_a_public_address_checks_host_and_admin_keys_name_the_user(minilm: str, tmp_path: Path) -> None:

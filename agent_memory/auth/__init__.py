@@ -1,3 +1,4 @@
-"""Who may call what listens on a socket: API keys, browser sessions of the inspector, and request limits.
+"""Who may call what listens on a socket: the gate in front of ``agent-memory serve``, API keys, browser
+sessions of the inspector, and request limits.
 
-Internal: used by the HTTP service, the MCP server over HTTP and the CLI's ``keys`` command."""
+Internal: used by the HTTP service (which hosts MCP over HTTP), the MCP tools and the CLI's ``keys`` command."""

@@ -9,7 +9,7 @@ import secrets
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from agent_memory import _config
 from agent_memory._errors import ConfigurationError, MemoryNotFoundError
@@ -17,6 +17,9 @@ from agent_memory._system import MemorySystem
 from agent_memory.auth._keys import KEYS_FILE, ApiKey, KeyStore
 from agent_memory.extraction._openai_chat import configured_extractor
 from agent_memory.server._client import MemoryClient
+
+if TYPE_CHECKING:
+    from agent_memory.mcp._server import HttpOptions
 
 __all__ = ["SERVICE_COMMANDS", "add_service_commands", "memory_of", "system_of"]
 
@@ -45,71 +48,81 @@ def system_of(args: argparse.Namespace, *, path: str | None = None) -> MemorySys
 
 
 def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
-    from agent_memory.mcp._server import create_mcp_server, run_http
+    from agent_memory.mcp._server import HttpOptions, create_mcp_server
 
-    extractor = configured_extractor(args.llm_model, args.llm_base_url)
-    keys = None
-    if args.http is not None:
+    if args.http is not None:  # the same app as serve, with these choices for its /mcp
         if args.user is not None:
             raise ConfigurationError(
                 "over HTTP each request's API key says the user; --user is for stdio "
                 "(create a key: agent-memory keys create --user NAME)"
             )
-        keys = _live_keys(args)
+        return _serve(args, args.http, HttpOptions(args.mode, args.allow_any_user, args.agent))
+    extractor = configured_extractor(args.llm_model, args.llm_base_url)
     with system_of(args) as memory:
         server = create_mcp_server(
             memory,
             user_id=args.user,
             allow_any_user=args.allow_any_user,
-            keys=keys,
             agent_id=args.agent,
             extractor=extractor,
             mode=args.mode,
         )
         memory.embedder.embed_queries(["warm-up"])  # load the model now, not on the first tool call
-        if args.http is None:
-            server.run("stdio")
-        else:
-            run_http(server, host=args.host, port=args.http, allowed_hosts=args.allowed_host)
+        server.run("stdio")
     return 0
 
 
 def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    from agent_memory.mcp._server import HttpOptions
+
+    return _serve(args, args.port, None if args.no_mcp else HttpOptions())
+
+
+def _serve(args: argparse.Namespace, port: int, mcp: HttpOptions | None) -> int:
+    """Run the service (``/v1``, ``/ui`` and, with ``mcp`` options, ``/mcp``) on ``port`` until stopped."""
     import dataclasses
 
     import uvicorn
 
     from agent_memory.auth._limits import allowed_hosts
-    from agent_memory.server._app import SERVE_ENV, ServiceSettings
+    from agent_memory.server._listen import SlowClientProtocol
+    from agent_memory.server._settings import SERVE_ENV, ServiceSettings
 
     keys, hosts = _live_keys(args), tuple(allowed_hosts(args.host, args.allowed_host))
-    chroma_url = args.chroma_url or _config.default_chroma_url()
-    if args.workers > 1 and (args.path or not chroma_url):
+    workers, ui = getattr(args, "workers", 1), not getattr(args, "no_ui", False)
+    chroma_url = getattr(args, "chroma_url", None) or _config.default_chroma_url()
+    embed_url = getattr(args, "embed_url", None)
+    if workers > 1 and (args.path or not chroma_url):
         raise ConfigurationError(
             "--workers above 1 share one Chroma server (--chroma-url): an embedded store is one process's"
         )
-    settings = ServiceSettings(args.max_body, args.rate, args.burst, hosts)
+    settings = ServiceSettings(
+        args.max_body, args.rate, args.burst, hosts, embed_per_second=args.embed_rate, embed_burst=args.embed_burst,
+        header_timeout=args.header_timeout, body_timeout=args.body_timeout, logins_per_minute=args.logins,
+    )  # fmt: skip
     os.environ[SERVE_ENV] = json.dumps(
         {
             "memory": {"model": args.model, "path": args.path, "chroma_url": None if args.path else chroma_url,
                        "collection": args.collection, "dimensions": args.dimensions, "device": args.device,
-                       "backend": "openai" if args.embed_url else None, "base_url": args.embed_url},
+                       "backend": "openai" if embed_url else None, "base_url": embed_url},
             "keys": str(keys.path),
             "settings": dataclasses.asdict(settings),
             "llm": {"model": args.llm_model, "base_url": args.llm_base_url},
-            "ui": not args.no_ui,
+            "ui": ui,
+            "mcp": None if mcp is None else dataclasses.asdict(mcp),
             "session_secret": secrets.token_hex(32),  # one for all workers: a session works on any of them
         }
     )  # fmt: skip
-    base = f"http://{args.host}:{args.port}"
-    ui = "" if args.no_ui else f", the inspector on {base}/ui"
-    print(f"agent-memory: serving on {base}/v1{ui} (keys: {keys.path})", file=sys.stderr)
+    base = f"http://{args.host}:{port}"
+    served = [f"{base}/v1"] + [f"{base}/ui"] * ui + [f"{base}/mcp"] * (mcp is not None)
+    print(f"agent-memory: serving {', '.join(served)} (keys: {keys.path})", file=sys.stderr)
     uvicorn.run(
         "agent_memory.server._app:app_from_environment",
         factory=True,
-        workers=args.workers,
+        workers=workers,
         host=args.host,
-        port=args.port,
+        port=port,
+        http=SlowClientProtocol,
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=30,
@@ -157,8 +170,31 @@ def _key_line(record: ApiKey) -> str:
 
 def add_service_commands(command: Callable[..., argparse.ArgumentParser], search_modes: Sequence[str]) -> None:
     """The ``mcp``, ``serve`` and ``keys`` subcommands."""
+    from agent_memory.server._settings import ServiceSettings
+
     keys_help = f"the API keys file (default: $AGENT_MEMORY_KEYS, else {KEYS_FILE} in --path)"
     allowed_help = "a Host name clients use (repeatable); required with a --host other than loopback"
+    per_key = "requests a second per key, per worker"
+
+    def listening(p: argparse.ArgumentParser) -> None:
+        """Where the service listens, whom it answers and its limits (serve, and mcp --http)."""
+        defaults = ServiceSettings()
+        p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+        p.add_argument("--allowed-host", action="append", default=[], metavar="NAME", help=allowed_help)
+        p.add_argument("--keys", help=keys_help)
+        p.add_argument("--max-body", type=int, default=defaults.max_body_bytes, help="largest request body in bytes")
+        p.add_argument("--rate", type=float, default=defaults.rate_per_second, help=f"{per_key} (0: no limit)")
+        p.add_argument("--burst", type=int, default=defaults.rate_burst, help="requests a key may make at once")
+        embed_help = f"texts embedded a second per key, per worker (default {defaults.embed_per_second:g}; 0: no limit)"
+        p.add_argument("--embed-rate", type=float, default=defaults.embed_per_second, help=embed_help)
+        burst_help = f"texts a key may embed at once, and in one request (default {defaults.embed_burst})"
+        p.add_argument("--embed-burst", type=int, default=defaults.embed_burst, help=burst_help)
+        header_help = f"seconds a client may take to send a request's headers (default {defaults.header_timeout:g})"
+        p.add_argument("--header-timeout", type=float, default=defaults.header_timeout, help=header_help)
+        body_help = f"seconds a client may take to send a request's body (default {defaults.body_timeout:g})"
+        p.add_argument("--body-timeout", type=float, default=defaults.body_timeout, help=body_help)
+        logins_help = f"sign-ins to /ui a minute per client address (default {defaults.logins_per_minute})"
+        p.add_argument("--logins", type=int, default=defaults.logins_per_minute, help=logins_help)
 
     def llm_options(p: argparse.ArgumentParser) -> None:
         model, url = _config.llm_model(), _config.llm_base_url()
@@ -170,24 +206,18 @@ def add_service_commands(command: Callable[..., argparse.ArgumentParser], search
     p.add_argument("--user", help="the user every tool call acts for (the model cannot choose another)")
     p.add_argument("--allow-any-user", action="store_true", help="instead: every tool takes a user_id argument")
     p.add_argument("--agent", help="agent id to tag stored memories with")
-    p.add_argument("--http", type=int, metavar="PORT", help="streamable HTTP on this port instead of stdio")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on with --http (default: 127.0.0.1)")
-    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME", help=allowed_help)
-    p.add_argument("--keys", help=keys_help)
+    p.add_argument("--http", type=int, metavar="PORT", help="serve's app on this port (MCP at /mcp) instead of stdio")
     p.add_argument("--mode", choices=search_modes, default="hybrid", help="search_memory's mode: hybrid or dense")
+    listening(p)
     llm_options(p)
-    p = command("serve", "the memory API over HTTP (/v1), every call authenticated by an API key")
+    p = command("serve", "the memory API over HTTP (/v1, /ui, /mcp), every call authenticated by an API key")
     p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME", help=allowed_help)
-    p.add_argument("--keys", help=keys_help)
-    p.add_argument("--max-body", type=int, default=1_000_000, help="largest request body in bytes")
-    p.add_argument("--rate", type=float, default=50.0, help="requests per second per key, per worker (0: no limit)")
-    p.add_argument("--burst", type=int, default=100, help="requests a key may make at once")
     p.add_argument("--workers", type=int, default=1, help="worker processes (above 1: with --chroma-url)")
     p.add_argument("--chroma-url", help="the Chroma server the workers share (default: $AGENT_MEMORY_CHROMA_URL)")
     p.add_argument("--embed-url", help="embed with this OpenAI-compatible server (vllm serve: http://host:port/v1)")
-    p.add_argument("--no-ui", action="store_true", help="serve the API only, without the inspector at /ui")
+    p.add_argument("--no-ui", action="store_true", help="serve without the inspector at /ui")
+    p.add_argument("--no-mcp", action="store_true", help="serve without the MCP tools at /mcp")
+    listening(p)
     llm_options(p)
     p = command("keys", "create, list or revoke the API keys of the HTTP servers")
     p.add_argument("action", choices=("create", "list", "revoke"))

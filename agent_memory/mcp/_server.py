@@ -11,37 +11,41 @@ library's message, never as a crashed server.
 With an ``extractor`` (``--llm-model``/``--llm-base-url`` on the command line:
 any OpenAI-compatible chat server), a ``remember`` tool stores the lasting facts
 of a conversation, reconciled with what is remembered (:meth:`MemorySystem.remember`).
+Over HTTP it is ``agent-memory serve``'s ``/mcp`` (:class:`HttpEndpoint`), behind the
+service's one gate (:mod:`agent_memory.auth._gate`): Host and Origin, the API key,
+rates, body limits and the access log are checked there, and each tool call acts for
+the key of its request, scoped as on ``/v1`` (a key bound to an agent writes as that
+agent and sees only its memories).
+
 MCP sampling (asking the client's own model) is not used: the 2026-07-28
 protocol revision deprecates it.
 """
 
 # No ``from __future__ import annotations``: the SDK builds each tool's schema from its
 # annotations, and real objects need no resolving from a module namespace.
+import asyncio
+import contextlib
+import functools
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 from pydantic.fields import FieldInfo
 
-from agent_memory._errors import (
-    AgentMemoryError,
-    AuthenticationError,
-    ConfigurationError,
-    PermissionDeniedError,
-)
+from agent_memory._errors import AgentMemoryError, AuthenticationError, ConfigurationError
 from agent_memory._system import MemorySystem
-from agent_memory._validation import check_user_id
-from agent_memory.auth._keys import ApiKey, KeyStore
-from agent_memory.auth._limits import allowed_hosts as names_for
+from agent_memory._validation import VIA_KEY, check_user_id
+from agent_memory.auth._gate import caller_of
+from agent_memory.auth._keys import ApiKey
 from agent_memory.extraction._extractor import Extractor
 from agent_memory.tools import MemoryTool, memory_tools, tool_error_message
 
 if TYPE_CHECKING:
-    from mcp.server.auth.provider import AccessToken
-    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver import Context, MCPServer
 
-__all__ = ["create_mcp_server", "run_http"]
+__all__ = ["HttpEndpoint", "HttpOptions", "create_mcp_server"]
 
 _INSTRUCTIONS = (
     "Long-term memory about the user. Search it before answering questions that may depend on what "
@@ -52,23 +56,32 @@ _USER = "The user whose memories this call acts on."
 _ADMIN_USER = "The user to act for: only an admin key may name one (and must); a user's key acts for its own user."
 
 
+@dataclass(frozen=True)
+class HttpOptions:
+    """The operator's choices for ``serve``'s ``/mcp``: ``search_memory``'s mode, whether the tools take
+    a ``user_id`` (for admin keys), and the agent that user keys' writes are tagged with."""
+
+    mode: str = "hybrid"
+    allow_any_user: bool = False
+    agent_id: str | None = None
+
+
 def _sdk_function(
-    tool: MemoryTool, user_of: Callable[[str | None], str] | None, user_param: inspect.Parameter | None
+    tool: MemoryTool, act: Callable[..., Any], user_param: inspect.Parameter | None, context: bool = False
 ) -> Callable[..., Any]:
     """``tool`` as a function the SDK reads a tool from: its signature is ``tool.args_schema``'s
-    fields (names, types, bounds, defaults and descriptions), plus ``user_param`` when given.
+    fields (names, types, bounds, defaults and descriptions), plus ``user_param`` when given,
+    plus the SDK's request ``Context`` as ``ctx`` with ``context``.
 
-    ``user_of`` turns the ``user_id`` argument (``None`` when absent) into the user to act for;
-    without one, the tool's user is bound already. The library's errors (bad input, unknown
-    id, a key's grants) become MCP tool errors the model can read and act on.
+    ``act`` runs the call with those arguments. The library's errors (bad input, unknown id,
+    a key's grants or budget) become MCP tool errors the model can read and act on.
     """
+    from mcp.server.mcpserver import Context
     from mcp.server.mcpserver.exceptions import ToolError
 
     def call(**arguments: Any) -> Any:
         try:
-            if user_of is None:
-                return tool.run(**arguments)
-            return tool.run(user_of(arguments.pop("user_id", None)), **arguments)
+            return act(**arguments)
         except AgentMemoryError as exc:
             raise ToolError(tool_error_message(exc)) from exc
 
@@ -77,6 +90,9 @@ def _sdk_function(
         parameters = (
             [user_param, *parameters] if user_param.default is inspect.Parameter.empty else [*parameters, user_param]
         )
+    if context:  # the SDK hands the request's context to the parameter annotated with Context
+        parameters.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
+        call.__annotations__ = {"ctx": Context}
     call.__name__ = call.__qualname__ = tool.name
     call.__doc__ = tool.description
     call.__signature__ = inspect.Signature(parameters, return_annotation=tool.result_type)  # type: ignore[attr-defined]
@@ -97,7 +113,7 @@ def create_mcp_server(
     *,
     user_id: str | None = None,
     allow_any_user: bool = False,
-    keys: KeyStore | None = None,
+    keyed: bool = False,
     agent_id: str | None = None,
     extractor: Extractor | None = None,
     name: str = "agent-memory",
@@ -106,114 +122,134 @@ def create_mcp_server(
     """An MCP server whose tools store, search, list, update, delete and remember memories.
 
     Over stdio, exactly one of ``user_id`` (every call acts for that user) and
-    ``allow_any_user=True`` (every tool takes a ``user_id``) must be given. Over
-    HTTP, give ``keys`` instead: every request needs ``Authorization: Bearer <key>``
-    and acts for the key's user (:mod:`agent_memory.auth._keys`); with
-    ``allow_any_user=True`` the tools also take an optional ``user_id``, which only
-    an admin key may set to another user (and must set). ``agent_id`` tags the
-    memories this server stores. With an ``extractor`` (an
+    ``allow_any_user=True`` (every tool takes a ``user_id``) must be given. With
+    ``keyed=True`` (``serve``'s ``/mcp``, see :class:`HttpEndpoint`) each call acts for the
+    API key its request came with, which the service's gate has checked: the key's user,
+    and for a key bound to an agent, that agent (its writes, and all it sees); with
+    ``allow_any_user=True`` the tools also take an optional ``user_id``, which only an
+    admin key may set to another user (and must set). ``agent_id`` tags the memories
+    stored for a user's key or over stdio. With an ``extractor`` (an
     :class:`~agent_memory.OpenAIExtractor`, say) the server also has ``remember``.
     ``mode`` is how ``search_memory`` searches: ``"hybrid"`` (BM25 and dense) or ``"dense"``.
     """
     try:
-        from mcp.server.auth.settings import AuthSettings
         from mcp.server.mcpserver import MCPServer
     except ImportError:
         raise ConfigurationError("the MCP server needs the mcp package: pip install 'agent-memory[mcp]'") from None
-    if keys is not None and user_id is not None:
+    if keyed and user_id is not None:
         raise ConfigurationError("with keys the user comes from each request's key: user_id= is for stdio only")
-    if keys is None and (user_id is None) == (not allow_any_user):
+    if not keyed and (user_id is None) == (not allow_any_user):
         raise ConfigurationError("give the server's user (user_id=...) or allow_any_user=True, not both or neither")
-    # The operator's scope: what the server stores is tagged with agent_id, searches see the whole user.
-    options: dict[str, Any] = {"agent_id": agent_id, "extractor": extractor, "mode": mode, "tz": "UTC"}
-    options |= {"actor": f"agent:{agent_id or 'mcp'}", "user_wide": True}
-    if keys is None and not allow_any_user:  # the user fixed for the server's lifetime: no tool argument names one
-        rendered = [_sdk_function(t, None, None) for t in memory_tools(memory, user_id=user_id, **options)]
-    else:
-        user_of, user_param = _user_binding(keys, allow_any_user)
-        rendered = [_sdk_function(t, user_of, user_param) for t in memory_tools(memory, user_id=None, **options)]
-    if keys is None:
-        server = MCPServer(name, instructions=_INSTRUCTIONS)
-    else:  # the SDK's bearer middleware; "issuer" is required by its settings but no OAuth server is offered
-        auth = AuthSettings(issuer_url="http://127.0.0.1/agent-memory-keys", resource_server_url=None)
-        server = MCPServer(name, instructions=_INSTRUCTIONS, token_verifier=_KeyVerifier(keys), auth=auth)
+    options: dict[str, Any] = {"extractor": extractor, "mode": mode, "tz": "UTC"}
+    if keyed:
+        rendered = _keyed_functions(memory, options, agent_id, allow_any_user)
+    else:  # the operator's scope: what the server stores is tagged with agent_id, searches see the whole user
+        options |= {"agent_id": agent_id, "actor": f"agent:{agent_id or 'mcp'}", "user_wide": True}
+        rendered = _stdio_functions(memory, options, user_id)
+    server = MCPServer(name, instructions=_INSTRUCTIONS)
     for function in rendered:
         server.add_tool(function, name=function.__name__, description=function.__doc__)
     return server
 
 
-def _user_binding(
-    keys: KeyStore | None, allow_any_user: bool
-) -> tuple[Callable[[str | None], str], inspect.Parameter | None]:
-    """Who a call acts for when the server has no fixed user, and the ``user_id`` argument, if any.
+def _stdio_functions(memory: MemorySystem, options: dict[str, Any], user_id: str | None) -> list[Callable[..., Any]]:
+    """The tools for one fixed user (no tool argument names one), or with a required ``user_id``."""
+    if user_id is not None:
+        return [_sdk_function(t, t.run, None) for t in memory_tools(memory, user_id=user_id, **options)]
+    required = inspect.Parameter(
+        "user_id", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[str, Field(description=_USER)]
+    )
 
-    Without keys (``allow_any_user`` over stdio) every tool requires ``user_id``. With keys the
-    request's key decides: its own user, or (``allow_any_user``, admin keys only) the user that
-    an optional ``user_id`` names; without ``allow_any_user`` the schemas have no ``user_id``.
-    """
-    if keys is None:
-        required = inspect.Parameter(
-            "user_id", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[str, Field(description=_USER)]
-        )
-        return check_user_id, required
+    def any_user(tool: MemoryTool) -> Callable[..., Any]:
+        return lambda user_id, **arguments: tool.run(check_user_id(user_id), **arguments)
+
+    tools = memory_tools(memory, user_id=None, **options)
+    return [_sdk_function(t, any_user(t), required) for t in tools]
+
+
+def _keyed_functions(
+    memory: MemorySystem, options: dict[str, Any], agent_id: str | None, allow_any_user: bool
+) -> list[Callable[..., Any]]:
+    """The tools of ``serve``'s ``/mcp``: each call runs the tool as made for the request's key."""
+
+    @functools.lru_cache(maxsize=256)
+    def tools_for(key: ApiKey) -> dict[str, MemoryTool]:
+        if key.agent_id is not None:  # as on /v1: writes as that agent, sees only its memories
+            scope: dict[str, Any] = {"agent_id": key.agent_id, "actor": key.actor(), "user_wide": False}
+        else:
+            scope = {"agent_id": agent_id, "actor": f"agent:{agent_id or 'mcp'}{VIA_KEY}{key.name}", "user_wide": True}
+        return {t.name: t for t in memory_tools(memory, user_id=None, **options, **scope)}
+
+    def keyed(name: str) -> Callable[..., Any]:
+        def act(ctx: "Context[Any, Any]", user_id: str | None = None, **arguments: Any) -> Any:
+            caller = caller_of(_scope_of(ctx))
+            user = caller.key.user_for(user_id)
+            caller.embeds(_texts_embedded(name, arguments))
+            return tools_for(caller.key)[name].run(user, **arguments)
+
+        return act
+
     optional = inspect.Parameter(
         "user_id",
         inspect.Parameter.KEYWORD_ONLY,
         default=None,
         annotation=Annotated[str | None, Field(description=_ADMIN_USER)],
     )
-    return _key_user, optional if allow_any_user else None
+    templates = memory_tools(memory, user_id=None, **options)  # the schemas: the same for every key
+    return [_sdk_function(t, keyed(t.name), optional if allow_any_user else None, context=True) for t in templates]
 
 
-def _key_user(user_id: str | None) -> str:
-    """The user a call acts for: the request's key's own, or one an admin key names."""
-    return _request_key().user_for(user_id)
+def _scope_of(ctx: "Context[Any, Any]") -> Any:
+    """The ASGI scope of the HTTP request a tool call came in (the gate keeps the caller there)."""
+    request = ctx.request_context.request
+    if request is None:
+        raise AuthenticationError("this call came without an HTTP request, so without an API key")
+    return request.scope
 
 
-class _KeyVerifier:
-    """The SDK's ``TokenVerifier`` over a :class:`KeyStore`: the key's grants travel as claims."""
-
-    def __init__(self, keys: KeyStore) -> None:
-        self.keys = keys
-
-    async def verify_token(self, token: str) -> "AccessToken | None":
-        from mcp.server.auth.provider import AccessToken
-
-        try:
-            key = self.keys.authenticate(token)
-        except AuthenticationError:
-            return None
-        claims = {"user_id": key.user_id, "agent_id": key.agent_id, "admin": key.admin}
-        return AccessToken(token="", client_id=key.id, scopes=[], claims=claims)
+def _texts_embedded(tool: str, arguments: Mapping[str, Any]) -> int:
+    """What a tool call costs of its key's budget of work: the texts it embeds (as on ``/v1``)."""
+    if tool in ("store_memory", "search_memory"):
+        return 1
+    if tool == "update_memory":
+        return 0 if arguments.get("text") is None else 1
+    if tool == "remember":
+        return len(arguments.get("messages") or ())
+    return 0
 
 
-def _request_key() -> ApiKey:
-    """The API key of the HTTP request this tool call came in. Keys bound to an agent are for the
-    HTTP service, which scopes every call to the agent; the MCP tools act for a whole user."""
-    from mcp.server.auth.middleware.auth_context import get_access_token
+class HttpEndpoint:
+    """A keyed MCP server's streamable HTTP endpoint, for ``serve``'s ``/mcp``.
 
-    token = get_access_token()
-    if token is None or token.claims is None:
-        raise AuthenticationError("this call came without an API key")
-    claims = token.claims
-    if claims["agent_id"] is not None:
-        raise PermissionDeniedError("a key bound to an agent cannot use the MCP server; use a user's key")
-    return ApiKey(id=token.client_id, user_id=claims["user_id"], agent_id=None, admin=claims["admin"])
-
-
-def run_http(server: "MCPServer", *, host: str, port: int, allowed_hosts: Sequence[str] = ()) -> None:
-    """Serve ``server`` over streamable HTTP at ``/mcp`` until interrupted.
-
-    ``Host`` and ``Origin`` are always checked against DNS rebinding (see
-    :func:`agent_memory.auth._limits.allowed_hosts`: a public address needs its names).
+    Stateless (any worker answers any request; nothing is kept between requests), JSON
+    responses, and no checks of its own: the service's gate checks Host, Origin, the key,
+    rates and sizes before a request gets here. The SDK's session manager runs within the
+    app's lifespan (``async with endpoint.running():``), one for each event loop that runs
+    it (a test may run one app in several).
     """
-    import uvicorn
-    from mcp.server.transport_security import TransportSecuritySettings
 
-    hosts = [f"{name}:*" for name in names_for(host, allowed_hosts)]
-    origins = [f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")]
-    security = TransportSecuritySettings(
-        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
-    )
-    app = server.streamable_http_app(host=host, transport_security=security)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    def __init__(self, server: "MCPServer") -> None:
+        self.server = server
+        self._handlers: dict[asyncio.AbstractEventLoop, Any] = {}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        handler = self._handlers.get(asyncio.get_running_loop())
+        if handler is None:
+            raise RuntimeError("the MCP endpoint is not running: enter HttpEndpoint.running() in the app's lifespan")
+        await handler(scope, receive, send)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        from mcp.server.transport_security import TransportSecuritySettings
+        from starlette.routing import Route
+
+        gated = TransportSecuritySettings(enable_dns_rebinding_protection=False)  # the gate checks Host and Origin
+        app = self.server.streamable_http_app(stateless_http=True, json_response=True, transport_security=gated)
+        loop, route = asyncio.get_running_loop(), app.routes[0]  # its one route, /mcp, without its middleware
+        assert isinstance(route, Route)
+        async with self.server.session_manager.run():
+            self._handlers[loop] = route.endpoint
+            try:
+                yield
+            finally:
+                del self._handlers[loop]

@@ -1,14 +1,18 @@
 """``agent-memory serve``: the memory API over HTTP (FastAPI on uvicorn), authenticated by API keys.
 
-Every route but ``GET /v1/health`` needs ``Authorization: Bearer <key>``
-(:mod:`agent_memory.auth._keys`). The user of a call is the key's; a request may name
-a ``user_id`` only to repeat it, or, with an admin key, to choose it (then it
-must). A key bound to an agent writes as that agent, and sees only that agent's
-memories. Errors have one shape, ``{"error": {"type", "message", "status"}}``,
-whose ``type`` is the library's exception name (:data:`STATUS` maps it to the
-HTTP status). Request bodies are limited in size, each key in rate, and the
-access log (logger ``agent_memory.access``, one JSON object a request) never
-holds memory text or keys.
+One app answers ``/v1`` (this module's routes), ``/ui`` (the inspector) and ``/mcp``
+(the MCP tools, :mod:`agent_memory.mcp._server`), behind one gate
+(:mod:`agent_memory.auth._gate`) that checks Host and Origin, the API key
+(``Authorization: Bearer <key>``, :mod:`agent_memory.auth._keys`) before any body is
+read, each key's rate, body sizes and read times, and writes the access log (logger
+``agent_memory.access``, one JSON object a request, never memory text or keys).
+
+The user of a call is the key's; a request may name a ``user_id`` only to repeat it,
+or, with an admin key, to choose it (then it must). A key bound to an agent writes as
+that agent, and sees only that agent's memories. Routes that embed charge each key's
+budget of work (texts embedded a second). Errors have one shape, ``{"error": {"type",
+"message", "status"}}``, whose ``type`` is the library's exception name (:data:`STATUS`
+maps it to the HTTP status); anything unexpected is a logged 500 in that shape.
 """
 
 from __future__ import annotations
@@ -17,17 +21,16 @@ import json
 import logging
 import os
 import sys
-import time
-from collections.abc import Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from agent_memory._async import AsyncMemorySystem
 from agent_memory._errors import (
@@ -46,11 +49,14 @@ from agent_memory._errors import (
 )
 from agent_memory._system import MemorySystem
 from agent_memory._types import Memory
+from agent_memory.auth._gate import MCP_PATH, Gate, Policy, caller_of
 from agent_memory.auth._keys import ApiKey, KeyStore
-from agent_memory.auth._limits import BodyLimit, RateLimiter, error_body
-from agent_memory.auth._sessions import COOKIE, UNSAFE_METHODS, Sessions
+from agent_memory.auth._limits import RateLimiter, error_body
+from agent_memory.auth._sessions import Sessions
 from agent_memory.extraction._extractor import Extractor
 from agent_memory.extraction._openai_chat import configured_extractor
+from agent_memory.mcp._server import HttpEndpoint, HttpOptions, create_mcp_server
+from agent_memory.server._listen import SlowClientProtocol
 from agent_memory.server._models import (
     Changes,
     Deleted,
@@ -68,6 +74,7 @@ from agent_memory.server._models import (
     Scoped,
     Stats,
 )
+from agent_memory.server._settings import SERVE_ENV, ServiceSettings
 from agent_memory.server._ui import add_inspector
 
 __all__ = ["SERVE_ENV", "STATUS", "ServiceSettings", "app_from_environment", "create_app"]
@@ -86,42 +93,33 @@ STATUS: dict[type[AgentMemoryError], int] = {
     StoreError: 503,
 }
 """The HTTP status of each library error (the nearest listed base class decides)."""
-
-_access = logging.getLogger("agent_memory.access")
-
-
-@dataclass(frozen=True)
-class ServiceSettings:
-    """Limits of the service: request body bytes, requests per second (and burst) per key, the
-    ``Host`` names it answers to, and the threads its store and model calls run in."""
-
-    max_body_bytes: int = 1_000_000
-    rate_per_second: float = 50.0
-    rate_burst: int = 100
-    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
-    workers: int = 8  # threads for store and model calls (the event loop never makes them)
-
-
-SERVE_ENV = "AGENT_MEMORY_SERVE"
-"""The environment variable through which ``agent-memory serve`` hands its settings to each worker."""
+_DEFAULTS, _MCP_DEFAULTS = ServiceSettings(), HttpOptions()
 
 
 def app_from_environment() -> FastAPI:
     """One ``serve`` worker's app, from the settings the command put in :data:`SERVE_ENV` (uvicorn's
     ``factory``: each worker process opens its own store client and model)."""
     config = json.loads(os.environ[SERVE_ENV])
-    access = logging.getLogger("agent_memory.access")
-    if not access.handlers:
-        access.addHandler(logging.StreamHandler(sys.stderr))
-        access.setLevel(logging.INFO)
+    for name in ("agent_memory.access", "agent_memory.server", "agent_memory.auth"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(logging.StreamHandler(sys.stderr))
+            logger.setLevel(logging.INFO)
     memory = MemorySystem(**config["memory"])
     secret = bytes.fromhex(config["session_secret"]) if config.get("session_secret") else None
     memory.embedder.embed_queries(["warm-up"])  # load the model now, not on the first request
     extractor = configured_extractor(config["llm"]["model"], config["llm"]["base_url"])
     settings = ServiceSettings(**{**config["settings"], "allowed_hosts": tuple(config["settings"]["allowed_hosts"])})
-    keys = KeyStore(config["keys"])
+    SlowClientProtocol.header_timeout = settings.header_timeout  # this worker's connections
+    mcp = HttpOptions(**config["mcp"]) if config.get("mcp") is not None else None
     return create_app(
-        memory, keys, extractor=extractor, settings=settings, ui=config.get("ui", True), session_secret=secret
+        memory,
+        KeyStore(config["keys"]),
+        extractor=extractor,
+        settings=settings,
+        ui=config.get("ui", True),
+        session_secret=secret,
+        mcp=mcp,
     )
 
 
@@ -130,53 +128,68 @@ def create_app(
     keys: KeyStore,
     *,
     extractor: Extractor | None = None,
-    settings: ServiceSettings = ServiceSettings(),  # frozen
+    settings: ServiceSettings = _DEFAULTS,
     ui: bool = True,
     session_secret: bytes | None = None,
+    mcp: HttpOptions | None = _MCP_DEFAULTS,
 ) -> FastAPI:
     """The service's ASGI app over ``memory``; ``POST /v1/remember`` exists only with an ``extractor``.
     With ``ui``, the inspector is at ``/ui`` (:mod:`agent_memory.server._ui`); its session cookies are
-    signed with ``session_secret`` (random when not given: give every worker the same one)."""
+    signed with ``session_secret`` (random when not given: give every worker the same one). With
+    ``mcp``, the MCP tools are at ``/mcp``, each call acting for its request's key."""
 
     calls = AsyncMemorySystem(sync=memory, max_workers=settings.workers)
+    endpoint = None
+    if mcp is not None:
+        endpoint = HttpEndpoint(create_mcp_server(memory, keyed=True, extractor=extractor, **vars(mcp)))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> Any:
-        yield
+        async with AsyncExitStack() as running:
+            if endpoint is not None:
+                await running.enter_async_context(endpoint.running())
+            yield
         await calls.aclose()  # after uvicorn has let the requests in flight finish
         memory.close()
 
-    app = FastAPI(title="agent-memory", version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.state.keys, app.state.limiter = keys, RateLimiter(settings.rate_per_second, settings.rate_burst)
-    app.state.sessions = Sessions(keys, session_secret)
+    app = _Service(title="agent-memory", version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.keys, app.state.sessions = keys, Sessions(keys, session_secret)
+    app.state.limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
+    app.state.logins = RateLimiter(settings.logins_per_minute / 60, settings.logins_per_minute, unit="sign-ins")
+    work = RateLimiter(settings.embed_per_second, settings.embed_burst, unit="texts embedded")
+    app.state.policy = Policy(
+        keys, app.state.sessions, app.state.limiter, work, settings.allowed_hosts, settings.max_body_bytes,
+        settings.body_timeout,
+    )  # fmt: skip
     _routes(app, calls, extractor)
     if ui:
         add_inspector(app, calls, status_of)
+    if endpoint is not None:
+        app.router.routes.append(Route(MCP_PATH, endpoint, include_in_schema=False))
     _error_handlers(app)
-    app.middleware("http")(_log_access)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
     return app
 
 
+class _Service(FastAPI):
+    """FastAPI behind the gate: the gate wraps even FastAPI's own error handling, so that nothing
+    reaches a route before its checks and it sees (and logs) whatever escapes."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return Gate(super().build_middleware_stack(), self.state.policy, self.router.routes)
+
+
 def _caller(request: Request) -> ApiKey:
-    """The API key of the request (401 without a live one), counted against its rate: the
-    ``Authorization`` header's, else the inspector's session cookie's, whose requests that
-    change something must carry the session's CSRF token."""
-    header = request.headers.get("authorization", "")
-    if header or COOKIE not in request.cookies:
-        key = request.app.state.keys.authenticate(header[7:] if header[:7].lower() == "bearer " else None)
-    else:
-        sessions: Sessions = request.app.state.sessions
-        key, nonce = sessions.resolve(request.cookies[COOKIE])
-        if request.method in UNSAFE_METHODS:
-            sessions.check_csrf(nonce, request.headers.get("x-csrf-token"))
-    request.state.key_id = key.id
-    request.app.state.limiter.check(key.id)
-    return key  # type: ignore[no-any-return]
+    """The API key the gate admitted the request with (checked, and counted against its rate)."""
+    return caller_of(request.scope).key
+
+
+def _work(request: Request) -> Callable[[int], None]:
+    """Charges the caller's budget of work with the texts a call embeds (429 past it)."""
+    return caller_of(request.scope).embeds
 
 
 Caller = Annotated[ApiKey, Depends(_caller)]
+Work = Annotated[Callable[[int], None], Depends(_work)]
 InScope = Annotated[Scoped, Depends()]
 
 
@@ -187,10 +200,11 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
         return Health(status="ok")
 
     @app.post("/v1/memories", response_model=Memories, status_code=201, tags=["memories"])
-    async def store(body: NewMemories, key: Caller) -> Memories:
+    async def store(body: NewMemories, key: Caller, work: Work) -> Memories:
         """Store one text or many; a text the scope already holds returns the existing memory."""
         user, agent = key.user_for(body.user_id), _agent(key, body.agent_id)
         texts = body.texts if body.texts is not None else [body.text or ""]
+        work(len(texts))
         stored = await memory.store_memories(
             texts, user_id=user, metadatas=body.metadatas, agent_id=agent, session_id=body.session_id, actor=key.actor()
         )
@@ -232,9 +246,10 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
         return MemoryOut.of(await _owned(memory, memory_id, key, scope.user_id))
 
     @app.patch("/v1/memories/{memory_id}", response_model=MemoryOut, tags=["memories"])
-    async def update(memory_id: str, body: Patch, key: Caller) -> MemoryOut:
+    async def update(memory_id: str, body: Patch, key: Caller, work: Work) -> MemoryOut:
         """Replace a memory's text (re-embedded) and/or metadata, keeping its id."""
         user = (await _owned(memory, memory_id, key, body.user_id)).user_id
+        work(0 if body.text is None else 1)
         changed = await memory.update_memory(
             memory_id, user_id=user, text=body.text, metadata=body.metadata, actor=key.actor()
         )
@@ -269,12 +284,14 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
         return Deleted(deleted=await memory.delete_all_memories(user_id=user, agent_id=agent, actor=key.actor()))
 
     @app.post("/v1/search", response_model=Hits, tags=["search"])
-    async def search(body: Recall, key: Caller) -> Hits:
+    async def search(body: Recall, key: Caller, work: Work) -> Hits:
         """The caller's memories most relevant to ``query``, best first (scores in [0, 1])."""
+        user, agent = key.user_for(body.user_id), _agent(key, body.agent_id)
+        work(1)
         hits = await memory.search_memory(
             body.query,
-            user_id=key.user_for(body.user_id),
-            agent_id=_agent(key, body.agent_id),
+            user_id=user,
+            agent_id=agent,
             session_id=body.session_id,
             top_k=body.top_k,
             task=body.task,
@@ -314,13 +331,15 @@ def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None
     if extractor is not None:
 
         @app.post("/v1/remember", response_model=Changes, tags=["memories"])
-        async def remember(body: RememberRequest, key: Caller) -> Changes:
+        async def remember(body: RememberRequest, key: Caller, work: Work) -> Changes:
             """Store the lasting facts of a conversation, reconciled with what is remembered."""
+            user, agent = key.user_for(body.user_id), _agent(key, body.agent_id)
+            work(len(body.messages))
             changes = await memory.remember(
                 [m.model_dump(exclude_none=True) for m in body.messages],
-                user_id=key.user_for(body.user_id),
+                user_id=user,
                 extractor=extractor,
-                agent_id=_agent(key, body.agent_id),
+                agent_id=agent,
                 session_id=body.session_id,
                 actor=key.actor(),
             )
@@ -380,21 +399,7 @@ def _error_handlers(app: FastAPI) -> None:
         where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return _error(422, "ValidationError", where)
 
-
-async def _log_access(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """One JSON line a request: method, route (its template, not the path), status, time, key id."""
-    start = time.perf_counter()
-    response = await call_next(request)
-    route = request.scope.get("route")
-    _access.info(
-        json.dumps(
-            {
-                "method": request.method,
-                "route": getattr(route, "path", "(none)"),
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - start) * 1000, 2),
-                "key": getattr(request.state, "key_id", None),
-            }
-        )
-    )
-    return response
+    @app.exception_handler(Exception)
+    async def failed(_: Request, exc: Exception) -> JSONResponse:
+        """Anything unexpected: a 500 in the error shape (the gate logs it, without its message)."""
+        return _error(500, "InternalError", "the server failed to answer this request; the error is in its log")

@@ -23,10 +23,13 @@ from urllib.parse import parse_qs, urlencode
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_memory._async import AsyncMemorySystem
-from agent_memory._errors import AgentMemoryError, AuthenticationError, ValidationError
+from agent_memory._errors import AgentMemoryError, AuthenticationError, RateLimitedError, ValidationError
+from agent_memory.auth._gate import caller_of
 from agent_memory.auth._keys import ApiKey
 from agent_memory.auth._sessions import COOKIE, Sessions
 
@@ -42,7 +45,9 @@ CSP = (
 _HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Nothing leaves for another origin, and the pages' own form posts keep their Origin (under
+    # no-referrer a browser sends "Origin: null", which the gate refuses: any page can send that).
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
@@ -59,7 +64,7 @@ def add_inspector(app: FastAPI, memory: AsyncMemorySystem, status_of: Callable[[
     env.filters["when"] = _when
     ui = _Inspector(env, memory, status_of)
     app.mount("/ui/static", StaticFiles(directory=_HERE / "static"), name="ui-static")
-    app.middleware("http")(_secure_headers)
+    app.add_middleware(_SecureHeaders)
     app.get("/ui", include_in_schema=False)(ui.home)
     app.get("/ui/login", include_in_schema=False)(ui.login_form)
     app.post("/ui/login", include_in_schema=False)(ui.login)
@@ -70,11 +75,24 @@ def add_inspector(app: FastAPI, memory: AsyncMemorySystem, status_of: Callable[[
     app.get("/ui/export", include_in_schema=False)(ui.signed_in(ui.export))
 
 
-async def _secure_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    response = await call_next(request)
-    if request.url.path == "/ui" or request.url.path.startswith("/ui/"):
-        response.headers.update(_HEADERS)
-    return response
+class _SecureHeaders:
+    """Adds :data:`_HEADERS` to every answer under ``/ui`` (pure ASGI: it streams whatever it wraps)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path == "/ui" or path.startswith("/ui/")):
+            await self.app(scope, receive, send)
+            return
+
+        async def headed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(_HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, headed)
 
 
 def _when(value: datetime | None) -> str:
@@ -89,21 +107,22 @@ class _Inspector:
         return HTMLResponse(self.env.get_template(name).render(**values), status_code=code)
 
     def signed_in(self, page: Page) -> Callable[[Request], Awaitable[Response]]:
-        """A page for a signed-in key: the sign-in form otherwise; a library error as a page."""
+        """A page for the key of a live session (the gate found it, and counted it against its rate):
+        the sign-in form otherwise; a library error as a page."""
 
         async def guarded(request: Request) -> Response:
-            sessions: Sessions = request.app.state.sessions
             try:
-                key, nonce = sessions.resolve(request.cookies.get(COOKIE))
+                caller = caller_of(request.scope)
             except AuthenticationError:
                 return RedirectResponse("/ui/login", status_code=303)
-            request.state.key_id = key.id
+            if caller.session is None:  # a bearer key is for the API; the pages are a session's
+                return RedirectResponse("/ui/login", status_code=303)
+            key, csrf = caller.key, request.app.state.sessions.csrf(caller.session)
             try:
-                request.app.state.limiter.check(key.id)
-                return await page(request, key, sessions.csrf(nonce))
+                return await page(request, key, csrf)
             except AgentMemoryError as exc:
                 status = self.status_of(exc)
-                return self.render("error.html", status, key=key, csrf=sessions.csrf(nonce), error=exc, status=status)
+                return self.render("error.html", status, key=key, csrf=csrf, error=exc, status=status)
 
         guarded.__name__ = page.__name__
         return guarded
@@ -118,6 +137,12 @@ class _Inspector:
         return response
 
     async def login(self, request: Request) -> Response:
+        try:  # before the form is read: attempts a minute per client address
+            request.app.state.logins.check(request.client.host if request.client else "")
+        except RateLimitedError as exc:
+            response = await self.login_form(request, "Too many sign-in attempts; try again later.", 429)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         form = await _form(request)
         expected = request.cookies.get(_LOGIN_COOKIE, "")
         if not expected or not hmac.compare_digest(form.get("login_token", ""), expected):
@@ -134,13 +159,15 @@ class _Inspector:
         return response
 
     async def logout(self, request: Request) -> Response:
+        """End the session, and clear its cookie, only with the session's CSRF token: a form on another
+        site (which cannot know it, and whose request carries no cookie) changes nothing."""
         sessions: Sessions = request.app.state.sessions
         try:
             _, nonce = sessions.resolve(request.cookies.get(COOKIE))
-            sessions.check_csrf(nonce, (await _form(request)).get("csrf"))
-            sessions.end(nonce)
         except AuthenticationError:
-            pass  # signed out already: clear the cookie all the same
+            return RedirectResponse("/ui/login", status_code=303)  # no session here to end: nothing changes
+        sessions.check_csrf(nonce, (await _form(request)).get("csrf"))  # a 403 otherwise, cookie kept
+        sessions.end(nonce)
         response = RedirectResponse("/ui/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
