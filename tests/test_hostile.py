@@ -198,3 +198,37 @@ def test_the_store_opens_counts_and_searches_after_the_attack(store: tuple[Memor
         ]
         reopened.store_memory("Carol arrives after the attack", user_id="carol")  # writes still work
         assert reopened.count(user_id="carol") == 1
+
+
+def test_every_known_finding_is_refused(tmp_path: Path) -> None:
+    """The findings that reported issue 28, in process: each refused with a ValidationError (or answered,
+    for queries that merely looked like times), the store unchanged and still usable after a restart."""
+    path = str(tmp_path / "db")
+    with MemorySystem(embedder=HashEmbedder(), path=path) as memory:
+        alice = memory.store_memory("Alice likes tea", user_id="alice")
+        before = _alices(memory)
+        reserved_at_1100: list[dict[str, Any] | None] = [None] * 1100 + [{"chroma:document": "x"}] * 100
+        refused: list[Callable[[], object]] = [
+            lambda: memory.store_memory("x", user_id="bob", metadata={f"k{i}": i for i in range(5600)}),
+            lambda: memory.search_memory("x", user_id="bob", filters={"$or": [{"n": i} for i in range(10_000)]}),
+            lambda: memory.search_memory("1" * 30_000, user_id="bob"),
+            lambda: memory.store_memories(
+                [f"t{i}" for i in range(1200)],
+                user_id="bob",
+                metadatas=[None] * 1100 + [{"chroma:document": "x"}] * 100,
+            ),
+            lambda: memory.list_memories(user_id="bob", offset=4_294_967_296),
+            lambda: memory.search_memory("x", user_id="bob", top_k=2**63),
+            lambda: memory.search_memory("yesterday", user_id="bob", now="0001-01-01"),
+            lambda: memory.expire_memory(alice.id, user_id="alice", at="0001-01-01T00:00:00+14:00"),
+            lambda: memory.search_memory("x", user_id="bob", tz="x" * 10_000),
+        ]
+        for call in refused:
+            with pytest.raises(ValidationError):
+                call()
+        for query in ("what happened 100000000 days ago", "99999999999天前", "一" * 15_000):
+            memory.search_memory(query, user_id="bob")  # answered: no time named, in linear time
+        assert _alices(memory) == before and memory.count(user_id="bob") == 0
+    with MemorySystem(embedder=HashEmbedder(), path=path) as reopened:
+        assert _alices(reopened) == before
+        assert reopened.store_memory("Bob still writes", user_id="bob").text == "Bob still writes"
