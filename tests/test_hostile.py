@@ -212,11 +212,7 @@ def test_every_known_finding_is_refused(tmp_path: Path) -> None:
             lambda: memory.store_memory("x", user_id="bob", metadata={f"k{i}": i for i in range(5600)}),
             lambda: memory.search_memory("x", user_id="bob", filters={"$or": [{"n": i} for i in range(10_000)]}),
             lambda: memory.search_memory("1" * 30_000, user_id="bob"),
-            lambda: memory.store_memories(
-                [f"t{i}" for i in range(1200)],
-                user_id="bob",
-                metadatas=[None] * 1100 + [{"chroma:document": "x"}] * 100,
-            ),
+            lambda: memory.store_memories([f"t{i}" for i in range(1200)], user_id="bob", metadatas=reserved_at_1100),
             lambda: memory.list_memories(user_id="bob", offset=4_294_967_296),
             lambda: memory.search_memory("x", user_id="bob", top_k=2**63),
             lambda: memory.search_memory("yesterday", user_id="bob", now="0001-01-01"),
