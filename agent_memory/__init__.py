@@ -33,6 +33,7 @@ from agent_memory._errors import (
     UnknownTaskError,
     ValidationError,
 )
+from agent_memory._options import MODES as SEARCH_MODES
 from agent_memory._system import MemorySystem
 from agent_memory._tasks import DEFAULT_TASK, TASKS, format_query
 from agent_memory._transfer import ImportReport
@@ -42,7 +43,6 @@ from agent_memory.extraction._extractor import Decision, Extractor, Fact, LLMExt
 from agent_memory.extraction._openai_chat import OpenAIExtractor
 from agent_memory.extraction._prompts import MAX_FACT_CHARS, MAX_FACTS
 from agent_memory.extraction._remember import MemoryChange
-from agent_memory.search._hybrid import MODES as SEARCH_MODES
 from agent_memory.search._rerank import Qwen3Reranker, Reranker
 from agent_memory.server._client import MemoryClient
 from agent_memory.store._chroma_store import ChromaStore

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 
-from agent_memory._errors import ConfigurationError, ValidationError
-from agent_memory._validation import DEFAULT_LIMITS, Limits
+from agent_memory._errors import ConfigurationError
 
 VERSION = "0.1.0"
 """This release (``agent_memory.__version__``; pyproject.toml says the same, a test checks it)."""
@@ -20,11 +19,12 @@ __all__ = [
     "default_device",
     "default_dimensions",
     "default_instruction_aware",
-    "default_limits",
     "default_model",
     "default_path",
+    "default_zone",
     "embeddings_server",
     "keys_file",
+    "limits_setting",
     "llm_api_key",
     "llm_base_url",
     "llm_model",
@@ -64,15 +64,15 @@ def default_instruction_aware() -> bool | None:
     raise ConfigurationError(f"AGENT_MEMORY_INSTRUCTION_AWARE={value!r}: use true or false")
 
 
-def default_limits() -> Limits:
-    """``AGENT_MEMORY_LIMITS`` (``"max_texts=1000,max_top_k=100"``: the rest default), else the defaults."""
-    value = _env("AGENT_MEMORY_LIMITS")
-    if value is None:
-        return DEFAULT_LIMITS
-    try:
-        return Limits.parse(value)
-    except ValidationError as exc:
-        raise ConfigurationError(f"AGENT_MEMORY_LIMITS={value!r}: {exc}") from None
+def limits_setting() -> str | None:
+    """``AGENT_MEMORY_LIMITS`` (``"max_texts=1000,max_top_k=100"``; parsed by ``_validation.default_limits``)."""
+    return _env("AGENT_MEMORY_LIMITS")
+
+
+def default_zone() -> str:
+    """``AGENT_MEMORY_TZ`` (an IANA name), else ``UTC``: the zone of times given without an offset,
+    and of the time words of queries, on every surface (a query means the same wherever it runs)."""
+    return _env("AGENT_MEMORY_TZ") or "UTC"
 
 
 def default_chroma_url() -> str | None:

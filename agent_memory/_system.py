@@ -11,6 +11,7 @@ from typing import Any
 from agent_memory import _config
 from agent_memory._errors import AgentMemoryError, ConfigurationError, ValidationError
 from agent_memory._ids import key_id, now_ms
+from agent_memory._options import MODES
 from agent_memory._tasks import TASKS, resolve_task
 from agent_memory._times import check_time
 from agent_memory._transfer import ImportReport, Record, export_lines, import_lines, parse_record
@@ -31,6 +32,7 @@ from agent_memory._validation import (
     check_text,
     check_texts,
     check_times,
+    default_limits,
 )
 from agent_memory._writer import Writer, release_parts, shared_parts
 from agent_memory.embeddings import Embedder, EmbeddingCache, create_embedder
@@ -38,7 +40,7 @@ from agent_memory.embeddings._base import BaseEmbedder, check_vectors
 from agent_memory.embeddings._factory import check_embedder
 from agent_memory.extraction._extractor import Extractor, Message
 from agent_memory.extraction._remember import MemoryChange, remember
-from agent_memory.search._hybrid import DEFAULT_INDEX_BYTES, MODES
+from agent_memory.search._hybrid import DEFAULT_INDEX_BYTES
 from agent_memory.search._pipeline import Request, Searcher
 from agent_memory.search._rerank import Reranker, as_reranker
 from agent_memory.search._when import named_time
@@ -128,7 +130,7 @@ class MemorySystem:
     ) -> None:
         if limits is not None and not isinstance(limits, Limits):
             raise ConfigurationError(f"limits= takes a Limits, not {type(limits).__name__}")
-        self.limits = limits or _config.default_limits()
+        self.limits = limits or default_limits()
         self.task = resolve_task(task)
         backend_settings = (model, dimensions, device, backend, base_url, api_key, backend_options)
         if embedder is not None and any(v is not None for v in backend_settings):
@@ -260,7 +262,7 @@ class MemorySystem:
         (``user``, ``agent:<id>``, ``system``; default ``agent:<agent_id>``, else ``user``).
 
         ``valid_from``/``valid_until`` say when the facts hold (datetimes or ISO 8601, naive
-        ones in this process's zone; ``None``: open). A memory past its ``valid_until`` is
+        ones in the default zone, ``AGENT_MEMORY_TZ`` or UTC; ``None``: open). A memory past its ``valid_until`` is
         expired: kept, but left out of searches and lists unless they ask for it, and its
         text counts as not stored, so storing it again makes a new memory.
         """
@@ -487,7 +489,7 @@ class MemorySystem:
         ``where`` syntax) narrow the user's memories and can never widen them.
         ``since``/``until`` keep memories stored from ``since`` (inclusive) to ``until``
         (exclusive): datetimes or ISO 8601 strings, naive ones read in ``tz`` (an IANA
-        name; default: this process's local zone).
+        name; default: the zone ``AGENT_MEMORY_TZ`` names, else UTC, on every surface).
 
         Only memories that hold now (not expired) are searched, unless ``as_of`` (a datetime
         or ISO 8601) asks for what held then, or ``include_expired=True`` for everything.

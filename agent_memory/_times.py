@@ -7,8 +7,9 @@ Collections written before that get it on open, once (:func:`ensure_times`), and
 are marked in their own metadata so the check costs nothing afterwards.
 
 ``since``/``until`` take a ``datetime`` or an ISO 8601 string; a value without a
-zone is read in ``tz`` (an IANA name or a ``tzinfo``), by default the local zone
-of this process. The CLI also takes relative forms: ``7d``, ``2w``, ``12h``, ``30m``.
+zone is read in ``tz`` (an IANA name or a ``tzinfo``), by default the zone
+``AGENT_MEMORY_TZ`` names, else UTC: the same on every surface. The CLI also takes
+relative forms: ``7d``, ``2w``, ``12h``, ``30m``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from agent_memory import _config
 from agent_memory._errors import InvalidFilterError, InvalidTypeError, ValidationError
 
 __all__ = [
@@ -88,10 +90,9 @@ def now_epoch_ms() -> int:
 
 
 def zone(tz: str | tzinfo | None) -> tzinfo:
-    """The zone a naive time is read in: ``tz``, else this process's local zone."""
+    """The zone a naive time is read in: ``tz``, else ``AGENT_MEMORY_TZ``'s, else UTC."""
     if tz is None:
-        local = datetime.now().astimezone().tzinfo
-        return local if local is not None else timezone.utc
+        tz = _config.default_zone()
     if isinstance(tz, tzinfo):
         return tz
     if not isinstance(tz, str):

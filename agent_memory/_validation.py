@@ -10,7 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 
+from agent_memory import _config
 from agent_memory._errors import (
+    ConfigurationError,
     InvalidFilterError,
     InvalidMetadataError,
     InvalidTypeError,
@@ -48,6 +50,7 @@ __all__ = [
     "check_texts",
     "check_times",
     "check_user_id",
+    "default_limits",
 ]
 
 _log = logging.getLogger("agent_memory.validation")
@@ -135,8 +138,20 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
-"""The limits of a :class:`~agent_memory.MemorySystem` made without ``limits=`` (and of the checks'
-defaults, for adapters)."""
+"""The default limits: the checks' defaults, for adapters."""
+
+
+def default_limits() -> Limits:
+    """``AGENT_MEMORY_LIMITS`` (``"max_texts=1000,max_top_k=100"``: the rest default), else the defaults:
+    the limits of a :class:`~agent_memory.MemorySystem` made without ``limits=``."""
+    setting = _config.limits_setting()
+    if setting is None:
+        return DEFAULT_LIMITS
+    try:
+        return Limits.parse(setting)
+    except ValidationError as exc:
+        raise ConfigurationError(f"AGENT_MEMORY_LIMITS={setting!r}: {exc}") from None
+
 
 # C0 control characters other than tab and newlines, DEL, and lone UTF-16 surrogates (not encodable as UTF-8).
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")

@@ -26,19 +26,19 @@ call (the MCP server over HTTP takes it from the request's API key).
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, cast
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent_memory import _config
 from agent_memory._errors import AgentMemoryError, ConfigurationError, MemoryNotFoundError, ValidationError
+from agent_memory._options import MODES
 from agent_memory._system import MemorySystem
 from agent_memory._times import check_time, zone
 from agent_memory._types import SearchHit
 from agent_memory._validation import check_actor, check_choice, check_optional_scope, check_user_id
 from agent_memory.extraction._extractor import Extractor
-from agent_memory.search._hybrid import MODES
 
 __all__ = ["TOOL_NAMES", "MemoryTool", "argument_problems", "memory_tools", "tool_error_message"]
 
@@ -236,7 +236,7 @@ def memory_tools(
     server's ``--agent``) all of the user's. ``mode`` is how
     ``search_memory`` searches (``"hybrid"`` or ``"dense"``): the operator's choice, not the
     model's. Times the model gives without an offset are read in ``tz`` (an IANA name;
-    default this process's local zone), and the descriptions say so. ``actor`` is who the
+    default ``AGENT_MEMORY_TZ``, else UTC, as everywhere), and the descriptions say so. ``actor`` is who the
     history records (default ``agent:<agent_id>``, else ``user``).
 
     Everything is checked here, so that a bad scope, mode or zone fails before any tool runs.
@@ -262,7 +262,7 @@ def memory_tools(
 def _zone_name(tz: str | None) -> str:
     """How the descriptions name the zone naive times are read in (and a check of ``tz``)."""
     zone(tz)
-    return f"in {tz}" if tz is not None else f"in local time ({datetime.now().astimezone().tzname()})"
+    return f"in {tz or _config.default_zone()}"
 
 
 def _in_zone(name: str, where: str) -> type[_Arguments]:

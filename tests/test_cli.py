@@ -139,15 +139,16 @@ def test_import_validates_every_line_before_writing(
 
 def test_version_and_a_description_generated_from_the_command_table(capsys: pytest.CaptureFixture[str]) -> None:
     from agent_memory import __version__
-    from agent_memory.cli._main import _COMMANDS, _parser
+    from agent_memory.cli._main import COMMANDS, _parser
 
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])
     assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"agent-memory {__version__}"
     parser = _parser()
     commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    assert set(commands) == set(_COMMANDS)  # every command runs something, every runner has a command
-    assert all(name in str(parser.description) for name in _COMMANDS)
+    names = [c.name for c in COMMANDS]
+    assert list(commands) == names and len(set(names)) == len(names)  # one row a command, one command a row
+    assert all(name in str(parser.description) for name in names)
 
 
 def test_update_add_from_stdin_long_texts_cut_and_an_empty_list_said(

@@ -43,6 +43,7 @@ LAYERS: list[list[tuple[str, ...]]] = [
                 "_files",
                 "_http",
                 "_ids",
+                "_options",
                 "_processes",
                 "_tasks",
                 "_times",

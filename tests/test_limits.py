@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from agent_memory import LimitExceededError, Limits, MemorySystem, StoreError, ValidationError
-from agent_memory._config import default_limits
 from agent_memory._errors import ConfigurationError
+from agent_memory._validation import default_limits
 from agent_memory.store._chroma_store import ChromaStore
 from agent_memory.testing import HashEmbedder
 

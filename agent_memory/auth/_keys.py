@@ -45,7 +45,7 @@ from agent_memory._errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from agent_memory._validation import VIA_KEY, check_key_label, check_optional_scope, check_user_id
+from agent_memory._validation import VIA_KEY, check_actor, check_key_label, check_optional_scope, check_user_id
 
 __all__ = ["KEYS_FILE", "ApiKey", "KeyStore"]
 
@@ -74,11 +74,17 @@ class ApiKey:
         """What the history calls this key: its label, else its id."""
         return self.label or self.id
 
-    def actor(self) -> str:
-        """The actor of the changes made with this key: who (the key's agent, else the user) and
-        through which key, ``user via key:laptop``."""
-        who = f"agent:{self.agent_id}" if self.agent_id else "user"
-        return f"{who}{VIA_KEY}{self.name}"
+    def actor(self, requested: str | None = None) -> str:
+        """The actor of the changes made with this key: who (as the request says, else the key's agent,
+        else the user) and through which key, ``user via key:laptop``. A key bound to an agent acts
+        as that agent only."""
+        own = f"agent:{self.agent_id}" if self.agent_id else None
+        if requested is not None and own is not None and requested != own:
+            raise PermissionDeniedError(f"this key acts as {own}, not as {requested!r}")
+        who = requested or own or "user"
+        if VIA_KEY in who:
+            raise ValidationError("the actor is who made the change; the service adds the key it came through")
+        return check_actor(f"{who}{VIA_KEY}{self.name}")
 
     def user_for(self, requested: str | None) -> str:
         """The user a call with this key acts for, given the user the request names (if any)."""

@@ -8,18 +8,17 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timezone
-from typing import Any, TextIO
+from typing import TextIO
 
 from agent_memory import _config
 from agent_memory._errors import AgentMemoryError, ValidationError
-from agent_memory._times import relative_time
+from agent_memory._options import LIST, SEARCH, STORE
 from agent_memory._transfer import Record, parse_record
 from agent_memory._types import Memory, SearchHit
-from agent_memory.cli._serving import SERVICE_COMMANDS, add_service_commands, memory_of, system_of
-from agent_memory.search._hybrid import MODES as SEARCH_MODES
+from agent_memory.cli._serving import SERVICE_COMMANDS, memory_of, system_of
+from agent_memory.cli._table import Command, add_option_flags, option_values, parse_metadata
 
-__all__ = ["main"]
+__all__ = ["COMMANDS", "main"]
 
 DEMO_MEMORIES = {
     "alice": [
@@ -42,32 +41,6 @@ DEMO_SEARCHES = [
     ("bob", "What sport does Bob do?"),
     ("bob", "What does Alice drink?"),
 ]
-
-
-def _parse_metadata(pairs: Sequence[str] | None) -> dict[str, Any] | None:
-    """``key=value`` pairs; values that parse as JSON numbers or booleans keep that type."""
-    if not pairs:
-        return None
-    metadata: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep:
-            raise ValidationError(f"--meta takes key=value, got {pair!r}")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-        metadata[key] = value if isinstance(value, (int, float, bool)) else raw
-    return metadata
-
-
-def _parse_json(text: str | None, what: str) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise ValidationError(f"{what} is not valid JSON: {exc}") from None
 
 
 SHOWN_CHARS = 200
@@ -109,75 +82,35 @@ def _text(value: str) -> str:
 
 def _cmd_add(args: argparse.Namespace, out: TextIO) -> int:
     with memory_of(args) as memory:
-        m = memory.store_memory(
-            _text(args.text),
-            user_id=args.user,
-            metadata=_parse_metadata(args.meta),
-            agent_id=args.agent,
-            session_id=args.session,
-        )
+        m = memory.store_memory(_text(args.text), user_id=args.user, **option_values(STORE, args))
     _print_memories([m], args.json, out)
     return 0
 
 
 def _cmd_update(args: argparse.Namespace, out: TextIO) -> int:
-    if args.text is None and not args.meta:
+    if args.text is None and not args.metadata:
         raise ValidationError("update needs --text and/or --meta")
     with memory_of(args) as memory:
         m = memory.update_memory(
             args.id,
             user_id=args.user,
             text=None if args.text is None else _text(args.text),
-            metadata=_parse_metadata(args.meta),
+            metadata=parse_metadata(args.metadata),
         )
     _print_memories([m], args.json, out)
     return 0
 
 
-def _times(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
-    """--since/--until as times (relative forms count back from now, in this machine's zone)."""
-    now = datetime.now(timezone.utc)
-    return tuple(None if t is None else relative_time(t, now) for t in (args.since, args.until))  # type: ignore[return-value]
-
-
 def _cmd_search(args: argparse.Namespace, out: TextIO) -> int:
-    since, until = _times(args)
     with memory_of(args) as memory:
-        hits = memory.search_memory(
-            args.query,
-            user_id=args.user,
-            top_k=args.top_k,
-            task=args.task,
-            filters=_parse_json(args.filter, "--filter"),
-            min_score=args.min_score,
-            agent_id=args.agent,
-            session_id=args.session,
-            mode=args.mode,
-            since=since,
-            until=until,
-            as_of=args.as_of,
-            include_expired=args.include_expired,
-            time_aware=not args.no_time_aware,
-        )
+        hits = memory.search_memory(args.query, user_id=args.user, **option_values(SEARCH, args))
     _print_hits(hits, args.json, out)
     return 0
 
 
 def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
-    since, until = _times(args)
     with memory_of(args) as memory:
-        memories = memory.list_memories(
-            user_id=args.user,
-            limit=args.limit,
-            offset=args.offset,
-            agent_id=args.agent,
-            session_id=args.session,
-            order="newest" if args.newest else "oldest",
-            since=since,
-            until=until,
-            as_of=args.as_of,
-            include_expired=args.include_expired,
-        )
+        memories = memory.list_memories(user_id=args.user, **option_values(LIST, args))
     _print_memories(memories, args.json, out)
     return 0
 
@@ -315,7 +248,8 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if not leaked else 1
 
 
-def _parser() -> argparse.ArgumentParser:
+def _common() -> argparse.ArgumentParser:
+    """The options every command takes: where the store is, and how to answer."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--model", help="hub id or local path (default: $AGENT_MEMORY_MODEL or Qwen3-Embedding-0.6B)")
     common.add_argument("--path", help="Chroma data directory (default: $AGENT_MEMORY_PATH or the user data dir)")
@@ -328,84 +262,95 @@ def _parser() -> argparse.ArgumentParser:
     server_help = "a running agent-memory serve to work through (default: $AGENT_MEMORY_SERVER)"
     common.add_argument("--server", default=_config.memory_server()[0], metavar="URL", help=server_help)
     common.add_argument("--key", help="the API key for --server (default: $AGENT_MEMORY_SERVER_KEY)")
-    scoped = argparse.ArgumentParser(add_help=False)
-    scoped.add_argument("--agent", help="narrow to one agent")
-    scoped.add_argument("--session", help="narrow to one session")
-    scoped.add_argument("--since", help="stored at or after: an ISO date or time, or 7d, 2w, 12h, 30m ago")
-    scoped.add_argument("--until", help="stored before: as --since")
-    scoped.add_argument("--as-of", metavar="TIME", help="what held at this ISO date or time (default: what holds now)")
-    scoped.add_argument("--include-expired", action="store_true", help="also memories that no longer hold")
+    return common
 
-    parser = argparse.ArgumentParser(prog="agent-memory")
-    parser.add_argument("--version", action="version", version=f"agent-memory {_config.VERSION}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, help: str, *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help, description=help, parents=[common, *parents])
+def _user(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--user", required=True)
 
-    p = command("add", "store a memory for a user", scoped)
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("text", help="the memory's text, or - to read it from standard input")
-    p.add_argument("--user", required=True)
-    p.add_argument("--meta", action="append", metavar="KEY=VALUE", help="metadata (repeatable)")
-    p = command("search", "search a user's memories", scoped)
+    _user(p)
+
+
+def _search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("query")
-    p.add_argument("--user", required=True)
-    p.add_argument("-k", "--top-k", type=int, default=5)
-    p.add_argument("--task", help="TASKS key or instruction sentence (default: memory)")
-    p.add_argument("--min-score", type=float, help="drop hits scoring lower (the score printed, in [0, 1])")
-    p.add_argument("--mode", choices=SEARCH_MODES, default="hybrid", help="hybrid (BM25 + dense) or dense")
-    p.add_argument("--filter", help='Chroma where filter as JSON, e.g. \'{"source": "chat"}\'')
-    p.add_argument("--no-time-aware", action="store_true", help='read "last week", "in 2022" as words, not as a span')
-    add_service_commands(command, SEARCH_MODES)
-    p = command("list", "list a user's memories", scoped)
-    p.add_argument("--user", required=True)
-    p.add_argument("--limit", type=int)
-    p.add_argument("--offset", type=int, default=0)
-    p.add_argument("--newest", action="store_true", help="the latest first")
-    p = command("update", "change a memory's text (re-embedded) and/or its metadata, keeping its id")
+    _user(p)
+
+
+def _list_arguments(p: argparse.ArgumentParser) -> None:
+    _user(p)
+    p.add_argument(
+        "--newest", dest="order", action="store_const", const="newest", default=argparse.SUPPRESS, help="--order newest"
+    )
+
+
+def _update_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("id")
-    p.add_argument("--user", required=True)
+    _user(p)
     p.add_argument("--text", help="the new text, or - to read it from standard input")
-    p.add_argument("--meta", action="append", metavar="KEY=VALUE", help="the new metadata, replacing it (repeatable)")
-    p = command("delete", "delete one memory")
+    help_meta = "the new metadata, replacing it (repeatable)"
+    p.add_argument("--meta", dest="metadata", action="append", metavar="KEY=VALUE", help=help_meta)
+
+
+def _id_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("id")
-    p.add_argument("--user", required=True)
-    p = command("forget", "delete every memory of a user")
-    p.add_argument("--user", required=True)
+    _user(p)
+
+
+def _forget_arguments(p: argparse.ArgumentParser) -> None:
+    _user(p)
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--purge-history", action="store_true", help="also delete the user's change history")
-    p = command("history", "show every change to a memory (create, update, delete)")
-    p.add_argument("id")
-    p.add_argument("--user", required=True)
-    p = command("import", "store memories from a JSONL file ({'text', 'user_id', 'metadata', ...} per line)")
+
+
+def _import_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="path, or - for standard input")
     p.add_argument("--user", help="store every line for this user")
-    p = command("export", "write memories as JSONL to standard output")
+
+
+def _export_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--user", help="only this user (default: every user)")
     p.add_argument("--vectors", action="store_true", help="include each memory's vector (and its model)")
-    command("stats", "what the store holds")
-    p = command("reindex", "re-embed every memory with --model/--dimensions, switching over when complete")
+
+
+def _reindex_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-old", action="store_true", help="keep the old collection, renamed")
-    command("demo", "store and search example memories for two users (in memory unless --path)")
-    parser.description = f"Long-term memory for LLM agents. Commands: {', '.join(sub.choices)}."
+
+
+COMMANDS = (
+    Command("add", "store a memory for a user", _cmd_add, _add_arguments, STORE),
+    Command("search", "search a user's memories", _cmd_search, _search_arguments, SEARCH),
+    *SERVICE_COMMANDS,
+    Command("list", "list a user's memories", _cmd_list, _list_arguments, LIST),
+    Command("update", "change a memory's text (re-embedded) and/or its metadata, keeping its id", _cmd_update,
+            _update_arguments),
+    Command("delete", "delete one memory", _cmd_delete, _id_arguments),
+    Command("forget", "delete every memory of a user", _cmd_forget, _forget_arguments),
+    Command("history", "show every change to a memory (create, update, delete)", _cmd_history, _id_arguments),
+    Command("import", "store memories from a JSONL file ({'text', 'user_id', 'metadata', ...} per line)",
+            _cmd_import, _import_arguments),
+    Command("export", "write memories as JSONL to standard output", _cmd_export, _export_arguments),
+    Command("stats", "what the store holds", _cmd_stats),
+    Command("reindex", "re-embed every memory with --model/--dimensions, switching over when complete", _cmd_reindex,
+            _reindex_arguments),
+    Command("demo", "store and search example memories for two users (in memory unless --path)", _cmd_demo),
+)  # fmt: skip
+"""Every command, in the order ``--help`` lists them."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(prog="agent-memory")
+    parser.add_argument("--version", action="version", version=f"agent-memory {_config.VERSION}")
+    parser.description = f"Long-term memory for LLM agents. Commands: {', '.join(c.name for c in COMMANDS)}."
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        p = sub.add_parser(command.name, help=command.help, description=command.help, parents=[common])
+        command.arguments(p)
+        add_option_flags(p, command.options)
     return parser
-
-
-_COMMANDS = {
-    "add": _cmd_add,
-    "update": _cmd_update,
-    "search": _cmd_search,
-    "list": _cmd_list,
-    "delete": _cmd_delete,
-    "forget": _cmd_forget,
-    "import": _cmd_import,
-    "export": _cmd_export,
-    "stats": _cmd_stats,
-    **SERVICE_COMMANDS,
-    "history": _cmd_history,
-    "reindex": _cmd_reindex,
-    "demo": _cmd_demo,
-}
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
@@ -415,7 +360,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
-        return _COMMANDS[args.command](args, out or sys.stdout)
+        run = next(c.run for c in COMMANDS if c.name == args.command)
+        return run(args, out or sys.stdout)
     except AgentMemoryError as exc:
         print(f"agent-memory: error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ValidationError) else 1

@@ -7,21 +7,22 @@ import json
 import os
 import secrets
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from agent_memory import _config
 from agent_memory._errors import ConfigurationError, MemoryNotFoundError
+from agent_memory._options import MODES
 from agent_memory._system import MemorySystem
 from agent_memory.auth._keys import KEYS_FILE, ApiKey, KeyStore
+from agent_memory.cli._table import Command
 from agent_memory.extraction._openai_chat import configured_extractor
 from agent_memory.server._client import MemoryClient
 
 if TYPE_CHECKING:
     from agent_memory.mcp._server import HttpOptions
 
-__all__ = ["SERVICE_COMMANDS", "add_service_commands", "memory_of", "system_of"]
+__all__ = ["SERVICE_COMMANDS", "memory_of", "system_of"]
 
 
 def memory_of(args: argparse.Namespace) -> MemorySystem | MemoryClient:
@@ -168,65 +169,76 @@ def _key_line(record: ApiKey) -> str:
     return f"{record.id}  {who}{label}  created {record.created_at}" + ("  REVOKED" if record.revoked else "")
 
 
-def add_service_commands(command: Callable[..., argparse.ArgumentParser], search_modes: Sequence[str]) -> None:
-    """The ``mcp``, ``serve`` and ``keys`` subcommands."""
+_KEYS_HELP = f"the API keys file (default: $AGENT_MEMORY_KEYS, else {KEYS_FILE} in --path)"
+
+
+def _listening(p: argparse.ArgumentParser) -> None:
+    """Where the service listens, whom it answers and its limits (serve, and mcp --http)."""
     from agent_memory.server._settings import ServiceSettings
 
-    keys_help = f"the API keys file (default: $AGENT_MEMORY_KEYS, else {KEYS_FILE} in --path)"
+    defaults = ServiceSettings()
     allowed_help = "a Host name clients use (repeatable); required with a --host other than loopback"
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME", help=allowed_help)
+    p.add_argument("--keys", help=_KEYS_HELP)
+    p.add_argument("--max-body", type=int, default=defaults.max_body_bytes, help="largest request body in bytes")
     per_key = "requests a second per key, per worker"
+    p.add_argument("--rate", type=float, default=defaults.rate_per_second, help=f"{per_key} (0: no limit)")
+    p.add_argument("--burst", type=int, default=defaults.rate_burst, help="requests a key may make at once")
+    embed_help = f"texts embedded a second per key, per worker (default {defaults.embed_per_second:g}; 0: no limit)"
+    p.add_argument("--embed-rate", type=float, default=defaults.embed_per_second, help=embed_help)
+    burst_help = f"texts a key may embed at once, and in one request (default {defaults.embed_burst})"
+    p.add_argument("--embed-burst", type=int, default=defaults.embed_burst, help=burst_help)
+    header_help = f"seconds a client may take to send a request's headers (default {defaults.header_timeout:g})"
+    p.add_argument("--header-timeout", type=float, default=defaults.header_timeout, help=header_help)
+    body_help = f"seconds a client may take to send a request's body (default {defaults.body_timeout:g})"
+    p.add_argument("--body-timeout", type=float, default=defaults.body_timeout, help=body_help)
+    logins_help = f"sign-ins to /ui a minute per client address (default {defaults.logins_per_minute})"
+    p.add_argument("--logins", type=int, default=defaults.logins_per_minute, help=logins_help)
 
-    def listening(p: argparse.ArgumentParser) -> None:
-        """Where the service listens, whom it answers and its limits (serve, and mcp --http)."""
-        defaults = ServiceSettings()
-        p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-        p.add_argument("--allowed-host", action="append", default=[], metavar="NAME", help=allowed_help)
-        p.add_argument("--keys", help=keys_help)
-        p.add_argument("--max-body", type=int, default=defaults.max_body_bytes, help="largest request body in bytes")
-        p.add_argument("--rate", type=float, default=defaults.rate_per_second, help=f"{per_key} (0: no limit)")
-        p.add_argument("--burst", type=int, default=defaults.rate_burst, help="requests a key may make at once")
-        embed_help = f"texts embedded a second per key, per worker (default {defaults.embed_per_second:g}; 0: no limit)"
-        p.add_argument("--embed-rate", type=float, default=defaults.embed_per_second, help=embed_help)
-        burst_help = f"texts a key may embed at once, and in one request (default {defaults.embed_burst})"
-        p.add_argument("--embed-burst", type=int, default=defaults.embed_burst, help=burst_help)
-        header_help = f"seconds a client may take to send a request's headers (default {defaults.header_timeout:g})"
-        p.add_argument("--header-timeout", type=float, default=defaults.header_timeout, help=header_help)
-        body_help = f"seconds a client may take to send a request's body (default {defaults.body_timeout:g})"
-        p.add_argument("--body-timeout", type=float, default=defaults.body_timeout, help=body_help)
-        logins_help = f"sign-ins to /ui a minute per client address (default {defaults.logins_per_minute})"
-        p.add_argument("--logins", type=int, default=defaults.logins_per_minute, help=logins_help)
 
-    def llm_options(p: argparse.ArgumentParser) -> None:
-        model, url = _config.llm_model(), _config.llm_base_url()
-        p.add_argument("--llm-model", default=model, help="offer remember, run by this chat model on --llm-base-url")
-        url_help = "an OpenAI-compatible chat server (http://host:port/v1; key in AGENT_MEMORY_LLM_API_KEY)"
-        p.add_argument("--llm-base-url", default=url, help=url_help)
+def _llm_options(p: argparse.ArgumentParser) -> None:
+    model, url = _config.llm_model(), _config.llm_base_url()
+    p.add_argument("--llm-model", default=model, help="offer remember, run by this chat model on --llm-base-url")
+    url_help = "an OpenAI-compatible chat server (http://host:port/v1; key in AGENT_MEMORY_LLM_API_KEY)"
+    p.add_argument("--llm-base-url", default=url, help=url_help)
 
-    p = command("mcp", "serve memory tools over the Model Context Protocol (stdio, or --http)")
+
+def _mcp_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--user", help="the user every tool call acts for (the model cannot choose another)")
     p.add_argument("--allow-any-user", action="store_true", help="instead: every tool takes a user_id argument")
     p.add_argument("--agent", help="agent id to tag stored memories with")
     p.add_argument("--http", type=int, metavar="PORT", help="serve's app on this port (MCP at /mcp) instead of stdio")
-    p.add_argument("--mode", choices=search_modes, default="hybrid", help="search_memory's mode: hybrid or dense")
-    listening(p)
-    llm_options(p)
-    p = command("serve", "the memory API over HTTP (/v1, /ui, /mcp), every call authenticated by an API key")
+    p.add_argument("--mode", choices=MODES, default="hybrid", help="search_memory's mode: hybrid or dense")
+    _listening(p)
+    _llm_options(p)
+
+
+def _serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--workers", type=int, default=1, help="worker processes (above 1: with --chroma-url)")
     p.add_argument("--chroma-url", help="the Chroma server the workers share (default: $AGENT_MEMORY_CHROMA_URL)")
     p.add_argument("--embed-url", help="embed with this OpenAI-compatible server (vllm serve: http://host:port/v1)")
     p.add_argument("--no-ui", action="store_true", help="serve without the inspector at /ui")
     p.add_argument("--no-mcp", action="store_true", help="serve without the MCP tools at /mcp")
-    listening(p)
-    llm_options(p)
-    p = command("keys", "create, list or revoke the API keys of the HTTP servers")
+    _listening(p)
+    _llm_options(p)
+
+
+def _keys_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=("create", "list", "revoke"))
     p.add_argument("id", nargs="?", help="the key id to revoke")
     p.add_argument("--user", help="create: the user the key acts for")
     p.add_argument("--agent", help="create: also bind the key to this agent")
     p.add_argument("--admin", action="store_true", help="create: a key that may act for any user it names")
     p.add_argument("--label", help="create: the key's name in the history (default: its id)")
-    p.add_argument("--keys", help=keys_help)
+    p.add_argument("--keys", help=_KEYS_HELP)
 
 
-SERVICE_COMMANDS = {"mcp": _cmd_mcp, "serve": _cmd_serve, "keys": _cmd_keys}
+SERVICE_COMMANDS = (
+    Command("mcp", "serve memory tools over the Model Context Protocol (stdio, or --http)", _cmd_mcp, _mcp_arguments),
+    Command("serve", "the memory API over HTTP (/v1, /ui, /mcp), every call authenticated by an API key", _cmd_serve,
+            _serve_arguments),
+    Command("keys", "create, list or revoke the API keys of the HTTP servers", _cmd_keys, _keys_arguments),
+)  # fmt: skip
+"""The commands that listen on a socket or manage who may call them."""

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from agent_memory._errors import AgentMemoryError, ExtractionError, InvalidTypeError, ValidationError
+from agent_memory._times import zone
 from agent_memory._types import Memory
 from agent_memory._validation import DEFAULT_LIMITS, MAX_NAME_CHARS, Limits, check_positive, check_text, check_times
 from agent_memory.extraction._prompts import (
@@ -52,7 +53,8 @@ stopped being true (kept as past), end a memory's validity (kept as past), nothi
 @dataclass(frozen=True)
 class Message:
     """One message of a conversation. ``time`` is when it was sent (relative dates in it are
-    resolved against it); :meth:`MemorySystem.remember` fills in the call's local time where it is missing."""
+    resolved against it); :meth:`MemorySystem.remember` fills in the current time (in the default
+    zone, ``AGENT_MEMORY_TZ`` or UTC) where it is missing."""
 
     role: str
     content: str
@@ -182,7 +184,7 @@ class LLMExtractor:
 
     def extract(self, messages: Sequence[Message]) -> list[str]:
         """The facts in ``messages``, as the model lists them, each a :class:`Fact` with its message."""
-        turns = [(m.role, m.content, m.time or datetime.now().astimezone()) for m in messages]
+        turns = [(m.role, m.content, m.time or datetime.now(zone(None))) for m in messages]
         return parse_facts(self._ask(extraction_prompt(turns), FACTS_SCHEMA), len(turns))
 
     def decide(self, fact: str, memories: Sequence[Memory]) -> Decision:
@@ -314,7 +316,7 @@ def _to_message(obj: object, index: int, convert: Callable[[object], Message | N
 
 
 def _time(value: object, index: int, limits: Limits) -> datetime | None:
-    """A message's time as given (naive ones stay naive: they are read in the local zone later)."""
+    """A message's time as given (naive ones stay naive: they are read in the default zone later)."""
     if value is None:
         return None
     if not isinstance(value, str | datetime):

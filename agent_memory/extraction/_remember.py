@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from agent_memory._errors import ExtractionError, InvalidTypeError, MemoryNotFoundError, ValidationError
+from agent_memory._times import zone
 from agent_memory._types import Memory, Scope
 from agent_memory._validation import DEFAULT_LIMITS, Limits, check_actor, check_at_most, check_choice, check_text
 from agent_memory.extraction._extractor import ACTIONS, BatchDecider, Decision, Extractor, Fact, Message, to_messages
@@ -297,7 +298,7 @@ def remember(
     if not isinstance(extractor, Extractor):
         raise InvalidTypeError(f"extractor {extractor!r} does not implement the Extractor protocol")
     scope = Scope.of(user_id, agent_id, session_id)
-    now = datetime.now().astimezone()  # local: "tomorrow" means the user's tomorrow, not UTC's
+    now = datetime.now(zone(None))  # "tomorrow" is read in the default zone, as a query's time words are
     conversation = [
         replace(m, time=m.time or now) for m in to_messages(messages, extractor, limits) if m.content.strip()
     ]

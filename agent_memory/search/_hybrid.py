@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from agent_memory._options import MODES
 from agent_memory._types import Memory, Scope, SearchHit
 from agent_memory.search._fusion import Weights, dense_score, fuse
 from agent_memory.search._lexical import LexicalIndex, tokenize
@@ -49,8 +50,6 @@ __all__ = [
 
 _log = logging.getLogger("agent_memory.search")
 
-MODES = ("hybrid", "dense")
-"""Search modes: ``hybrid`` (the default: dense + BM25 + session neighbours) and ``dense`` (vectors only)."""
 CANDIDATES = 50
 """Memories taken from vector search (at least ``top_k``) before fusing."""
 LEXICAL_CANDIDATES = 50

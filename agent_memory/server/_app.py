@@ -23,6 +23,7 @@ import os
 import sys
 from collections.abc import Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
@@ -47,6 +48,7 @@ from agent_memory._errors import (
     StoreError,
     ValidationError,
 )
+from agent_memory._options import LIST, SEARCH, STORE, named
 from agent_memory._system import MemorySystem
 from agent_memory._types import Memory
 from agent_memory.auth._gate import MCP_PATH, Gate, Policy, caller_of
@@ -64,6 +66,7 @@ from agent_memory.server._models import (
     Expiry,
     Health,
     Hits,
+    Listing,
     Memories,
     MemoryOut,
     NewMemories,
@@ -77,7 +80,7 @@ from agent_memory.server._models import (
 from agent_memory.server._settings import SERVE_ENV, ServiceSettings
 from agent_memory.server._ui import add_inspector
 
-__all__ = ["SERVE_ENV", "STATUS", "ServiceSettings", "app_from_environment", "create_app"]
+__all__ = ["REMEMBER", "ROUTES", "SERVE_ENV", "STATUS", "ServiceSettings", "app_from_environment", "create_app"]
 
 STATUS: dict[type[AgentMemoryError], int] = {
     AuthenticationError: 401,
@@ -161,7 +164,8 @@ def create_app(
         keys, app.state.sessions, app.state.limiter, work, settings.allowed_hosts, settings.max_body_bytes,
         settings.body_timeout,
     )  # fmt: skip
-    _routes(app, calls, extractor)
+    app.state.memory, app.state.extractor = calls, extractor
+    _routes(app, extractor)
     if ui:
         add_inspector(app, calls, status_of)
     if endpoint is not None:
@@ -188,162 +192,174 @@ def _work(request: Request) -> Callable[[int], None]:
     return caller_of(request.scope).embeds
 
 
+def _calls(request: Request) -> AsyncMemorySystem:
+    return request.app.state.memory  # type: ignore[no-any-return]
+
+
 Caller = Annotated[ApiKey, Depends(_caller)]
 Work = Annotated[Callable[[int], None], Depends(_work)]
+Calls = Annotated[AsyncMemorySystem, Depends(_calls)]
 InScope = Annotated[Scoped, Depends()]
 
 
-def _routes(app: FastAPI, memory: AsyncMemorySystem, extractor: Extractor | None) -> None:
-    @app.get("/v1/health", response_model=Health, tags=["service"])
-    async def health() -> Health:
-        """Liveness; needs no key."""
-        return Health(status="ok")
+def _acting(key: ApiKey, options: dict[str, Any]) -> dict[str, Any]:
+    """A call's options as the key may send them: its agent (a key bound to one acts as it), and the
+    actor the history records, through the key."""
+    acting = {**options, "agent_id": _agent(key, options.get("agent_id"))}
+    if "actor" in options:
+        acting["actor"] = key.actor(options["actor"])
+    return acting
 
-    @app.post("/v1/memories", response_model=Memories, status_code=201, tags=["memories"])
-    async def store(body: NewMemories, key: Caller, work: Work) -> Memories:
-        """Store one text or many; a text the scope already holds returns the existing memory."""
-        user, agent = key.user_for(body.user_id), _agent(key, body.agent_id)
-        texts = body.texts if body.texts is not None else [body.text or ""]
-        work(len(texts))
-        stored = await memory.store_memories(
-            texts, user_id=user, metadatas=body.metadatas, agent_id=agent, session_id=body.session_id, actor=key.actor()
-        )
-        return Memories(memories=[MemoryOut.of(m) for m in stored])
 
-    @app.get("/v1/memories", response_model=Memories, tags=["memories"])
-    async def list_memories(
-        key: Caller,
-        scope: InScope,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
-        session_id: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        tz: str = "UTC",
-        order: str = "oldest",
-        as_of: str | None = None,
-        include_expired: bool = False,
-    ) -> Memories:
-        """The caller's memories, oldest first, ``limit`` at a time from ``offset``."""
-        found = await memory.list_memories(
-            user_id=key.user_for(scope.user_id),
-            agent_id=_agent(key, scope.agent_id),
-            session_id=session_id,
-            limit=limit,
-            offset=offset,
-            since=since,
-            until=until,
-            tz=tz,
-            order=order,
-            as_of=as_of,
-            include_expired=include_expired,
-        )
-        return Memories(memories=[MemoryOut.of(m) for m in found])
+async def health() -> Health:
+    """Liveness; needs no key."""
+    return Health(status="ok")
 
-    @app.get("/v1/memories/{memory_id}", response_model=MemoryOut, tags=["memories"])
-    async def get(memory_id: str, key: Caller, scope: InScope) -> MemoryOut:
-        """One memory by id (404 for another user's)."""
-        return MemoryOut.of(await _owned(memory, memory_id, key, scope.user_id))
 
-    @app.patch("/v1/memories/{memory_id}", response_model=MemoryOut, tags=["memories"])
-    async def update(memory_id: str, body: Patch, key: Caller, work: Work) -> MemoryOut:
-        """Replace a memory's text (re-embedded) and/or metadata, keeping its id."""
-        user = (await _owned(memory, memory_id, key, body.user_id)).user_id
-        work(0 if body.text is None else 1)
-        changed = await memory.update_memory(
-            memory_id, user_id=user, text=body.text, metadata=body.metadata, actor=key.actor()
-        )
-        return MemoryOut.of(changed)
+async def store(body: NewMemories, key: Caller, work: Work, memory: Calls) -> Memories:
+    """Store one text or many; a text the scope already holds returns the existing memory."""
+    texts = body.texts if body.texts is not None else [body.text or ""]
+    options = _acting(key, named(STORE, body))
+    work(len(texts))
+    stored = await memory.store_memories(texts, user_id=key.user_for(body.user_id), metadatas=body.metadatas, **options)
+    return Memories(memories=[MemoryOut.of(m) for m in stored])
 
-    @app.post("/v1/memories/{memory_id}/expire", response_model=MemoryOut, tags=["memories"])
-    async def expire(memory_id: str, body: Expiry, key: Caller) -> MemoryOut:
-        """End a memory's validity (``at``, default now) without erasing it: it leaves default reads,
-        ``as_of`` an earlier time still finds it, and ``/restore`` undoes it."""
-        user = (await _owned(memory, memory_id, key, body.user_id)).user_id
-        return MemoryOut.of(await memory.expire_memory(memory_id, user_id=user, at=body.at, actor=key.actor()))
 
-    @app.post("/v1/memories/{memory_id}/restore", response_model=MemoryOut, tags=["memories"])
-    async def restore(memory_id: str, body: Owner, key: Caller) -> MemoryOut:
-        """Undo an expiry: the memory holds again."""
-        user = (await _owned(memory, memory_id, key, body.user_id)).user_id
-        return MemoryOut.of(await memory.restore_memory(memory_id, user_id=user, actor=key.actor()))
+async def list_memories(listing: Annotated[Listing, Query()], key: Caller, memory: Calls) -> Memories:
+    """The caller's memories, oldest first, ``limit`` at a time from ``offset`` (every list option)."""
+    options = _acting(key, named(LIST, listing)) | {"limit": listing.limit, "filters": _filters(listing.filters)}
+    found = await memory.list_memories(user_id=key.user_for(listing.user_id), **options)
+    return Memories(memories=[MemoryOut.of(m) for m in found])
 
-    @app.delete("/v1/memories/{memory_id}", status_code=204, tags=["memories"])
-    async def delete(memory_id: str, key: Caller, scope: InScope) -> Response:
-        """Delete one memory (404 when the caller has none with that id)."""
-        user = (await _owned(memory, memory_id, key, scope.user_id)).user_id
-        await memory.delete_memory(memory_id, user_id=user, actor=key.actor())
-        return Response(status_code=204)
 
-    @app.delete("/v1/memories", response_model=Deleted, tags=["memories"])
-    async def delete_all(key: Caller, scope: InScope, confirm: bool = False) -> Deleted:
-        """Delete all of the caller's memories (of its agent, for an agent's key); needs ``confirm=true``."""
-        if not confirm:
-            raise _ConfirmationRequired("deleting all memories needs confirm=true")
-        user, agent = key.user_for(scope.user_id), _agent(key, scope.agent_id)
-        return Deleted(deleted=await memory.delete_all_memories(user_id=user, agent_id=agent, actor=key.actor()))
+async def get(memory_id: str, key: Caller, scope: InScope, memory: Calls) -> MemoryOut:
+    """One memory by id (404 for another user's)."""
+    return MemoryOut.of(await _owned(memory, memory_id, key, scope.user_id))
 
-    @app.post("/v1/search", response_model=Hits, tags=["search"])
-    async def search(body: Recall, key: Caller, work: Work) -> Hits:
-        """The caller's memories most relevant to ``query``, best first (scores in [0, 1])."""
-        user, agent = key.user_for(body.user_id), _agent(key, body.agent_id)
-        work(1)
-        hits = await memory.search_memory(
-            body.query,
-            user_id=user,
-            agent_id=agent,
-            session_id=body.session_id,
-            top_k=body.top_k,
-            task=body.task,
-            filters=body.filters,
-            min_score=body.min_score,
-            mode=body.mode,
-            since=body.since,
-            until=body.until,
-            tz=body.tz,
-            as_of=body.as_of,
-            include_expired=body.include_expired,
-            time_aware=body.time_aware,
-            now=body.now,
-        )
-        return Hits.of(hits)
 
-    @app.get("/v1/memories/{memory_id}/history", response_model=Events, tags=["memories"])
-    async def history(memory_id: str, key: Caller, scope: InScope) -> Events:
-        """Every change to one of the caller's memories, oldest first (also after it was deleted;
-        for a key bound to an agent, only while the memory exists and is that agent's)."""
-        if key.agent_id is not None:
-            await _owned(memory, memory_id, key, scope.user_id)
-        events = await memory.history(memory_id, user_id=key.user_for(scope.user_id))
-        return Events(events=[e.to_dict() for e in events])
+async def update(memory_id: str, body: Patch, key: Caller, work: Work, memory: Calls) -> MemoryOut:
+    """Replace a memory's text (re-embedded) and/or metadata, keeping its id."""
+    user = (await _owned(memory, memory_id, key, body.user_id)).user_id
+    work(0 if body.text is None else 1)
+    changed = await memory.update_memory(
+        memory_id, user_id=user, text=body.text, metadata=body.metadata, actor=key.actor()
+    )
+    return MemoryOut.of(changed)
 
-    @app.get("/v1/stats", response_model=Stats, tags=["service"])
-    async def stats(key: Caller, scope: InScope) -> Stats:
-        """How many memories the caller has (an agent's key: that agent's; an admin key without a
-        user: every user's count)."""
-        if key.admin and scope.user_id is None:
-            whole = await memory.stats()
-            return Stats(memories=whole.total, users=whole.users)
-        user = key.user_for(scope.user_id)
-        count = await memory.count(user_id=user, agent_id=key.agent_id)  # an agent's key: that agent's only
-        return Stats(memories=count, users={user: count})
 
-    if extractor is not None:
+async def expire(memory_id: str, body: Expiry, key: Caller, memory: Calls) -> MemoryOut:
+    """End a memory's validity (``at``, default now) without erasing it: it leaves default reads,
+    ``as_of`` an earlier time still finds it, and ``/restore`` undoes it."""
+    user = (await _owned(memory, memory_id, key, body.user_id)).user_id
+    return MemoryOut.of(await memory.expire_memory(memory_id, user_id=user, at=body.at, actor=key.actor()))
 
-        @app.post("/v1/remember", response_model=Changes, tags=["memories"])
-        async def remember(body: RememberRequest, key: Caller, work: Work) -> Changes:
-            """Store the lasting facts of a conversation, reconciled with what is remembered."""
-            user, agent = key.user_for(body.user_id), _agent(key, body.agent_id)
-            work(len(body.messages))
-            changes = await memory.remember(
-                [m.model_dump(exclude_none=True) for m in body.messages],
-                user_id=user,
-                extractor=extractor,
-                agent_id=agent,
-                session_id=body.session_id,
-                actor=key.actor(),
-            )
-            return Changes(changes=[c.to_dict() for c in changes])
+
+async def restore(memory_id: str, body: Owner, key: Caller, memory: Calls) -> MemoryOut:
+    """Undo an expiry: the memory holds again."""
+    user = (await _owned(memory, memory_id, key, body.user_id)).user_id
+    return MemoryOut.of(await memory.restore_memory(memory_id, user_id=user, actor=key.actor()))
+
+
+async def delete(memory_id: str, key: Caller, scope: InScope, memory: Calls) -> Response:
+    """Delete one memory (404 when the caller has none with that id)."""
+    user = (await _owned(memory, memory_id, key, scope.user_id)).user_id
+    await memory.delete_memory(memory_id, user_id=user, actor=key.actor())
+    return Response(status_code=204)
+
+
+async def delete_all(key: Caller, scope: InScope, memory: Calls, confirm: bool = False) -> Deleted:
+    """Delete all of the caller's memories (of its agent, for an agent's key); needs ``confirm=true``."""
+    if not confirm:
+        raise _ConfirmationRequired("deleting all memories needs confirm=true")
+    user, agent = key.user_for(scope.user_id), _agent(key, scope.agent_id)
+    return Deleted(deleted=await memory.delete_all_memories(user_id=user, agent_id=agent, actor=key.actor()))
+
+
+async def search(body: Recall, key: Caller, work: Work, memory: Calls) -> Hits:
+    """The caller's memories most relevant to ``query``, best first (scores in [0, 1]; every search option)."""
+    options = _acting(key, named(SEARCH, body))
+    work(1)
+    return Hits.of(await memory.search_memory(body.query, user_id=key.user_for(body.user_id), **options))
+
+
+async def history(memory_id: str, key: Caller, scope: InScope, memory: Calls) -> Events:
+    """Every change to one of the caller's memories, oldest first (also after it was deleted;
+    for a key bound to an agent, only while the memory exists and is that agent's)."""
+    if key.agent_id is not None:
+        await _owned(memory, memory_id, key, scope.user_id)
+    events = await memory.history(memory_id, user_id=key.user_for(scope.user_id))
+    return Events(events=[e.to_dict() for e in events])
+
+
+async def stats(key: Caller, scope: InScope, memory: Calls) -> Stats:
+    """How many memories the caller has (an agent's key: that agent's; an admin key without a
+    user: every user's count)."""
+    if key.admin and scope.user_id is None:
+        whole = await memory.stats()
+        return Stats(memories=whole.total, users=whole.users)
+    user = key.user_for(scope.user_id)
+    count = await memory.count(user_id=user, agent_id=key.agent_id)  # an agent's key: that agent's only
+    return Stats(memories=count, users={user: count})
+
+
+async def remember(body: RememberRequest, key: Caller, work: Work, memory: Calls, request: Request) -> Changes:
+    """Store the lasting facts of a conversation, reconciled with what is remembered."""
+    user, agent = key.user_for(body.user_id), _agent(key, body.agent_id)
+    work(len(body.messages))
+    changes = await memory.remember(
+        [m.model_dump(exclude_none=True) for m in body.messages],
+        user_id=user,
+        extractor=request.app.state.extractor,
+        agent_id=agent,
+        session_id=body.session_id,
+        actor=key.actor(),
+    )
+    return Changes(changes=[c.to_dict() for c in changes])
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    path: str
+    handler: Callable[..., Any]
+    model: Any = None
+    status: int = 200
+    tag: str = "memories"
+
+
+ROUTES = (
+    _Route("GET", "/v1/health", health, Health, tag="service"),
+    _Route("POST", "/v1/memories", store, Memories, 201),
+    _Route("GET", "/v1/memories", list_memories, Memories),
+    _Route("GET", "/v1/memories/{memory_id}", get, MemoryOut),
+    _Route("PATCH", "/v1/memories/{memory_id}", update, MemoryOut),
+    _Route("POST", "/v1/memories/{memory_id}/expire", expire, MemoryOut),
+    _Route("POST", "/v1/memories/{memory_id}/restore", restore, MemoryOut),
+    _Route("DELETE", "/v1/memories/{memory_id}", delete, None, 204),
+    _Route("DELETE", "/v1/memories", delete_all, Deleted),
+    _Route("POST", "/v1/search", search, Hits, tag="search"),
+    _Route("GET", "/v1/memories/{memory_id}/history", history, Events),
+    _Route("GET", "/v1/stats", stats, Stats, tag="service"),
+)
+"""The ``/v1`` API, one row a route (``POST /v1/remember`` is added when there is an extractor)."""
+REMEMBER = _Route("POST", "/v1/remember", remember, Changes)
+
+
+def _routes(app: FastAPI, extractor: Extractor | None) -> None:
+    for route in ROUTES if extractor is None else (*ROUTES, REMEMBER):
+        model = {} if route.model is None else {"response_model": route.model}
+        add = app.api_route(route.path, methods=[route.method], status_code=route.status, tags=[route.tag], **model)
+        add(route.handler)
+
+
+def _filters(text: str | None) -> Any:
+    """A listing's ``filters``, given as JSON in the query string."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValidationError(f"filters is not valid JSON: {exc}") from None
 
 
 def _agent(key: ApiKey, requested: str | None) -> str | None:

@@ -10,15 +10,17 @@ choose it). ``transport`` takes any ``httpx.BaseTransport`` (an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from agent_memory import _errors
+from agent_memory import _config, _errors
 from agent_memory._errors import AgentMemoryError, ConfigurationError, RateLimitedError, ValidationError
+from agent_memory._options import LIST, SEARCH, STORE, Option, as_days
 from agent_memory._times import check_time, zone
 from agent_memory._types import Memory, MemoryStats, MetadataValue, SearchHit
 from agent_memory._validation import check_metadatas
@@ -54,11 +56,14 @@ class MemoryClient:
         metadata: Mapping[str, MetadataValue] | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        actor: str | None = None,
+        valid_from: datetime | str | None = None,
+        valid_until: datetime | str | None = None,
     ) -> Memory:
-        """Store one memory (see :meth:`MemorySystem.store_memory`)."""
-        meta = None if metadata is None else dict(metadata)
-        body = {"text": text, "metadata": meta, "agent_id": agent_id, "session_id": session_id, "user_id": user_id}
-        return _memories(self._call("POST", "/v1/memories", json=body))[0]
+        """Store one memory (see :meth:`MemorySystem.store_memory`); the service records ``actor``
+        through this client's key (``agent:planner via key:laptop``)."""
+        options = _json(STORE, locals())
+        return _memories(self._call("POST", "/v1/memories", json={"text": text, "user_id": user_id, **options}))[0]
 
     def store_memories(
         self,
@@ -68,14 +73,19 @@ class MemoryClient:
         metadatas: Sequence[Mapping[str, MetadataValue] | None] | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        progress: bool | None = None,
+        actor: str | None = None,
+        valid_from: datetime | str | None = None,
+        valid_until: datetime | str | None = None,
         metadata: Mapping[str, MetadataValue] | None = None,
     ) -> list[Memory]:
-        """Store many memories (see :meth:`MemorySystem.store_memories`)."""
+        """Store many memories (see :meth:`MemorySystem.store_memories`; ``progress`` is the
+        server's business and is ignored)."""
         metas = None
-        if metadatas is not None or metadata is not None:  # checked here: the same errors as in process
+        if metadatas is not None:  # checked here: the same errors as in process
             metas = [dict(m) for m in check_metadatas(metadatas, len(texts), metadata)]
-        body = {"texts": list(texts), "metadatas": metas, "agent_id": agent_id, "session_id": session_id}
-        return _memories(self._call("POST", "/v1/memories", json={**body, "user_id": user_id}))
+        body = {"texts": list(texts), "metadatas": metas, "user_id": user_id, **_json(STORE, locals())}
+        return _memories(self._call("POST", "/v1/memories", json=body))
 
     def search_memory(
         self,
@@ -96,15 +106,15 @@ class MemoryClient:
         now: datetime | str | None = None,
         as_of: datetime | str | None = None,
         include_expired: bool = False,
+        recency_half_life: timedelta | float | None = None,
     ) -> list[SearchHit]:
-        """The most relevant memories, best first (see :meth:`MemorySystem.search_memory`)."""
-        body = {"query": query, "top_k": top_k, "task": task, "filters": None if filters is None else dict(filters)}
-        body |= {"min_score": min_score, "agent_id": agent_id, "session_id": session_id, "mode": mode}
-        if time_aware and now is None:  # "yesterday" is the caller's yesterday, not the service's
-            now = datetime.now().astimezone() if tz is None else datetime.now(zone(tz))
-        body |= _times(tz, since=since, until=until, as_of=as_of, now=now)
-        body |= {"include_expired": include_expired, "time_aware": time_aware}
-        answer = self._call("POST", "/v1/search", json={**body, "user_id": user_id})
+        """The most relevant memories, best first (see :meth:`MemorySystem.search_memory`). Naive
+        times, and the query's time words, are read here, in ``tz`` (default ``AGENT_MEMORY_TZ``,
+        else UTC), as in process: the service is told the times with their offsets."""
+        if time_aware and now is None:  # "yesterday" is read in this caller's zone, not the service's
+            now = datetime.now(zone(tz))
+        body = {"query": query, "user_id": user_id, **_json(SEARCH, locals())}
+        answer = self._call("POST", "/v1/search", json=body)
         return [SearchHit(_memory(h), float(h["score"]), float(h["similarity"])) for h in answer["hits"]]
 
     def get_memory(self, memory_id: str, *, user_id: str | None = None) -> Memory | None:
@@ -120,6 +130,7 @@ class MemoryClient:
         user_id: str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        filters: Mapping[str, Any] | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
         since: datetime | str | None = None,
@@ -131,13 +142,13 @@ class MemoryClient:
     ) -> list[Memory]:
         """The memories in the order they were stored (see :meth:`MemorySystem.list_memories`); all
         of them, a page of ``_PAGE`` at a time, when ``limit`` is ``None``."""
-        scope = _params(user_id=user_id, agent_id=agent_id, session_id=session_id, order=order)
-        scope |= _params(**_times(tz, since=since, until=until, as_of=as_of))
-        scope |= {"include_expired": "true"} if include_expired else {}
+        options = _json(LIST, locals())
+        options["filters"] = None if filters is None else json.dumps(dict(filters))
+        query = _params(user_id=user_id, **{k: _param(v) for k, v in options.items() if k not in ("limit", "offset")})
         found: list[Memory] = []
         while limit is None or len(found) < limit:
             size = _PAGE if limit is None else min(_PAGE, limit - len(found))
-            page = _memories(self._call("GET", "/v1/memories", params={**scope, "offset": offset, "limit": size}))
+            page = _memories(self._call("GET", "/v1/memories", params={**query, "offset": offset, "limit": size}))
             found += page
             offset += len(page)
             if len(page) < size:
@@ -224,10 +235,34 @@ class MemoryClient:
 
 
 def _times(tz: str | tzinfo | None, **times: datetime | str | None) -> dict[str, object]:
-    """Times as ISO 8601 with their offset, naive ones read here, in ``tz`` or this process's zone:
-    the service must not read them in its own."""
+    """Times as ISO 8601 with their offset, naive ones read here, in ``tz`` (default ``AGENT_MEMORY_TZ``,
+    else UTC): the service must not read them in its own zone."""
     moments = {name: check_time(value, name, tz) for name, value in times.items()}
     return {k: None if v is None else v.isoformat() for k, v in moments.items()}
+
+
+def _json(options: tuple[Option, ...], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The options' values (a method's ``locals()``) as the service takes them: times with their
+    offsets, durations in days, the zone by name (the client's default when not given)."""
+    tz = given.get("tz")
+    values: dict[str, Any] = {}
+    for option in options:
+        value = given.get(option.name, option.default)
+        if option.kind == "time":
+            value = _times(tz, **{option.name: value})[option.name]
+        elif option.kind == "days":
+            value = as_days(value)
+        elif option.kind == "zone":
+            value = getattr(zone(value), "key", None) or _config.default_zone()
+        elif option.kind in ("filters", "metadata") and value is not None:
+            value = dict(value)
+        values[option.name] = value
+    return values
+
+
+def _param(value: object) -> object:
+    """A query-string value: ``true``/``false`` for booleans."""
+    return str(value).lower() if isinstance(value, bool) else value
 
 
 def _path(memory_id: str) -> str:
@@ -255,6 +290,7 @@ def _memory(data: Mapping[str, Any]) -> Memory:
         when("valid_from"),
         when("valid_until"),
         data.get("supersedes"),
+        data.get("key"),
     )
 
 

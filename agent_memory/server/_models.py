@@ -1,13 +1,19 @@
-"""The request and response bodies of ``agent-memory serve`` (they make its OpenAPI schema)."""
+"""The request and response bodies of ``agent-memory serve`` (they make its OpenAPI schema).
+
+The options of a search, a listing and a write are not typed here: :func:`_options_model` builds
+them from the one definition in :mod:`agent_memory._options`, with their defaults and docs, in
+their JSON form (times as ISO 8601 strings, durations in days, a listing's ``filters`` as JSON).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from agent_memory._options import LIST, SEARCH, STORE, Option
 from agent_memory._types import Memory, MetadataValue, SearchHit
 
 __all__ = [
@@ -17,6 +23,7 @@ __all__ = [
     "Expiry",
     "Health",
     "Hits",
+    "Listing",
     "Memories",
     "MemoryOut",
     "NewMemories",
@@ -43,28 +50,79 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class NewMemories(_Body):
-    """One ``text`` or many ``texts`` (with ``metadatas``, one per text), in a scope."""
+_JSON: dict[str, Any] = {
+    "count": int,
+    "number": float,
+    "flag": bool,
+    "text": str,
+    "scope": str,
+    "actor": str,
+    "time": str,
+    "zone": str,
+    "days": float,
+    "filters": dict[str, Any],
+    "metadata": Metadata,
+}
+_AS_TEXT = {"time": "ISO 8601", "days": "in days", "filters": "Chroma where syntax"}
 
+
+def _field(option: Option) -> tuple[Any, Any]:
+    """An option as a pydantic field: its JSON type, default and description."""
+    kind: Any = Literal[option.choices] if option.kind == "choice" else _JSON[option.kind]
+    if option.default is None:
+        kind = kind | None
+    note = f" ({_AS_TEXT[option.kind]})" if option.kind in _AS_TEXT else ""
+    return kind, Field(default=option.default, description=option.doc + note)
+
+
+def _options_model(name: str, options: tuple[Option, ...], base: type[BaseModel]) -> Any:
+    """``base`` with a field for each option it does not define itself."""
+    fields: dict[str, Any] = {o.name: _field(o) for o in options if o.name not in base.model_fields}
+    return create_model(name, __base__=base, **fields)
+
+
+_USER = Field(default=None, description="Only with an admin key (another key's own user is allowed).")
+
+
+class _NewMemoriesBase(_Body):
     text: str | None = None
     texts: list[str] | None = Field(default=None, min_length=1)
-    metadata: Metadata | None = None
-    metadatas: list[Metadata | None] | None = None
-    agent_id: str | None = None
-    session_id: str | None = None
-    user_id: str | None = Field(default=None, description="Only with an admin key (another key's own user is allowed).")
+    metadatas: list[Metadata | None] | None = Field(default=None, description="One per text (with texts).")
+    user_id: str | None = _USER
 
     @model_validator(mode="after")
-    def _one_way(self) -> NewMemories:
+    def _one_way(self) -> Any:
         if (self.text is None) == (self.texts is None):
             raise ValueError("give text or texts, not both")
-        if self.text is not None:
-            if self.metadatas is not None:
-                raise ValueError("metadatas goes with texts; one text takes metadata")
-            self.metadatas = [self.metadata]
-        elif self.metadata is not None:
-            raise ValueError("metadata goes with text; texts take metadatas")
+        if getattr(self, "metadata", None) is not None and self.metadatas is not None:
+            raise ValueError("give metadata (one for every text) or metadatas (one per text), not both")
         return self
+
+
+class _RecallBase(_Body):
+    query: str
+    user_id: str | None = _USER
+
+
+class _ListingBase(BaseModel):
+    limit: int = Field(default=100, ge=1, le=1000, description="At most this many memories (an HTTP page: 1 to 1,000).")
+    filters: str | None = Field(default=None, description="A Chroma where expression, as JSON.")
+    user_id: str | None = _USER
+
+
+if TYPE_CHECKING:  # what type checkers see: the fields the routes read by name (the options go by named())
+    NewMemories: TypeAlias = _NewMemoriesBase
+    Recall: TypeAlias = _RecallBase
+    Listing: TypeAlias = _ListingBase
+else:
+    NewMemories = _options_model("NewMemories", STORE, _NewMemoriesBase)
+    """One ``text`` or many ``texts`` (``metadata`` for all of them, or ``metadatas``, one per text),
+    with every write option (:data:`agent_memory._options.STORE`)."""
+    Recall = _options_model("Recall", SEARCH, _RecallBase)
+    """A search: the ``query``, and every search option (:data:`agent_memory._options.SEARCH`)."""
+    Listing = _options_model("Listing", LIST, _ListingBase)
+    """The query parameters of a listing: every list option (:data:`agent_memory._options.LIST`); over
+    HTTP a listing is a page (``limit`` 1 to 1,000, default 100) and ``filters`` is JSON."""
 
 
 class Patch(_Body):
@@ -79,25 +137,6 @@ class Expiry(_Body):
 
 
 class Owner(_Body):
-    user_id: str | None = None
-
-
-class Recall(_Body):
-    query: str
-    top_k: int = 5
-    mode: str = "hybrid"
-    since: str | None = Field(default=None, description="ISO 8601; stored at or after (naive: read in tz).")
-    until: str | None = Field(default=None, description="ISO 8601; stored before (naive: read in tz).")
-    tz: str = Field(default="UTC", description="IANA zone of naive times: the client's, not the server's.")
-    as_of: str | None = Field(default=None, description="ISO 8601; what held then (default: what holds now).")
-    include_expired: bool = Field(default=False, description="Also memories that no longer hold.")
-    time_aware: bool = Field(default=True, description="A time the query names selects what held then.")
-    now: str | None = Field(default=None, description="ISO 8601; what time-aware search reads the query against.")
-    min_score: float | None = None
-    task: str | None = None
-    filters: dict[str, Any] | None = None
-    agent_id: str | None = None
-    session_id: str | None = None
     user_id: str | None = None
 
 

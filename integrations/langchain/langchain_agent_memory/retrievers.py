@@ -62,7 +62,7 @@ class AgentMemoryRetriever(BaseRetriever):
     until: datetime | str | None = None
     """Only memories stored before this."""
     tz: str | None = None
-    """IANA zone of naive ``since``/``until``; default this process's local zone."""
+    """IANA zone of naive times and of the query's time words; default ``AGENT_MEMORY_TZ``, else UTC."""
     as_of: datetime | str | None = None
     """What held at this time (default: what holds now; expired memories are left out)."""
     include_expired: bool = False

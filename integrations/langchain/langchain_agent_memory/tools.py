@@ -50,7 +50,7 @@ def create_memory_tools(
     are memories with ``score`` (the relevance they are ranked by) and ``similarity`` (the cosine
     similarity), both rounded to 4 places. Times the model gives without an offset
     (``since``/``until``/``as_of``/``at``, ISO 8601) are read in ``tz`` (an IANA name: the
-    user's zone; default this process's local zone), and the tools' descriptions say so.
+    user's zone; default ``AGENT_MEMORY_TZ``, else UTC), and the tools' descriptions say so.
     ``remember`` takes the recent messages (``role``, ``content``, optional ``time``) and hands
     them to :meth:`MemorySystem.remember`: the extractor's model lists the lasting facts and
     reconciles each with what is remembered; the tool returns the changes made.
