@@ -42,18 +42,6 @@ from agent_memory.extraction._extractor import Extractor
 
 __all__ = ["TOOL_NAMES", "MemoryTool", "argument_problems", "memory_tools", "tool_error_message"]
 
-TOOL_NAMES = (
-    "store_memory",
-    "search_memory",
-    "list_memories",
-    "update_memory",
-    "expire_memory",
-    "delete_memory",
-    "delete_all_memories",
-    "remember",
-)
-"""Every tool's name, in the order :func:`memory_tools` returns them (``remember`` only with an extractor).
-They are :class:`MemorySystem`'s method names, so the tools read like the Python API."""
 
 _Record = dict[str, Any]
 _Records = list[dict[str, Any]]
@@ -173,47 +161,6 @@ class _Remember(_Arguments):
     messages: list[_Turn] = Field(description="The recent messages of the conversation, oldest first.")
 
 
-_DESCRIPTIONS = {
-    "store_memory": "Remember one lasting, self-contained fact about the user (a preference, a relationship, "
-    "a plan, a constraint), e.g. 'Prefers window seats', so it can be recalled in later conversations. One fact "
-    "per call; storing the same text again returns the existing memory. Returns the stored memory with its id.",
-    "search_memory": "Search what you remember about the user: the memories most relevant to a question or "
-    "topic, best first. Use it before answering anything that may depend on what the user said before. Only "
-    "what holds now is searched, unless as_of asks for what held then or include_expired for everything; a time "
-    "the query names ('in 2022', 'last week') selects what held then. Each result is a memory (id, text, "
-    "metadata, validity) with its score (the relevance in [0, 1], higher is more relevant) and its similarity "
-    "(the cosine similarity to the query).",
-    "list_memories": "List the user's memories that hold now, oldest first (newest=true: latest first), "
-    "limit at a time from offset; include_expired=true lists those that no longer hold too. To answer a "
-    "question, searching finds the relevant ones.",
-    "update_memory": "Correct a memory: replace its text (it is re-embedded) and/or its metadata, keeping its "
-    "id. Returns the updated memory.",
-    "expire_memory": "Mark a memory as no longer true (the user moved, changed jobs, sold the car) without "
-    "forgetting it: it stays as the past, found when asked about that time. Returns the memory, now with its "
-    "valid_until.",
-    "delete_memory": "Forget one memory by its id, erasing it: for what is wrong or what the user asked you to "
-    "forget (for what stopped being true, expire_memory keeps the past). Returns whether it existed.",
-    "delete_all_memories": "Forget everything remembered about the user, erasing it. Only when the user "
-    "explicitly asks for it; pass confirm=true. Returns how many memories were deleted.",
-    "remember": "Remember a conversation: the lasting facts about the user in it are stored, each reconciled "
-    "with what is already remembered (added, or refining an older memory, or replacing or ending one that "
-    "stopped being true: kept as the past). Give the recent messages, oldest first, in the user's language. "
-    "Returns one change per fact: event (added, updated, superseded, expired, unchanged, skipped), id, fact, "
-    "old_text, new_text, problem.",
-}
-
-_SCHEMAS: dict[str, tuple[type[_Arguments], Any]] = {  # the arguments, and the result's type
-    "store_memory": (_StoreMemory, _Record),
-    "search_memory": (_SearchMemory, _Records),
-    "list_memories": (_ListMemories, _Records),
-    "update_memory": (_UpdateMemory, _Record),
-    "expire_memory": (_ExpireMemory, _Record),
-    "delete_memory": (_DeleteMemory, _Record),
-    "delete_all_memories": (_DeleteAllMemories, _Record),
-    "remember": (_Remember, _Records),
-}
-
-
 def memory_tools(
     memory: MemorySystem,
     *,
@@ -255,8 +202,8 @@ def memory_tools(
         user_wide,
     )
     here = _zone_name(tz)
-    names = TOOL_NAMES if extractor is not None else TOOL_NAMES[:-1]
-    return [_tool(name, _in_zone(name, here), getattr(actions, name), user_id) for name in names]
+    specs = [spec for spec in _TOOLS if extractor is not None or not spec.needs_extractor]
+    return [_tool(spec, _in_zone(spec, here), actions, user_id) for spec in specs]
 
 
 def _zone_name(tz: str | None) -> str:
@@ -265,9 +212,9 @@ def _zone_name(tz: str | None) -> str:
     return f"in {tz or _config.default_zone()}"
 
 
-def _in_zone(name: str, where: str) -> type[_Arguments]:
-    """Tool ``name``'s arguments, titled with its name, with ``{zone}`` in their descriptions filled in."""
-    schema = _SCHEMAS[name][0]
+def _in_zone(spec: "_Spec", where: str) -> type[_Arguments]:
+    """A tool's arguments, titled with its name, with ``{zone}`` in their descriptions filled in."""
+    schema, name = spec.schema, spec.name
     fields = {
         field: (info.annotation, Field(default=info.default, description=info.description.format(zone=where)))
         for field, info in schema.model_fields.items()
@@ -276,20 +223,20 @@ def _in_zone(name: str, where: str) -> type[_Arguments]:
     return cast("type[_Arguments]", pydantic.create_model(name, __base__=schema, **fields))  # type: ignore[call-overload]
 
 
-def _tool(name: str, schema: type[_Arguments], action: Callable[[str, Any], Any], user_id: str | None) -> MemoryTool:
-    """The tool ``name``: its ``run`` checks the arguments against ``schema``, then acts."""
+def _tool(spec: "_Spec", schema: type[_Arguments], actions: "_Actions", user_id: str | None) -> MemoryTool:
+    """The tool ``spec`` describes: its ``run`` checks the arguments against ``schema``, then acts."""
 
     def arguments(given: dict[str, Any]) -> Any:
         try:
             return schema.model_validate(given)
         except pydantic.ValidationError as exc:
-            raise ValidationError(f"invalid arguments for {name}: {argument_problems(exc.errors())}") from None
+            raise ValidationError(f"invalid arguments for {spec.name}: {argument_problems(exc.errors())}") from None
 
     def run(user_id: str, /, **given: Any) -> Any:  # positional only: a user_id argument is refused
-        return action(check_user_id(user_id), arguments(given))
+        return spec.act(actions, check_user_id(user_id), arguments(given))
 
     bound = run if user_id is None else functools.partial(run, user_id)
-    return MemoryTool(name, _DESCRIPTIONS[name], schema, bound, _SCHEMAS[name][1])
+    return MemoryTool(spec.name, spec.description, schema, bound, spec.result)
 
 
 def _found(hit: SearchHit) -> _Record:
@@ -399,7 +346,8 @@ class _Actions:
         return {"deleted": deleted}
 
     def remember(self, user_id: str, args: _Remember) -> _Records:
-        assert self.extractor is not None  # the tool is only made with one
+        if self.extractor is None:  # the tool is only made with one
+            raise ConfigurationError("remember needs an extractor (an LLM)")
         changes = self.memory.remember(
             [turn.model_dump() for turn in args.messages],
             user_id=user_id,
@@ -409,3 +357,101 @@ class _Actions:
             actor=self.actor,
         )
         return [change.to_dict() for change in changes]
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """One tool, in one place: its name (the Python API's method), the description the model reads,
+    its arguments and result type, and what it does (an :class:`_Actions` method)."""
+
+    name: str
+    description: str
+    schema: type[_Arguments]
+    result: Any
+    act: Callable[[_Actions, str, Any], Any]
+    needs_extractor: bool = False
+
+
+_TOOLS = (
+    _Spec(
+        "store_memory",
+        "Remember one lasting, self-contained fact about the user (a preference, a relationship, a plan, a "
+        "constraint), e.g. 'Prefers window seats', so it can be recalled in later conversations. One fact per "
+        "call; storing the same text again returns the existing memory. Returns the stored memory with its "
+        "id.",
+        _StoreMemory,
+        _Record,
+        _Actions.store_memory,
+    ),
+    _Spec(
+        "search_memory",
+        "Search what you remember about the user: the memories most relevant to a question or topic, best "
+        "first. Use it before answering anything that may depend on what the user said before. Only what "
+        "holds now is searched, unless as_of asks for what held then or include_expired for everything; a "
+        "time the query names ('in 2022', 'last week') selects what held then. Each result is a memory (id, "
+        "text, metadata, validity) with its score (the relevance in [0, 1], higher is more relevant) and its "
+        "similarity (the cosine similarity to the query).",
+        _SearchMemory,
+        _Records,
+        _Actions.search_memory,
+    ),
+    _Spec(
+        "list_memories",
+        "List the user's memories that hold now, oldest first (newest=true: latest first), limit at a time "
+        "from offset; include_expired=true lists those that no longer hold too. To answer a question, "
+        "searching finds the relevant ones.",
+        _ListMemories,
+        _Records,
+        _Actions.list_memories,
+    ),
+    _Spec(
+        "update_memory",
+        "Correct a memory: replace its text (it is re-embedded) and/or its metadata, keeping its id. Returns "
+        "the updated memory.",
+        _UpdateMemory,
+        _Record,
+        _Actions.update_memory,
+    ),
+    _Spec(
+        "expire_memory",
+        "Mark a memory as no longer true (the user moved, changed jobs, sold the car) without forgetting it: "
+        "it stays as the past, found when asked about that time. Returns the memory, now with its "
+        "valid_until.",
+        _ExpireMemory,
+        _Record,
+        _Actions.expire_memory,
+    ),
+    _Spec(
+        "delete_memory",
+        "Forget one memory by its id, erasing it: for what is wrong or what the user asked you to forget (for "
+        "what stopped being true, expire_memory keeps the past). Returns whether it existed.",
+        _DeleteMemory,
+        _Record,
+        _Actions.delete_memory,
+    ),
+    _Spec(
+        "delete_all_memories",
+        "Forget everything remembered about the user, erasing it. Only when the user explicitly asks for it; "
+        "pass confirm=true. Returns how many memories were deleted.",
+        _DeleteAllMemories,
+        _Record,
+        _Actions.delete_all_memories,
+    ),
+    _Spec(
+        "remember",
+        "Remember a conversation: the lasting facts about the user in it are stored, each reconciled with "
+        "what is already remembered (added, or refining an older memory, or replacing or ending one that "
+        "stopped being true: kept as the past). Give the recent messages, oldest first, in the user's "
+        "language. Returns one change per fact: event (added, updated, superseded, expired, unchanged, "
+        "skipped), id, fact, old_text, new_text, problem.",
+        _Remember,
+        _Records,
+        _Actions.remember,
+        needs_extractor=True,
+    ),
+)
+"""Every tool, one record each, in the order :func:`memory_tools` returns them."""
+
+TOOL_NAMES = tuple(spec.name for spec in _TOOLS)
+"""Every tool's name, in the order :func:`memory_tools` returns them (``remember`` only with an extractor).
+They are :class:`MemorySystem`'s method names, so the tools read like the Python API."""

@@ -21,7 +21,7 @@ ROOT = Path(agent_memory.__file__).parent
 # A sub-package (``agent_memory.cli``) holds every module under it; any other name is one module.
 LAYERS: list[list[tuple[str, ...]]] = [
     [("agent_memory", "agent_memory.__main__", "agent_memory.testing", "agent_memory.pytest_plugin")],
-    [("agent_memory.validation",)],
+    [("agent_memory.validation", "agent_memory.options")],
     [("agent_memory.cli",)],
     [("agent_memory.server",)],  # serve hosts the MCP tools at /mcp
     [("agent_memory.mcp",)],

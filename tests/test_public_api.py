@@ -17,10 +17,11 @@ PUBLIC_MODULES = [
     "agent_memory.validation",
     "agent_memory.pytest_plugin",
     "agent_memory.tools",
+    "agent_memory.options",
 ]
 
 
-@pytest.mark.parametrize("name", [*PUBLIC_MODULES, "agent_memory._validation"])
+@pytest.mark.parametrize("name", [*PUBLIC_MODULES, "agent_memory._validation", "agent_memory._options"])
 def test_all_matches_public_names(name: str) -> None:
     module = importlib.import_module(name)
 

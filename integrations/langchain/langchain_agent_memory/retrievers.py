@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
@@ -11,6 +11,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, field_validator
 
 from agent_memory import SEARCH_MODES, AsyncMemorySystem, MemorySystem, SearchHit
+from agent_memory.options import SEARCH, named
 from agent_memory.validation import check_choice
 
 __all__ = ["AgentMemoryRetriever", "hit_to_document"]
@@ -69,6 +70,10 @@ class AgentMemoryRetriever(BaseRetriever):
     """Also memories that no longer hold."""
     time_aware: bool = True
     """A time the query names ("last week", "in 2022") selects what held then."""
+    now: datetime | str | None = None
+    """What the query's time words are read against (default: the current time)."""
+    recency_half_life: timedelta | float | None = None
+    """Prefer recent memories: one this old loses 10% of its score (a ``timedelta``, or days)."""
 
     @field_validator("mode")
     @classmethod
@@ -77,23 +82,7 @@ class AgentMemoryRetriever(BaseRetriever):
         return check_choice(mode, SEARCH_MODES, "mode")
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        hits = self.memory.search_memory(
-            query,
-            user_id=self.user_id,
-            top_k=self.top_k,
-            task=self.task,
-            filters=self.filters,
-            min_score=self.min_score,
-            agent_id=self.agent_id,
-            session_id=self.session_id,
-            mode=self.mode,
-            since=self.since,
-            until=self.until,
-            tz=self.tz,
-            as_of=self.as_of,
-            include_expired=self.include_expired,
-            time_aware=self.time_aware,
-        )
+        hits = self.memory.search_memory(query, user_id=self.user_id, **named(SEARCH, self))
         return [hit_to_document(h) for h in hits]
 
     async def _aget_relevant_documents(
