@@ -146,7 +146,8 @@ def relative_time(text: str, now: datetime, tz: str | tzinfo | None = None) -> d
         except OverflowError:
             raise ValidationError(f"{text.strip()!r} reaches beyond the calendar") from None
     found = check_time(text, "time", tz)
-    assert found is not None
+    if found is None:  # only None itself reads as no time, and text is a str
+        raise ValidationError(f"{text!r} is not a time")
     return found
 
 

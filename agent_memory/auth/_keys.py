@@ -92,7 +92,8 @@ class ApiKey:
             if requested is None:
                 raise ValidationError("an admin key must name the user_id it acts for")
             return check_user_id(requested)
-        assert self.user_id is not None  # a user key always has one
+        if self.user_id is None:  # a user key always has one; the keys file is read strictly
+            raise AuthenticationError("this key names no user")
         if requested is not None and requested != self.user_id:
             raise PermissionDeniedError("this key may not act for another user")
         return self.user_id

@@ -161,7 +161,8 @@ class _Reconciler:
         elif isinstance(fact, Fact) and fact.message is not None and 0 <= fact.message < len(self.conversation):
             moment = self.conversation[fact.message].time
         start = check_validity(moment, None)[0]
-        assert start is not None  # remember() gives every message a time
+        if start is None:  # remember() gives every message a time
+            raise ExtractionError("a fact came from a message without a time")
         return start
 
     def reconcile(self, fact: object) -> MemoryChange:

@@ -246,7 +246,8 @@ class HttpEndpoint:
         gated = TransportSecuritySettings(enable_dns_rebinding_protection=False)  # the gate checks Host and Origin
         app = self.server.streamable_http_app(stateless_http=True, json_response=True, transport_security=gated)
         loop, route = asyncio.get_running_loop(), app.routes[0]  # its one route, /mcp, without its middleware
-        assert isinstance(route, Route)
+        if not isinstance(route, Route):
+            raise ConfigurationError("the MCP SDK's HTTP app has no plain route at /mcp: this version is not supported")
         async with self.server.session_manager.run():
             self._handlers[loop] = route.endpoint
             try:

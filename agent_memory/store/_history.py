@@ -187,7 +187,8 @@ def event(action: str, before: Memory | None, after: Memory | None, actor: str) 
     """The event of a change from ``before`` to ``after`` (one of them ``None`` for a create or a
     delete), stamped now."""
     memory = after or before
-    assert memory is not None
+    if memory is None:
+        raise ValueError("a history event needs the memory before or after the change")
     return HistoryEvent(
         memory.id,
         memory.user_id,
