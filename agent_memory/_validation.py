@@ -19,7 +19,7 @@ from agent_memory._errors import (
     LimitExceededError,
     ValidationError,
 )
-from agent_memory._times import check_time, refuse_time_keys
+from agent_memory._times import check_time
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -444,7 +444,7 @@ def check_filters(filters: object, limits: Limits = DEFAULT_LIMITS) -> dict[str,
         validate_where(dict(filters))
     except ValueError as exc:
         raise InvalidFilterError(f"invalid filters {dict(filters)!r}: {exc}") from None
-    refuse_time_keys(filters)
+    _refuse_time_keys(filters)
     return dict(filters)
 
 
@@ -461,3 +461,25 @@ def check_times(limits: Limits, tz: str | tzinfo | None = None, **times: object)
             years = abs((moment - current).days) / _YEAR_DAYS
             if years > limits.max_time_years:
                 raise limits.exceeded("max_time_years", f"{name}, {{n}} years from now", int(years))
+
+
+_TIME_KEYS = {
+    "created_at": "since=/until=",
+    "updated_at": "since=/until= (on the creation time)",
+    "valid_from": "as_of= (or include_expired=True)",
+    "valid_until": "as_of= (or include_expired=True)",
+}
+
+
+def _refuse_time_keys(where: object) -> None:
+    """A filter on ``created_at``/``updated_at`` would silently match nothing: say what to use instead."""
+    if isinstance(where, Mapping):
+        for key, value in where.items():
+            if key in _TIME_KEYS:
+                raise InvalidFilterError(
+                    f"filters cannot use {key!r} (it is not stored on every memory); use {_TIME_KEYS[key]}"
+                )
+            _refuse_time_keys(value)
+    elif isinstance(where, list):
+        for item in where:
+            _refuse_time_keys(item)

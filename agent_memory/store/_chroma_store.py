@@ -23,7 +23,6 @@ from agent_memory._errors import (
     ValidationError,
 )
 from agent_memory._files import private_directory, private_files
-from agent_memory._times import TIMES_MARK, ensure_times
 from agent_memory._types import Memory, Scope
 from agent_memory.embeddings import Fingerprint
 from agent_memory.store import _lock as _lock
@@ -39,6 +38,7 @@ from agent_memory.store._records import (
     text_hash,
     where_of,
 )
+from agent_memory.store._time_keys import TIMES_MARK, ensure_times
 from agent_memory.store._validity import expired
 
 if TYPE_CHECKING:

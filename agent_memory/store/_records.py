@@ -8,7 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from agent_memory._ids import id_time
-from agent_memory._times import (
+from agent_memory._times import epoch_ms
+from agent_memory._types import Memory, Scope
+from agent_memory._validation import RESERVED_KEYS
+from agent_memory.store._time_keys import (
     CREATED_MS,
     OPEN_END,
     OPEN_START,
@@ -16,11 +19,8 @@ from agent_memory._times import (
     VALID_FROM_MS,
     VALID_UNTIL_MS,
     bound_ms,
-    epoch_ms,
     from_bound_ms,
 )
-from agent_memory._types import Memory, Scope
-from agent_memory._validation import RESERVED_KEYS
 
 MEMORY_KEY = "memory_key"
 """The metadata key of a keyed memory's key (:meth:`~agent_memory.MemorySystem.put_memory`)."""

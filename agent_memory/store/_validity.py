@@ -23,20 +23,18 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from agent_memory._errors import InvalidTypeError, ValidationError
-from agent_memory._times import (
+from agent_memory._times import check_time, epoch_ms, now_epoch_ms
+from agent_memory._types import Memory, Scope, SearchHit
+from agent_memory.store._records import where_of
+from agent_memory.store._time_keys import (
     CREATED_MS,
     OPEN_END,
     OPEN_START,
     VALID_FROM_MS,
     VALID_UNTIL_MS,
     bound_ms,
-    check_time,
-    epoch_ms,
-    now_epoch_ms,
     time_clauses,
 )
-from agent_memory._types import Memory, Scope, SearchHit
-from agent_memory.store._records import where_of
 
 __all__ = [
     "Window",
