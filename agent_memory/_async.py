@@ -123,3 +123,4 @@ class AsyncMemorySystem:
     list_memories = _awaitable(MemorySystem.list_memories)
     count = _awaitable(MemorySystem.count)
     stats = _awaitable(MemorySystem.stats)
+    warm_up = _awaitable(MemorySystem.warm_up)

@@ -627,6 +627,10 @@ class MemorySystem:
             dimension=fingerprint.dimension if fingerprint else None,
         )
 
+    def warm_up(self) -> None:
+        """Load the model now (a server calls this at start), so that the first call does not wait for it."""
+        self.embedder.embed_queries(["warm-up"])
+
     # -- helpers -------------------------------------------------------------------------
 
     def _embed_documents(self, texts: list[str]) -> Any:

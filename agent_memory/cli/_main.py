@@ -225,7 +225,7 @@ def _cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
     with system_of(args) as memory:
         before = memory.stats()
         count = memory.reindex(keep_old=args.keep_old)
-        after = memory.embedder.fingerprint
+        after = memory.stats()
     was = f"{before.model} ({before.dimension} dims)" if before.model else "(unused)"
     print(f"re-embedded {count} memories: {was} -> {after.model} ({after.dimension} dims)", file=out)
     if args.dimensions:

@@ -68,7 +68,7 @@ def _cmd_mcp(args: argparse.Namespace, out: TextIO) -> int:
             extractor=extractor,
             mode=args.mode,
         )
-        memory.embedder.embed_queries(["warm-up"])  # load the model now, not on the first tool call
+        memory.warm_up()  # the model loads now, not on the first tool call
         server.run("stdio")
     return 0
 

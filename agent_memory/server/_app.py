@@ -110,7 +110,7 @@ def app_from_environment() -> FastAPI:
             logger.setLevel(logging.INFO)
     memory = MemorySystem(**config["memory"])
     secret = bytes.fromhex(config["session_secret"]) if config.get("session_secret") else None
-    memory.embedder.embed_queries(["warm-up"])  # load the model now, not on the first request
+    memory.warm_up()  # the model loads now, not on the first request
     extractor = configured_extractor(config["llm"]["model"], config["llm"]["base_url"])
     settings = ServiceSettings(**{**config["settings"], "allowed_hosts": tuple(config["settings"]["allowed_hosts"])})
     SlowClientProtocol.header_timeout = settings.header_timeout  # this worker's connections
