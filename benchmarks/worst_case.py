@@ -43,8 +43,8 @@ def _cost(call: Callable[[], Any]) -> tuple[float, float, int]:
 def _requests(stored: int) -> dict[str, tuple[str, str, dict[str, Any]]]:
     """Each request: (method, path, body or params)."""
     burst = ServiceSettings().embed_burst
-    words = "the user said that the train to Porto leaves early on Sundays and she prefers window seats".split(" ")
-    prose = " ".join(words[i % len(words)] for i in range(160))  # ~900 characters of ordinary words
+    sentence = "the user said that the train to Porto leaves early on Sundays and she prefers window seats"
+    prose = " ".join([sentence] * 10)  # ~900 characters of ordinary words
     long_texts = [f"fact {i}: {prose}" for i in range(burst)]  # 1,000 texts, under the 1 MB body limit
     wide = {"$or": [{"n": i} for i in range(LIMITS.max_filter_clauses)]}
     metadata = {f"k{i}": "v" * (LIMITS.max_metadata_bytes // LIMITS.max_metadata_keys - 8) for i in range(64)}
