@@ -271,8 +271,10 @@ class Writer:
         memory per input, as it now is. Another memory with the same text is no duplicate: keys, not
         texts, name keyed memories (nor do they claim their texts). The history records each change
         (create, update, metadata, expire or restore); nothing when nothing changed. ``vectors``: the
-        texts' document vectors, computed by the caller; else the texts that changed are embedded,
-        before the lock is taken.
+        texts' document vectors, computed by the caller (written with every change: a framework may
+        embed metadata with the text); else the texts that changed are embedded, before the lock is
+        taken, and a memory whose text did not change keeps its vector (or gets an equal one: a
+        small write embeds every text before looking).
 
         All or nothing, as :meth:`add`: when a round fails, what the call created is removed and what
         it replaced is restored (text, metadata, validity and vector) before the error is raised; the
@@ -333,8 +335,8 @@ class Writer:
                 result[new.id] = old
                 continue
             result[new.id] = new
-            kept = old is not None and old.text == new.text  # same text: the stored vector stays
-            changes.append(_Change(old, new, old_vectors[new.id] if kept else ready[new.id], old_vectors.get(new.id)))
+            vector = ready[new.id] if new.id in ready else old_vectors[new.id]  # not embedded: the same text
+            changes.append(_Change(old, new, vector, old_vectors.get(new.id)))
         return changes
 
     def _stored_vectors(self, memory_ids: list[str], scope: Scope) -> dict[str, NDArray[np.float32]]:

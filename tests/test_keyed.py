@@ -208,6 +208,10 @@ def test_given_vectors_are_stored_unit_norm_and_nothing_is_embedded() -> None:
         put = memory.put_memories(["a", "b"], ["one", "two"], user_id="alice", vectors=[[3, 0, 0, 4], [0, 2, 0, 0]])
         stored = memory.store.vectors([m.id for m in put], Scope.of("alice"))
         np.testing.assert_allclose(stored, [[0.6, 0, 0, 0.8], [0, 1, 0, 0]], atol=1e-6)
+        # Given vectors are written with every change, a metadata change too (LlamaIndex embeds metadata).
+        memory.put_memories(["a", "b"], ["one", "two"], user_id="alice", metadata={"n": 1}, vectors=[[0, 0, 1, 0]] * 2)
+        stored = memory.store.vectors([m.id for m in put], Scope.of("alice"))
+        np.testing.assert_allclose(stored, [[0, 0, 1, 0], [0, 0, 1, 0]], atol=1e-6)
 
 
 class _Counting(HashEmbedder):
