@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from types import TracebackType
 from typing import Any
@@ -23,7 +22,9 @@ from agent_memory._validation import (
     check_choice,
     check_filters,
     check_id,
+    check_ids,
     check_key,
+    check_keys,
     check_metadata,
     check_metadatas,
     check_min_score,
@@ -36,7 +37,7 @@ from agent_memory._validation import (
 )
 from agent_memory._writer import Writer, release_parts, shared_parts
 from agent_memory.embeddings import Embedder, EmbeddingCache, create_embedder
-from agent_memory.embeddings._base import BaseEmbedder, check_vectors
+from agent_memory.embeddings._base import BaseEmbedder, check_given_vectors, check_vectors
 from agent_memory.embeddings._factory import check_embedder
 from agent_memory.extraction._extractor import Extractor, Message
 from agent_memory.extraction._remember import MemoryChange, remember
@@ -297,13 +298,55 @@ class MemorySystem:
         (:meth:`get_memory_by_key`), from any process. Searches and lists see keyed memories like
         any other; ``update_memory``, ``expire_memory`` and ``delete_memory`` take their ids.
         """
+        key, text = check_key(key), check_text(text, limits=self.limits)
+        return self.put_memories(
+            [key],
+            [text],
+            user_id=user_id,
+            metadatas=[metadata],
+            agent_id=agent_id,
+            session_id=session_id,
+            actor=actor,
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )[0]
+
+    def put_memories(
+        self,
+        keys: Sequence[str],
+        texts: Sequence[str],
+        *,
+        user_id: str,
+        metadatas: Sequence[Mapping[str, MetadataValue] | None] | None = None,
+        metadata: Mapping[str, MetadataValue] | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        actor: str | None = None,
+        valid_from: datetime | str | None = None,
+        valid_until: datetime | str | None = None,
+        vectors: Any = None,
+    ) -> list[Memory]:
+        """:meth:`put_memory` for many keys (each once) in one scope; one :class:`Memory` per input, in
+        order. ``metadatas`` and ``metadata`` as in :meth:`store_memories`. ``vectors``: the texts'
+        document vectors, one per text, for callers that embed themselves (LlamaIndex nodes come
+        embedded); they must come from this system's embedder (its size, checked) and are made unit-norm.
+
+        All or nothing: everything is checked before anything is written, and a store that fails
+        part-way leaves every key as it was (history and search index included)."""
+        texts = check_texts(texts, self.limits)
+        keys = check_keys(keys, texts=len(texts))
         scope = Scope.of(user_id, agent_id, session_id)
-        key, text, actor = check_key(key), check_text(text, limits=self.limits), check_actor(actor, scope.agent_id)
+        actor = check_actor(actor, scope.agent_id)
+        metas = check_metadatas(metadatas, len(texts), metadata, self.limits)
         check_times(self.limits, valid_from=valid_from, valid_until=valid_until)
-        meta, valid = check_metadata(metadata, self.limits), check_validity(valid_from, valid_until)
-        memory_id = key_id(scope.user_id, scope.agent_id, scope.session_id, key)
-        memory = Memory.create(text, scope, meta, id=memory_id, created_at=now_ms(), valid=valid)
-        return self.writer.put(replace(memory, key=key), actor)
+        valid = check_validity(valid_from, valid_until)
+        given = None if vectors is None else check_given_vectors(vectors, len(texts), self.embedder.dimension)
+        now = now_ms()
+        memories = [
+            Memory.create(t, scope, m, id=_key_id(scope, k), created_at=now, valid=valid, key=k)
+            for k, t, m in zip(keys, texts, metas, strict=True)
+        ]
+        return self.writer.put(memories, scope, actor, given)
 
     def remember(
         self,
@@ -394,7 +437,24 @@ class MemorySystem:
         """Erase one memory (for data that must be gone; :meth:`expire_memory` keeps it as past);
         ``False`` when the user has no memory with that id."""
         scope, actor = Scope.of(user_id), check_actor(actor)
-        return self.writer.delete(check_id(memory_id), scope, actor)
+        return self.writer.delete([check_id(memory_id)], scope, actor) == 1
+
+    def delete_memories(
+        self,
+        *,
+        user_id: str,
+        ids: Sequence[str] | None = None,
+        keys: Sequence[str] | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        actor: str | None = None,
+    ) -> int:
+        """Erase the memories with these ``ids``, or stored under these ``keys`` in exactly this scope
+        (one of the two), each recorded in the :meth:`history`; returns how many there were (missing
+        ones are no error). ``actor`` as in :meth:`store_memories`."""
+        scope, memory_ids = self._named(user_id, ids, keys, agent_id, session_id)
+        actor = check_actor(actor, scope.agent_id)
+        return self.writer.delete(memory_ids, scope, actor, exact=keys is not None)
 
     def expire_memory(
         self, memory_id: str, *, user_id: str, at: datetime | str | None = None, actor: str | None = None
@@ -539,15 +599,39 @@ class MemorySystem:
         found = self.store.get([check_id(memory_id)], Scope.of(user_id))
         return found[0] if found else None
 
+    def get_memories(
+        self,
+        *,
+        user_id: str,
+        ids: Sequence[str] | None = None,
+        keys: Sequence[str] | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+    ) -> list[Memory]:
+        """The user's memories with these ``ids`` (narrowed by agent/session if given), or stored under
+        these ``keys`` in exactly this scope (one of the two; expired ones too), in the order asked;
+        missing ones are left out."""
+        scope, memory_ids = self._named(user_id, ids, keys, agent_id, session_id)
+        return [m for m in self.store.get(memory_ids, scope) if keys is None or scope.holds_exactly(m)]
+
+    def _named(
+        self, user_id: str, ids: object, keys: object, agent_id: str | None, session_id: str | None
+    ) -> tuple[Scope, list[str]]:
+        """The scope, and the memory ids that ``ids`` or (in that exact scope) ``keys`` name."""
+        scope = Scope.of(user_id, agent_id, session_id)
+        if (ids is None) == (keys is None):
+            raise ValidationError("pass either ids= or keys=")
+        if keys is None:
+            return scope, check_ids(ids, self.limits)
+        return scope, [_key_id(scope, k) for k in check_keys(keys, self.limits)]
+
     def get_memory_by_key(
         self, key: str, *, user_id: str, agent_id: str | None = None, session_id: str | None = None
     ) -> Memory | None:
         """The memory :meth:`put_memory` stored under ``key`` in exactly this scope (expired or not),
         or ``None``."""
-        scope = Scope.of(user_id, agent_id, session_id)
-        memory_id = key_id(scope.user_id, scope.agent_id, scope.session_id, check_key(key))
-        found = self.store.get([memory_id], scope)
-        return found[0] if found and scope.holds_exactly(found[0]) else None
+        found = self.get_memories(user_id=user_id, keys=[check_key(key)], agent_id=agent_id, session_id=session_id)
+        return found[0] if found else None
 
     def list_memories(
         self,
@@ -646,3 +730,7 @@ class MemorySystem:
             return check_vectors(vectors, len(missing), self.embedder.dimension, "embedder.embed_queries")
 
         return self.cache.embed(self.embedder.fingerprint, task, queries, compute)
+
+
+def _key_id(scope: Scope, key: str) -> str:
+    return key_id(scope.user_id, scope.agent_id, scope.session_id, key)

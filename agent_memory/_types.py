@@ -78,6 +78,7 @@ class Memory:
         created_at: datetime | None = None,
         valid: tuple[datetime | None, datetime | None] = (None, None),
         supersedes: str | None = None,
+        key: str | None = None,
     ) -> Memory:
         """A new memory in ``scope``: a time-ordered UUIDv7 id unless ``id`` is given, created now,
         holding from ``valid[0]`` until ``valid[1]``."""
@@ -94,6 +95,7 @@ class Memory:
             valid[0],
             valid[1],
             supersedes,
+            key,
         )
 
     def to_dict(self) -> dict[str, object]:

@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
@@ -39,6 +40,7 @@ __all__ = [
     "check_ids",
     "check_key",
     "check_key_label",
+    "check_keys",
     "check_metadata",
     "check_metadatas",
     "check_min_score",
@@ -249,6 +251,22 @@ def check_ids(ids: object, limits: Limits = DEFAULT_LIMITS) -> list[str]:
 def check_key(key: object) -> str:
     """A memory's key (:meth:`MemorySystem.put_memory`): a non-empty ``str`` of at most 256 characters."""
     return _check_scope_value(key, "key")
+
+
+def check_keys(keys: object, limits: Limits = DEFAULT_LIMITS, *, texts: int | None = None) -> list[str]:
+    """Memory keys asked for in one call: at most ``limits.max_limit`` of them; or, for a write of
+    ``texts`` texts, one key per text, no key twice."""
+    if isinstance(keys, (str, bytes)) or not isinstance(keys, Sequence):
+        raise InvalidTypeError(f"keys must be a list of str, got {type(keys).__name__}")
+    if texts is None:
+        limits.check("max_limit", "{n} keys", len(keys))
+    elif len(keys) != texts:
+        raise ValidationError(f"got {len(keys)} keys for {texts} texts")
+    checked = [check_key(k) for k in keys]
+    repeated = [k for k, n in Counter(checked).items() if n > 1]
+    if texts is not None and repeated:
+        raise ValidationError(f"each key may be written once per call; repeated: {repeated[:5]!r}")
+    return checked
 
 
 def check_positive(value: object, name: str) -> int:

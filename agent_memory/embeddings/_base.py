@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from agent_memory._errors import EmbeddingError, InvalidDimensionsError, InvalidTypeError
+from agent_memory._errors import EmbeddingError, InvalidDimensionsError, InvalidTypeError, ValidationError
 from agent_memory._tasks import format_query, resolve_task
 from agent_memory.embeddings._models import resolve_model
 
@@ -27,6 +27,7 @@ __all__ = [
     "Embedder",
     "Fingerprint",
     "as_unit_rows",
+    "check_given_vectors",
     "check_vectors",
     "normalize_rows",
     "truncate_and_normalize",
@@ -147,6 +148,25 @@ def as_unit_rows(vectors: object, count: int, source: str) -> NDArray[np.float32
         raise EmbeddingError(f"{source} returned shape {array.shape}, expected ({count}, dimension)")
     if not np.isfinite(array).all():
         raise EmbeddingError(f"{source} returned NaN or infinite values")
+    return normalize_rows(array)
+
+
+def check_given_vectors(vectors: object, count: int, dimension: int) -> NDArray[np.float32]:
+    """Document vectors a caller computed itself (``put_memories(vectors=...)``), as the store keeps
+    them: ``count`` rows of ``dimension`` finite values, none all zero, made unit-norm. Checked
+    before anything is written; :class:`ValidationError` otherwise."""
+    try:
+        array = np.asarray(vectors, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InvalidTypeError("vectors must be rows of numbers of one length (a list of lists, or an array)") from None
+    if array.shape != (count, dimension):
+        raise ValidationError(
+            f"vectors has shape {array.shape}, expected ({count}, {dimension}): one per text, of the embedder's size"
+        )
+    if not np.isfinite(array).all():
+        raise ValidationError("vectors holds NaN or infinite values")
+    if count and not np.abs(array).max(axis=1).all():
+        raise ValidationError("vectors holds a row of zeros, which points nowhere")
     return normalize_rows(array)
 
 

@@ -1,17 +1,21 @@
-"""``Qwen3Embeddings``: Qwen3-Embedding as a LangChain ``Embeddings``, queries with the task instruction."""
+"""``Qwen3Embeddings``: Qwen3-Embedding as a LangChain ``Embeddings``, queries with the task instruction;
+``LangChainEmbedder``: any LangChain ``Embeddings`` as the embedder of a ``MemorySystem``."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
+from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from agent_memory import TASKS
-from agent_memory.embeddings import BaseEmbedder, create_embedder
+from agent_memory.embeddings import BaseEmbedder, Fingerprint, as_unit_rows, create_embedder
 
-__all__ = ["Qwen3Embeddings"]
+__all__ = ["LangChainEmbedder", "Qwen3Embeddings"]
 
 
 class Qwen3Embeddings(BaseModel, Embeddings):
@@ -88,3 +92,50 @@ class Qwen3Embeddings(BaseModel, Embeddings):
 
     def __repr_args__(self) -> Any:
         return [(k, v) for k, v in super().__repr_args__() if v is not None]
+
+
+class LangChainEmbedder:
+    """Any LangChain ``Embeddings`` as an agent-memory :class:`~agent_memory.embeddings.Embedder`, so
+    that a :class:`~agent_memory.MemorySystem` embeds with it: ``MemorySystem(embedder=LangChainEmbedder(
+    OpenAIEmbeddings()))``. Documents go through ``embed_documents``, each query through
+    ``embed_query`` (the model's own query form: a LangChain ``Embeddings`` takes no task instruction).
+    Vectors are made unit-norm. The size is found by one ``embed_query`` call, when first needed.
+
+    The fingerprint (what a collection records, and refuses another embedder for) names the class
+    and its ``model`` or ``model_name``: ``langchain:{module}.{class}[:{model}]``, as
+    :class:`~langchain_agent_memory.AgentMemoryVectorStore` has always recorded it.
+    """
+
+    def __init__(self, embeddings: Embeddings) -> None:
+        self.embeddings = embeddings
+        self._dimension: int | None = None
+
+    def __repr__(self) -> str:
+        return f"LangChainEmbedder({self.embeddings!r})"
+
+    @property
+    def dimension(self) -> int:
+        """The size of the vectors (asked of the model once)."""
+        if self._dimension is None:
+            probe = as_unit_rows([self.embeddings.embed_query("dimension")], 1, "embedding.embed_query")
+            self._dimension = int(probe.shape[1])
+        return self._dimension
+
+    @property
+    def fingerprint(self) -> Fingerprint:
+        kind = type(self.embeddings)
+        name = getattr(self.embeddings, "model", None) or getattr(self.embeddings, "model_name", None)
+        model = f"langchain:{kind.__module__}.{kind.__qualname__}" + (f":{name}" if name else "")
+        return Fingerprint(model=model, dimension=self.dimension, query_format="embed_query")
+
+    def embed_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Texts to store, through ``embed_documents``."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return as_unit_rows(self.embeddings.embed_documents(list(texts)), len(texts), "embedding.embed_documents")
+
+    def embed_queries(self, queries: Sequence[str], task: str | None = None) -> NDArray[np.float32]:
+        """Search queries, each through ``embed_query`` (``task`` is not used)."""
+        if not queries:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return as_unit_rows([self.embeddings.embed_query(q) for q in queries], len(queries), "embedding.embed_query")

@@ -1,4 +1,5 @@
-"""AgentMemoryVectorStore in real LlamaIndex pipelines, with filters, deletion, MMR and user scopes."""
+"""AgentMemoryVectorStore in real LlamaIndex pipelines, with filters, deletion, MMR and user scopes, and
+writes through the memory system (history, hybrid search)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from llama_index.core import Document, StorageContext, VectorStoreIndex
+from llama_index.core.embeddings import MockEmbedding
 from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.types import (
     FilterCondition,
@@ -19,7 +21,9 @@ from llama_index.core.vector_stores.types import (
 from llama_index.embeddings.agent_memory import Qwen3Embedding
 from llama_index.vector_stores.agent_memory import AgentMemoryVectorStore, UnsupportedFilterError, to_chroma_where
 
-from agent_memory import ValidationError
+from agent_memory import ConfigurationError, EmbedderMismatchError, MemorySystem, ValidationError
+from agent_memory.embeddings import Fingerprint
+from agent_memory.testing import HashEmbedder
 
 DOCS = [
     Document(
@@ -199,8 +203,9 @@ def test_users_never_see_each_others_nodes(tmp_path: object) -> None:
     bob.delete_nodes(node_ids=["a1"])
     bob.clear()
     assert alice.get_nodes(node_ids=["a1"])[0].get_content() == "alice's secret"
-    with pytest.raises(ValidationError, match="outside this user's scope"):
-        bob.add([TextNode(text="overwrite", id_="a1", embedding=[1.0, 0.0, 0.0])])
+    bob.add([TextNode(text="bob's own a1", id_="a1", embedding=[1.0, 0.0, 0.0])])  # ids are per user
+    assert alice.get_nodes(node_ids=["a1"])[0].get_content() == "alice's secret"
+    assert bob.get_nodes(node_ids=["a1"])[0].get_content() == "bob's own a1"
     with pytest.raises(ValidationError, match="no embedding"):
         bob.add([TextNode(text="unembedded")])
     alice.close()
@@ -233,3 +238,63 @@ def test_a_created_at_filter_is_the_creation_time_every_node_carries(index: Vect
     assert index.as_retriever(similarity_top_k=10, filters=after).retrieve("Alice") == []
     with pytest.raises(UnsupportedFilterError, match="created_at takes"):
         to_chroma_where(MetadataFilters(filters=[MetadataFilter(key="created_at", value="2026-01-01")]))
+
+
+def test_writes_are_in_the_history_and_the_next_hybrid_search_at_once() -> None:
+    """Through LlamaIndex's own pipeline (the index adds and deletes nodes), on an index built before
+    the writes: each write is in the memory's history, and the next hybrid search finds the node by a
+    word that only BM25 can match (MockEmbedding gives every text the same vector)."""
+    with MemorySystem(embedder=HashEmbedder(16), path=":memory:") as memory:
+        store = AgentMemoryVectorStore(user_id="alice", memory=memory)
+        notes = [Document(text=f"Alice wrote note number {i}", id_=f"note-{i}") for i in range(10)]
+        index = VectorStoreIndex.from_documents(
+            notes, storage_context=StorageContext.from_defaults(vector_store=store), embed_model=MockEmbedding(16)
+        )
+        memory.search_memory("note", user_id="alice")  # builds the lexical index: later writes must reach it
+        index.insert(Document(text="Alice keeps a zebra called Stripes", id_="zebra-doc"))
+        hit = memory.search_memory("zebra", user_id="alice", top_k=1)[0]
+        assert (hit.text, hit.memory.metadata["ref_doc_id"]) == ("Alice keeps a zebra called Stripes", "zebra-doc")
+        assert hit.score > max(hit.similarity, 0.0) + 0.2  # raised by BM25 evidence, not by the vectors
+        assert [n.get_content() for n in store.get_nodes(node_ids=[str(hit.memory.key)])] == [hit.text]
+        index.delete_ref_doc("zebra-doc")
+        assert [e.action for e in memory.history(hit.memory.id, user_id="alice")] == ["create", "delete"]
+        assert all("zebra" not in h.text for h in memory.search_memory("zebra", user_id="alice", top_k=20))
+        store.close()  # the system stays open: it is the caller's
+        assert memory.count(user_id="alice") == 10
+
+
+def test_a_store_over_a_memory_system_of_yours_takes_its_size_and_shows_its_memories() -> None:
+    with MemorySystem(embedder=HashEmbedder(4), path=":memory:") as memory:
+        store = AgentMemoryVectorStore(user_id="alice", memory=memory)
+        plain = memory.store_memory("Alice likes tea", user_id="alice")
+        store.add([TextNode(text="Alice has a cat", id_="cat", embedding=[1.0, 0.0, 0.0, 0.0])])
+        found = store.query(VectorStoreQuery(query_embedding=[1.0, 0.0, 0.0, 0.0], similarity_top_k=5))
+        assert sorted(found.ids or []) == sorted(["cat", plain.id])
+        assert [n.get_content() for n in store.get_nodes(node_ids=[plain.id, "cat"])] == [plain.text, "Alice has a cat"]
+        store.delete_nodes(node_ids=[plain.id])
+        assert [e.action for e in memory.history(plain.id, user_id="alice")] == ["create", "delete"]
+        with pytest.raises(EmbedderMismatchError, match="4 dims"):
+            store.add([TextNode(text="Alice reads", id_="read", embedding=[1.0, 0.0, 0.0])])
+        with pytest.raises(ConfigurationError, match="not both"):
+            AgentMemoryVectorStore(user_id="alice", memory=memory, path="./elsewhere")
+
+
+def test_a_collection_written_before_opens_with_the_fingerprint_it_recorded(tmp_path: object) -> None:
+    """The store's own memory system records what the store always recorded, takes a size only from
+    vectors, and refuses another; its history has every write."""
+    store = AgentMemoryVectorStore(user_id="alice", path=str(tmp_path))
+    with pytest.raises(ConfigurationError, match="size is not known"):
+        store.memory.search_memory("anything", user_id="alice")  # nothing is recorded without a size
+    store.add([TextNode(text="Alice has a cat", id_="cat", embedding=[1.0, 0.0, 0.0])])
+    assert store.client.fingerprint == Fingerprint("llama-index", 3, "embed_model")
+    with pytest.raises(ConfigurationError, match="search texts"):
+        store.memory.search_memory("anything", user_id="alice")
+    cat = store.memory.get_memories(user_id="alice", keys=["cat"])[0]
+    assert [e.action for e in store.memory.history(cat.id, user_id="alice")] == ["create"]
+    store.close()
+    again = AgentMemoryVectorStore(user_id="alice", path=str(tmp_path))
+    with pytest.raises(EmbedderMismatchError):
+        again.add([TextNode(text="Alice reads", id_="read", embedding=[1.0, 0.0, 0.0, 0.0])])
+    again.add([TextNode(text="Alice reads", id_="read", embedding=[0.0, 1.0, 0.0])])
+    assert sorted(n.node_id for n in again.get_nodes()) == ["cat", "read"]
+    again.close()

@@ -6,14 +6,11 @@ import uuid
 from typing import Any
 
 import chromadb
-import pytest
 from chromadb.config import Settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langchain_agent_memory import AgentMemoryVectorStore
 from langchain_core.embeddings import DeterministicFakeEmbedding
-
-from agent_memory import ValidationError
 
 USERS = ["alice", "bob", "carol"]
 CLIENT = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
@@ -41,9 +38,10 @@ def test_alice_never_reaches_another_users_documents(rows: list[tuple[str, str, 
     collection, embedding = f"prop-{uuid.uuid4().hex}", DeterministicFakeEmbedding(size=6)
     stores = {u: AgentMemoryVectorStore(embedding, user_id=u, collection_name=collection, client=CLIENT) for u in USERS}
     owner: dict[str, str] = {}
+    texts: dict[str, str] = {}
     for user, text, tag in rows:
         (doc_id,) = stores[user].add_texts([text], metadatas=[{"tag": tag}])
-        owner[doc_id] = user
+        owner[doc_id], texts[doc_id] = user, text
     alice = stores["alice"]
     foreign = [i for i, u in owner.items() if u != "alice"]
     found = alice.similarity_search_with_score("coffee", k=50, filter=where)
@@ -55,7 +53,11 @@ def test_alice_never_reaches_another_users_documents(rows: list[tuple[str, str, 
     alice.delete(foreign)
     alice.delete()  # every document of alice's, and only hers
     for doc_id in foreign:
-        assert stores[owner[doc_id]].get_by_ids([doc_id])
-        with pytest.raises(ValidationError):
-            alice.add_texts(["overwrite"], ids=[doc_id])
+        assert [d.page_content for d in stores[owner[doc_id]].get_by_ids([doc_id])] == [texts[doc_id]]
+    if foreign:  # ids are per user: another user's id names a document of alice's own, theirs stays as it was
+        alice.add_texts(["overwrite"] * len(foreign), ids=foreign)
+        assert [d.page_content for d in alice.get_by_ids(foreign)] == ["overwrite"] * len(foreign)
+        for doc_id in foreign:
+            assert [d.page_content for d in stores[owner[doc_id]].get_by_ids([doc_id])] == [texts[doc_id]]
+        alice.delete()
     assert alice.similarity_search("coffee", k=50) == []

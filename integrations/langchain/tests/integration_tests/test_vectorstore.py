@@ -1,16 +1,27 @@
-"""AgentMemoryVectorStore beyond the standard suite: scores, MMR, retrievers, scopes, real semantics."""
+"""AgentMemoryVectorStore beyond the standard suite: scores, MMR, retrievers, scopes, real semantics, and
+writes through the memory system (history, hybrid search)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import chromadb
 import numpy as np
 import pytest
-from langchain_agent_memory import AgentMemoryVectorStore, Qwen3Embeddings
+from chromadb.config import Settings
+from langchain_agent_memory import AgentMemoryVectorStore, LangChainEmbedder, Qwen3Embeddings
 from langchain_core.documents import Document
 from langchain_core.embeddings import DeterministicFakeEmbedding
 
-from agent_memory import InvalidFilterError, ValidationError
+from agent_memory import (
+    ChromaStore,
+    ConfigurationError,
+    EmbedderMismatchError,
+    InvalidFilterError,
+    MemorySystem,
+    ValidationError,
+)
+from agent_memory.embeddings import Fingerprint
 
 FACTS = [
     "Alice likes coffee",
@@ -103,11 +114,11 @@ def test_users_never_see_each_others_documents(tmp_path: object) -> None:
     assert bob.get_by_ids(["a1"]) == []
     bob.delete(["a1"])
     assert alice.get_by_ids(["a1"])[0].page_content == "alice's secret"
-    with pytest.raises(ValidationError, match="outside this user's scope"):
-        bob.add_texts(["overwrite"], ids=["a1"])
+    bob.add_texts(["bob's own a1"], ids=["a1"])  # ids are per user: bob's "a1" is a document of his own
     assert alice.get_by_ids(["a1"])[0].page_content == "alice's secret"
+    assert bob.get_by_ids(["a1"])[0].page_content == "bob's own a1"
     bob.delete()  # None: every document of bob, and only bob's
-    assert bob.get_by_ids(["b1"]) == [] and alice.get_by_ids(["a1"])
+    assert bob.get_by_ids(["b1", "a1"]) == [] and alice.get_by_ids(["a1"])
     alice.close()
     bob.close()
 
@@ -139,3 +150,64 @@ def test_bad_input_writes_nothing() -> None:
     with pytest.raises(ValidationError):
         AgentMemoryVectorStore(DeterministicFakeEmbedding(size=6), user_id="")
     store.close()
+
+
+def test_writes_are_in_the_history_and_the_next_hybrid_search_at_once() -> None:
+    """Through LangChain's own add_documents and delete, on an index built before the writes: each
+    write is in the memory's history, and the next hybrid search finds the document by a word that
+    only BM25 can match (the fake embeddings' vectors carry no meaning)."""
+    store = AgentMemoryVectorStore(DeterministicFakeEmbedding(size=16), user_id="alice")
+    memory = store.memory
+    store.add_documents([Document(id=f"d{i}", page_content=f"Alice wrote note number {i}") for i in range(20)])
+    memory.search_memory("note", user_id="alice")  # builds the lexical index: later writes must reach it
+    store.add_documents([Document(id="zebra", page_content="Alice keeps a zebra called Stripes")])
+    hit = memory.search_memory("zebra", user_id="alice", top_k=1)[0]
+    assert (hit.memory.key, hit.text) == ("zebra", "Alice keeps a zebra called Stripes")
+    assert hit.score > max(hit.similarity, 0.0) + 0.2  # raised by BM25 evidence, not by the vectors
+    store.add_documents([Document(id="zebra", page_content="Alice keeps a zebra called Dash")])
+    assert memory.search_memory("Dash", user_id="alice", top_k=1)[0].memory.id == hit.memory.id
+    store.delete(["zebra"])
+    events = memory.history(hit.memory.id, user_id="alice")
+    assert [(e.action, e.new_text) for e in events] == [
+        ("create", "Alice keeps a zebra called Stripes"),
+        ("update", "Alice keeps a zebra called Dash"),
+        ("delete", None),
+    ]
+    assert "zebra" not in {h.memory.key for h in memory.search_memory("zebra Dash", user_id="alice", top_k=30)}
+    store.close()
+
+
+def test_a_store_over_a_memory_system_of_yours() -> None:
+    """memory=: the store reads and writes that system; its own memories are documents too, named by
+    their ids; the store's embedding must be the system's."""
+    embedding = DeterministicFakeEmbedding(size=16)
+    with MemorySystem(embedder=LangChainEmbedder(embedding), path=":memory:") as memory:
+        store = AgentMemoryVectorStore(embedding, user_id="alice", memory=memory)
+        plain = memory.store_memory("Alice likes tea", user_id="alice")
+        store.add_texts(["Alice has a cat"], ids=["cat"])
+        assert {d.id for d in store.similarity_search("tea", k=5)} == {plain.id, "cat"}
+        assert [d.page_content for d in store.get_by_ids([plain.id, "cat"])] == ["Alice likes tea", "Alice has a cat"]
+        store.delete([plain.id])
+        assert [e.action for e in memory.history(plain.id, user_id="alice")] == ["create", "delete"]
+        store.close()  # the system stays open: it is the caller's
+        assert memory.get_memories(user_id="alice", keys=["cat"])[0].text == "Alice has a cat"
+        with pytest.raises(ConfigurationError, match="embeds with"):
+            AgentMemoryVectorStore(DeterministicFakeEmbedding(size=8), user_id="alice", memory=memory)
+        with pytest.raises(ConfigurationError, match="not both"):
+            AgentMemoryVectorStore(embedding, user_id="alice", memory=memory, path="./elsewhere")
+
+
+def test_a_collection_written_before_opens_with_the_fingerprint_it_recorded() -> None:
+    """The fingerprint the store recorded before it wrote through a memory system, spelled out."""
+    client = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
+    old = Fingerprint("langchain:langchain_core.embeddings.fake.DeterministicFakeEmbedding", 6, "embed_query")
+    ChromaStore.connect("recorded", client=client).check_fingerprint(old)
+    store = AgentMemoryVectorStore(
+        DeterministicFakeEmbedding(size=6), user_id="alice", client=client, collection_name="recorded"
+    )
+    store.add_texts(["Alice likes tea"], ids=["tea"])
+    assert store.memory.embedder.fingerprint == old and store.get_by_ids(["tea"])[0].page_content == "Alice likes tea"
+    with pytest.raises(EmbedderMismatchError):
+        AgentMemoryVectorStore(
+            DeterministicFakeEmbedding(size=8), user_id="alice", client=client, collection_name="recorded"
+        ).add_texts(["x"])

@@ -5,6 +5,7 @@ import langchain_agent_memory
 EXPECTED = [
     "AgentMemoryRetriever",
     "AgentMemoryVectorStore",
+    "LangChainEmbedder",
     "LangChainExtractor",
     "Qwen3Embeddings",
     "create_memory_tools",
