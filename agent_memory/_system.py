@@ -577,7 +577,7 @@ class MemorySystem:
         threshold = check_min_score(min_score)
         named = named_time(query, now, tz) if asked else None
         half_life, moment = check_half_life(recency_half_life), check_time(now, "now", tz)
-        self.store.check_fingerprint(self.embedder.fingerprint)
+        self.store._check_fingerprint(self.embedder.fingerprint)
         request = Request(
             query=query,
             vector=self._embed_queries([query], instruction)[0],
@@ -660,13 +660,13 @@ class MemorySystem:
         where = with_times(check_filters(filters, self.limits), since, until, tz)
         window = window_of(as_of, include_expired, tz)
         where = where if window is None else window.narrow(where)
-        return self.store.list_memories(scope, filters=where, limit=limit, offset=offset, newest=newest)
+        return self.store._list_memories(scope, filters=where, limit=limit, offset=offset, newest=newest)
 
     def iter_memories(self, *, user_id: str, page_size: int | None = None) -> Iterator[Memory]:
         """Every memory of the user, expired ones too, fetched a page at a time (for export and bulk
         work; ``page_size`` default: 1,000, or the ``max_limit`` of this system's limits if lower)."""
         size = min(1000, self.limits.max_limit) if page_size is None else page_size
-        pages = self.store.pages(Scope.of(user_id), check_at_most(size, "page_size", self.limits))
+        pages = self.store._pages(Scope.of(user_id), check_at_most(size, "page_size", self.limits))
         return (m for page in pages for m in page)
 
     def export_memories(self, *, user_id: str, vectors: bool = False) -> Iterator[dict[str, object]]:
@@ -700,7 +700,7 @@ class MemorySystem:
 
     def stats(self) -> MemoryStats:
         """Totals and per-user counts, with the fingerprint recorded in the store."""
-        users = dict(sorted(self.store.user_counts().items()))
+        users = dict(sorted(self.store._user_counts().items()))
         fingerprint = self.store.fingerprint
         return MemoryStats(
             total=sum(users.values()),

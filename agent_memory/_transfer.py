@@ -122,7 +122,7 @@ def export_lines(store: ChromaStore, user_id: str, *, vectors: bool = False) -> 
     """The user's memories as export lines, a page at a time (:meth:`MemorySystem.export_memories`)."""
     fingerprint = store.fingerprint
     model = fingerprint.model if vectors and fingerprint else None
-    for page in store.pages(Scope.of(user_id)):
+    for page in store._pages(Scope.of(user_id)):
         yield from _lines(store, page, model)
 
 
@@ -144,11 +144,11 @@ def import_lines(
     repeated = sorted(i for i, n in Counter(r.memory.id for r in records).items() if n > 1)
     if repeated:
         raise ValidationError(f"ids appear more than once: {repeated[:5]!r}")
-    owners = writer.store.owners([r.memory.id for r in records])
+    owners = writer.store._owners([r.memory.id for r in records])
     foreign = sorted({r.memory.id for r in records if owners.get(r.memory.id, r.memory.user_id) != r.memory.user_id})
     if foreign:
         raise ValidationError(f"ids already used by another user in this collection: {foreign[:5]!r}")
-    writer.store.check_fingerprint(fingerprint)
+    writer.store._check_fingerprint(fingerprint)
     by_id = {r.memory.id: r for r in records}
     totals = Upserted()
     for chunk in chunks(len(records), progress, "importing memories"):

@@ -86,7 +86,7 @@ class Writer:
 
     def embed(self, texts: list[str]) -> NDArray[np.float32]:
         """Document vectors for ``texts``, after checking that the store holds this embedder's vectors."""
-        self.store.check_fingerprint(self._fingerprint())
+        self.store._check_fingerprint(self._fingerprint())
         return self._embed(texts)
 
     def add(
@@ -109,7 +109,7 @@ class Writer:
         written once every round has succeeded, never saw any of it."""
         if not texts:
             return [], set()
-        self.store.check_fingerprint(self._fingerprint())
+        self.store._check_fingerprint(self._fingerprint())
         by_text: dict[str, Memory] = {}
         written: list[Memory] = []
         try:
@@ -134,7 +134,7 @@ class Writer:
         look-up under the lock decides what is written.
         """
         if len(wanted) > SMALL_WRITE:
-            held = self.store.find_texts(wanted, scope)
+            held = self.store._find_texts(wanted, scope)
             wanted = [t for t in wanted if t not in held]
         return dict(zip(wanted, self.embed(wanted), strict=True)) if wanted else {}
 
@@ -151,7 +151,7 @@ class Writer:
     ) -> list[Memory]:
         """One round of :meth:`add` (lock held): the memories it wrote."""
         wanted = list(dict.fromkeys(texts[i] for i in chunk if texts[i] not in by_text))
-        by_text.update(self.store.find_texts(wanted, scope) if wanted else {})
+        by_text.update(self.store._find_texts(wanted, scope) if wanted else {})
         new = self._new(texts, metas, chunk, scope, by_text, valid, supersedes)
         if not new:
             return []
@@ -165,7 +165,7 @@ class Writer:
         if not written:
             return
         try:
-            self.store.delete([m.id for m in written], scope)
+            self.store._delete([m.id for m in written], scope)
         except AgentMemoryError:
             _log.warning("a failed write could not remove the %d memories it had written", len(written))
 
@@ -176,7 +176,7 @@ class Writer:
         always won on an embedded store), write those this process won, and give ``by_text`` the
         other processes' memories for the rest. Whatever fails removes what it may have written
         and releases its claims; nothing releases the claim of a memory that was written."""
-        held = self.store.claim(new)
+        held = self.store._claim(new)
         won = {m.id for m in new if held[m.id][0] == m.id}  # grows with claims taken over below
         keep: list[int] = []
         try:
@@ -189,11 +189,11 @@ class Writer:
                     by_text[memory.text] = found
             mine = [new[i] for i in keep]
             if mine:
-                self.store.add(mine, vectors[keep])
+                self.store._add(mine, vectors[keep])
         except BaseException:
             self._undo([new[i] for i in keep], scope)
             with contextlib.suppress(AgentMemoryError):
-                self.store.release_claims(sorted(won))
+                self.store._release_claims(sorted(won))
             raise
         return mine
 
@@ -209,8 +209,8 @@ class Writer:
             stale = now_epoch_ms() - since > STALE_MS or time.monotonic() > deadline
             if found or stale:  # a holder with another text, or expired, moved on; a missing one never came
                 _log.info("memory %s takes over the claim of %s on its text (stale or moved on)", memory.id, holder)
-                self.store.take_over(memory, holder)
-                holder, since = self.store.claim([memory])[memory.id]
+                self.store._take_over(memory, holder)
+                holder, since = self.store._claim([memory])[memory.id]
                 if holder == memory.id:
                     return None
                 deadline = time.monotonic() + 2 * STALE_MS / 1000
@@ -258,7 +258,7 @@ class Writer:
             if new_text == current.text and new_metadata == current.metadata:
                 return current
             updated = replace(current, text=new_text, metadata=new_metadata, updated_at=now_ms())
-            self.store.update(updated, vector if updated.text != current.text else None)
+            self.store._update(updated, vector if updated.text != current.text else None)
             action = "update" if updated.text != current.text else "metadata"
             self.history.record([event(action, current, updated, actor)])
             self.index.apply(scope.user_id, put=[updated])
@@ -282,7 +282,7 @@ class Writer:
         history and the search index are written once every round has succeeded."""
         if not memories:
             return []
-        self.store.check_fingerprint(self._fingerprint())
+        self.store._check_fingerprint(self._fingerprint())
         result: dict[str, Memory] = {}
         done: list[_Change] = []
         try:
@@ -293,7 +293,7 @@ class Writer:
                     changes = self._changes(part, scope, ready, result)
                     done += changes  # before the write: a write that fails part-way is undone too
                     if changes:
-                        self.store.upsert([c.new for c in changes], np.stack([c.vector for c in changes]))
+                        self.store._upsert([c.new for c in changes], np.stack([c.vector for c in changes]))
         except BaseException:
             self._restore(done, scope)
             raise
@@ -302,7 +302,7 @@ class Writer:
             self.index.apply(scope.user_id, put=[c.new for c in done])
             moved = [c.new.id for c in done if c.old is not None and c.old.text != c.new.text]
             with contextlib.suppress(AgentMemoryError):  # an old text's claim (update_memory claims); stale is harmless
-                self.store.release_claims(moved)
+                self.store._release_claims(moved)
         return [result[m.id] for m in memories]
 
     def _put_vectors(
@@ -354,9 +354,9 @@ class Writer:
         try:
             with self.lock:
                 if created:
-                    self.store.delete(created, scope)
+                    self.store._delete(created, scope)
                 if replaced:
-                    self.store.upsert([old for old, _ in replaced], np.stack([v for _, v in replaced]))
+                    self.store._upsert([old for old, _ in replaced], np.stack([v for _, v in replaced]))
         except AgentMemoryError:
             _log.warning("a failed put could not undo the %d changes it had written", len(done))
 
@@ -369,7 +369,7 @@ class Writer:
             if valid_until == current.valid_until:
                 return current
             changed = replace(current, valid_until=valid_until, updated_at=now_ms())
-            self.store.update(changed, None)
+            self.store._update(changed, None)
             action = "restore" if valid_until is None else "expire"
             self.history.record([event(action, current, changed, actor)])
             self.index.apply(scope.user_id, put=[changed])
@@ -387,7 +387,7 @@ class Writer:
         recorded in the history; how many there were."""
         with self.lock:
             found = [m for m in self.store.get(memory_ids, scope) if not exact or scope.holds_exactly(m)]
-            if not found or not self.store.delete([m.id for m in found], scope):
+            if not found or not self.store._delete([m.id for m in found], scope):
                 return 0
             self.history.record([event("delete", m, None, actor) for m in found])
             self.index.apply(scope.user_id, drop=[m.id for m in found])
@@ -396,8 +396,8 @@ class Writer:
     def delete_scope(self, scope: Scope, actor: str, purge_history: bool) -> int:
         """Delete every memory of the scope, recorded one by one unless the user's history is purged."""
         with self.lock:  # nothing stored between listing and deleting escapes the history
-            gone = [] if purge_history else [m for page in self.store.pages(scope) for m in page]
-            deleted = self.store.delete_scope(scope)
+            gone = [] if purge_history else [m for page in self.store._pages(scope) for m in page]
+            deleted = self.store._delete_scope(scope)
             if purge_history:
                 self.history.purge_user(scope.user_id)
             else:
@@ -447,10 +447,10 @@ class Writer:
             changed, taken = [changed[i] for i in keep], taken | lost
             try:
                 if changed:
-                    self.store.upsert(changed, embedded[keep])
+                    self.store._upsert(changed, embedded[keep])
             except BaseException:
                 with contextlib.suppress(AgentMemoryError):
-                    self.store.release_claims([m.id for m in fresh if m.id not in lost])
+                    self.store._release_claims([m.id for m in fresh if m.id not in lost])
                 raise
             self._record(changed, dict(existing), actor)
         updated = sum(m.id in existing for m in changed)
@@ -466,7 +466,7 @@ class Writer:
             by_scope.setdefault(Scope(m.user_id, m.agent_id, m.session_id), []).append(m)
         taken: set[str] = set()
         for scope, group in by_scope.items():
-            held = self.store.find_texts([m.text for m in group], scope)
+            held = self.store._find_texts([m.text for m in group], scope)
             taken.update(m.id for m in group if m.text in held and held[m.text].id != m.id)
         return taken
 
@@ -477,14 +477,14 @@ class Writer:
         for m in fresh:
             if not expired(m):
                 first.setdefault((m.user_id, m.agent_id, m.session_id, m.text), m)
-        held = self.store.claim(list(first.values()))
+        held = self.store._claim(list(first.values()))
         return {memory_id for memory_id, (holder, _) in held.items() if holder != memory_id}
 
     def reindex(self, keep_old: bool) -> int:
         """Re-embed every memory into a new collection (see :meth:`MemorySystem.reindex`)."""
         with self.lock:
             try:
-                return self.store.reindex(self._fingerprint(), self._embed, keep_old=keep_old)
+                return self.store._reindex(self._fingerprint(), self._embed, keep_old=keep_old)
             finally:
                 self.index.forget()
 

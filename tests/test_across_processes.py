@@ -111,7 +111,7 @@ def test_a_claim_whose_memory_never_came_is_taken_over(chroma_server: str, monke
     monkeypatch.setattr(_writer, "STALE_MS", 300)
     with _server_system(chroma_server) as memory:
         ghost = Memory.create("Alice likes tea", Scope.of("alice"))
-        memory.store.claim([ghost])  # a writer that died between claiming and writing
+        memory.store._claim([ghost])  # a writer that died between claiming and writing
         started = time.monotonic()
         stored = memory.store_memory("Alice likes tea", user_id="alice")
         assert stored.id != ghost.id and time.monotonic() - started >= 0.25

@@ -81,7 +81,7 @@ def test_no_store_or_model_call_runs_on_the_event_loop() -> None:
         return loop_thread
 
     loop_thread = asyncio.run(scenario())
-    assert calls and {name for name, _ in calls} >= {"embed", "query", "add", "find_texts", "update"}
+    assert calls and {name for name, _ in calls} >= {"embed", "query", "_add", "_find_texts", "_update"}
     threads = {thread for _, thread in calls}
     assert loop_thread not in threads
     # The pool's threads (at most its bound, whatever the concurrency), and the writer's look-up threads.

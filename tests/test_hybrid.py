@@ -77,7 +77,7 @@ def test_a_write_straight_to_a_shared_store_is_seen_through_its_change_feed(chro
         system.store_memories(FACTS, user_id="alice")
         assert system.search_memory("Lisbon", user_id="alice", top_k=1)[0].text == FACTS[0]
         outside = Memory.create("Alice bought a kayak", Scope.of("alice"), {}, created_at=now_ms())
-        system.store.add([outside], system.embedder.embed_documents([outside.text]))  # not through this index
+        system.store._add([outside], system.embedder.embed_documents([outside.text]))  # not through this index
         assert system.search_memory("kayak", user_id="alice", top_k=1)[0].memory.id == outside.id
 
 
@@ -118,7 +118,7 @@ def test_ids_sort_in_creation_order_whatever_the_clock_says() -> None:
     assert ids == sorted(ids)  # past a millisecond's counter, and with a clock that stepped back
     late = Memory.create("late", Scope.of("u"), created_at=now - timedelta(seconds=1))
     with MemorySystem(embedder=HashEmbedder(16), path=":memory:") as system:
-        system.store.add([late], system.embedder.embed_documents(["late"]))
+        system.store._add([late], system.embedder.embed_documents(["late"]))
         assert system.get_memory(late.id, user_id="u") == late  # its true time is kept beside the id
 
 
@@ -128,8 +128,8 @@ def test_private_stores_never_share_an_index() -> None:
         MemorySystem(embedder=ConstantEmbedder(16), path=":memory:") as second,
     ):
         shared = Memory.create("Lisbon", Scope.of("u"), id="same-id")
-        first.store.add([shared], first.embedder.embed_documents(["Lisbon"]))
-        second.store.add([replace(shared, text="Porto")], second.embedder.embed_documents(["Porto"]))
+        first.store._add([shared], first.embedder.embed_documents(["Lisbon"]))
+        second.store._add([replace(shared, text="Porto")], second.embedder.embed_documents(["Porto"]))
         assert first.search_memory("Lisbon", user_id="u")[0].text == "Lisbon"
         assert second.search_memory("Lisbon", user_id="u")[0].text == "Porto"
 
@@ -141,12 +141,12 @@ def test_an_index_built_across_a_write_is_not_kept() -> None:
         def __init__(self, inner: object, index: HybridIndex) -> None:
             self.inner, self.index, self.builds = inner, index, 0
 
-        def changes(self, user_id: str, cursor: object) -> object:
-            return self.inner.changes(user_id, cursor)  # type: ignore[attr-defined]
+        def _changes(self, user_id: str, cursor: object) -> object:
+            return self.inner._changes(user_id, cursor)  # type: ignore[attr-defined]
 
-        def pages(self, scope: Scope) -> object:
+        def _pages(self, scope: Scope) -> object:
             self.builds += 1
-            taken = list(self.inner.pages(scope))  # type: ignore[attr-defined]
+            taken = list(self.inner._pages(scope))  # type: ignore[attr-defined]
             self.index.apply(scope.user_id, put=[])  # another thread's write lands now
             return taken
 

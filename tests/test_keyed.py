@@ -260,7 +260,7 @@ def test_a_put_the_store_fails_part_way_leaves_every_key_as_it_was(
     system.put_memory("k3", "old fact 3", user_id="alice", metadata={"n": 3}, valid_until=past)
     system.search_memory("fact", user_id="alice")  # the index is built: a stale entry would show
     before = _everything(system, "alice")
-    real_upsert, rounds = ChromaStore.upsert, []
+    real_upsert, rounds = ChromaStore._upsert, []
 
     def failing_upsert(store: ChromaStore, memories: list[Memory], vectors: Any) -> None:
         rounds.append(len(memories))
@@ -269,7 +269,7 @@ def test_a_put_the_store_fails_part_way_leaves_every_key_as_it_was(
             raise StoreError("injected: the store failed part-way")
         real_upsert(store, memories, vectors)
 
-    monkeypatch.setattr(ChromaStore, "upsert", failing_upsert)
+    monkeypatch.setattr(ChromaStore, "_upsert", failing_upsert)
     with pytest.raises(StoreError, match="injected"):
         system.put_memories([f"k{i}" for i in range(25)], [f"zebra {i}" for i in range(25)], user_id="alice")
     monkeypatch.undo()

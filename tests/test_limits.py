@@ -124,7 +124,7 @@ def test_a_batch_the_store_fails_at_1100_of_1200_writes_nothing(
     """The store fails on the second round of 1,000 (records 1,000 to 1,199): the first round's
     1,000 memories, already written, are removed; the history and the search index never saw them."""
     before = _snapshot(seeded, "alice")
-    real_add, rounds = ChromaStore.add, []
+    real_add, rounds = ChromaStore._add, []
 
     def failing_add(store: ChromaStore, memories: list[Any], vectors: Any) -> None:
         rounds.append(len(memories))
@@ -133,7 +133,7 @@ def test_a_batch_the_store_fails_at_1100_of_1200_writes_nothing(
             raise StoreError("injected: the store failed at record 1,100")
         real_add(store, memories, vectors)
 
-    monkeypatch.setattr(ChromaStore, "add", failing_add)
+    monkeypatch.setattr(ChromaStore, "_add", failing_add)
     with pytest.raises(StoreError, match="injected"):
         seeded.store_memories([f"fact {i}" for i in range(1200)], user_id="alice")
     monkeypatch.undo()

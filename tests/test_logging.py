@@ -81,6 +81,6 @@ def test_claim_takeovers_are_recorded(
     caplog.set_level(logging.INFO, logger="agent_memory")
     with MemorySystem(embedder=HashEmbedder(), chroma_url=chroma_server, collection=f"log-{time.time_ns()}") as memory:
         ghost = Memory.create("Alice likes tea", Scope.of("alice"))
-        memory.store.claim([ghost])  # a writer that died between claiming and writing
+        memory.store._claim([ghost])  # a writer that died between claiming and writing
         memory.store_memory("Alice likes tea", user_id="alice")
     assert any(f"claim of {ghost.id}" in m for m in _messages(caplog, "agent_memory.write"))

@@ -64,7 +64,7 @@ def test_gpu_settings_are_half_precision_with_fast_attention(monkeypatch: pytest
 def test_empty_id_lists_are_nothing_not_errors(hashed: MemorySystem) -> None:
     store = hashed.store
     scope = Scope("alice")
-    assert store.get([], scope) == [] and store.delete([], scope) == 0
+    assert store.get([], scope) == [] and store._delete([], scope) == 0
     assert store.vectors([], scope).shape[0] == 0
 
 
@@ -73,11 +73,11 @@ def test_upsert_refuses_an_id_of_another_user(hashed: MemorySystem) -> None:
 
     store = hashed.store
     vector = HashEmbedder().embed_documents(["x"])
-    store.upsert([Memory.create("alice's", Scope("alice"), id="shared")], vector)
+    store._upsert([Memory.create("alice's", Scope("alice"), id="shared")], vector)
     with pytest.raises(ValidationError, match="outside this user's scope"):
-        store.upsert([Memory.create("bob's", Scope("bob"), id="shared")], vector)
+        store._upsert([Memory.create("bob's", Scope("bob"), id="shared")], vector)
     assert store.get(["shared"], Scope("alice"))[0].text == "alice's"
-    store.upsert([Memory.create("alice's again", Scope("alice"), id="shared")], vector)
+    store._upsert([Memory.create("alice's again", Scope("alice"), id="shared")], vector)
     assert store.get(["shared"], Scope("alice"))[0].text == "alice's again"
 
 
@@ -87,8 +87,8 @@ def test_upsert_and_update_replace_metadata_rather_than_merge(hashed: MemorySyst
 
     original = Memory.create("a fact", Scope.of("alice"), {"source": "chat", "turn": 3})
     vector = hashed.embedder.embed_documents(["a fact"])
-    hashed.store.upsert([original], vector)
-    hashed.store.upsert([Memory.create("a fact", Scope.of("alice"), {"source": "import"}, id=original.id)], vector)
+    hashed.store._upsert([original], vector)
+    hashed.store._upsert([Memory.create("a fact", Scope.of("alice"), {"source": "import"}, id=original.id)], vector)
     assert hashed.get_memory(original.id, user_id="alice").metadata == {"source": "import"}  # type: ignore[union-attr]
     hashed.update_memory(original.id, user_id="alice", metadata={"checked": True})
     assert hashed.get_memory(original.id, user_id="alice").metadata == {"checked": True}  # type: ignore[union-attr]
@@ -104,7 +104,7 @@ def test_a_text_many_users_hold_is_still_found_once_per_scope() -> None:
         again = system.store_memories(["Prefers short answers", "Likes tea"], user_id="alice")
         assert again[0].id == first.id
         assert system.count(user_id="alice") == 2 and system.count() == 42
-        found = system.store.find_texts(["Prefers short answers"], Scope.of("user-07"))
+        found = system.store._find_texts(["Prefers short answers"], Scope.of("user-07"))
         assert [m.user_id for m in found.values()] == ["user-07"]
 
 

@@ -195,7 +195,7 @@ class HybridIndex:
             if index is not None:
                 self._users.move_to_end(user_id)
         if index is not None:
-            cursor, changed = store.changes(user_id, index.cursor)
+            cursor, changed = store._changes(user_id, index.cursor)
             if changed is not None:
                 current = {m.id: m for m in store.get(list(changed), Scope.of(user_id))} if changed else {}
                 with self.lock:
@@ -208,9 +208,9 @@ class HybridIndex:
         return self._build(store, user_id, writes)
 
     def _build(self, store: Any, user_id: str, writes: int) -> UserIndex:
-        cursor, _ = store.changes(user_id, None)  # read before the memories: what is written after is seen next time
+        cursor, _ = store._changes(user_id, None)  # read before the memories: what is written after is seen next time
         index = UserIndex(cursor)
-        for page in store.pages(Scope.of(user_id)):
+        for page in store._pages(Scope.of(user_id)):
             for memory in page:
                 index.put(memory)
         _log.debug("built the lexical index of a user: %d memories, %d bytes", len(index), index.nbytes())
@@ -254,13 +254,13 @@ def search(
     lenders = [found[i][0] for i in lexical if i in found and lexical[i] >= weights.evidence]
     wanted = [i for i in lexical if i not in found]
     if wanted:
-        extra = [(m, s) for m, s in store.similarities(vector, wanted, scope, filters=where) if kept(m)]
+        extra = [(m, s) for m, s in store._similarities(vector, wanted, scope, filters=where) if kept(m)]
         found.update((m.id, (m, s)) for m, s in extra)
         lenders += [m for m, _ in extra if lexical[m.id] >= weights.evidence]
     with hybrid.lock:
         near = list(dict.fromkeys(n for m in lenders for n in index.neighbours(m) if n and n not in found))
     if near:
-        near_hits = store.similarities(vector, near, scope, filters=where)
+        near_hits = store._similarities(vector, near, scope, filters=where)
         found.update((m.id, (m, s)) for m, s in near_hits if kept(m))
     with hybrid.lock:
         return _ranked(index, list(found.values()), lexical, weights, top_k)

@@ -55,8 +55,14 @@ _PAGE = 1000  # records per get/delete round trip when walking a whole scope
 class ChromaStore:
     """Memories in one Chroma collection (cosine space, no embedding function: the library embeds).
 
-    Every read and delete takes a :class:`~agent_memory.Scope`, so no call can reach another
-    user's records. Vectors are unit-norm float32 rows; scores are cosine similarities.
+    Public: the constructor (over a Chroma client of your own, for ``MemorySystem(store=...)``),
+    :meth:`connect`, :meth:`close`, the :attr:`fingerprint` of the embedder that wrote the
+    collection, and four reads for adapters that search by a vector of their own (:meth:`get`,
+    :meth:`query`, :meth:`vectors`, :meth:`count`). Everything that writes, claims, pages or
+    migrates is private: memories are written through :class:`~agent_memory.MemorySystem`
+    alone (its write path keeps the lock, the history and the search index). Every read takes
+    a :class:`~agent_memory.Scope`, so no call can reach another user's records. Vectors are
+    unit-norm float32 rows; scores are cosine similarities.
     """
 
     def __init__(self, client: ClientAPI, collection: str, *, on_close: Any = None, shared: bool = True) -> None:
@@ -82,7 +88,7 @@ class ChromaStore:
         self._claims = Claims(client, collection) if shared else None
 
     @classmethod
-    def open(cls, path: str, collection: str) -> ChromaStore:
+    def _open(cls, path: str, collection: str) -> ChromaStore:
         """An embedded Chroma at ``path``; ``":memory:"`` is a private in-memory database."""
         import chromadb
         from chromadb.config import Settings
@@ -110,7 +116,7 @@ class ChromaStore:
         return cls(client, collection, on_close=lambda: admin.delete_database(database), shared=False)
 
     @classmethod
-    def open_server(
+    def _open_server(
         cls,
         url: str,
         collection: str,
@@ -132,14 +138,14 @@ class ChromaStore:
         embedded Chroma at ``path``, else a private in-memory one."""
         if path is not None and client is not None:
             raise ConfigurationError("pass either path= or client=, not both")
-        return cls(client, collection) if client is not None else cls.open(path or ":memory:", collection)
+        return cls(client, collection) if client is not None else cls._open(path or ":memory:", collection)
 
     @property
     def fingerprint(self) -> Fingerprint | None:
         """The fingerprint of the embedder that wrote this collection; ``None`` while it is unused."""
         return Fingerprint.from_metadata(self._collection.metadata)
 
-    def check_fingerprint(self, fingerprint: Fingerprint) -> None:
+    def _check_fingerprint(self, fingerprint: Fingerprint) -> None:
         """Record the embedder's fingerprint on first use; refuse a different one later."""
         if self._fingerprint_checked == fingerprint:
             return
@@ -155,11 +161,11 @@ class ChromaStore:
             )
         self._fingerprint_checked = fingerprint
 
-    def add(self, memories: Sequence[Memory], vectors: NDArray[np.float32]) -> None:
+    def _add(self, memories: Sequence[Memory], vectors: NDArray[np.float32]) -> None:
         """Write new records (their ids must be new)."""
         self._write(self._collection.add, memories, vectors)
 
-    def upsert(self, memories: Sequence[Memory], vectors: NDArray[np.float32]) -> None:
+    def _upsert(self, memories: Sequence[Memory], vectors: NDArray[np.float32]) -> None:
         """Write records, replacing any with the same id, metadata included.
 
         Chroma ids are global to a collection, so an id that another user's record
@@ -198,7 +204,7 @@ class ChromaStore:
             with chroma_errors("record changes"):
                 self._feed.note(changed)
 
-    def changes(self, user_id: str, cursor: object) -> tuple[object, list[str] | None]:
+    def _changes(self, user_id: str, cursor: object) -> tuple[object, list[str] | None]:
         """What other processes wrote to the user since ``cursor`` (an opaque value this method
         returned before, or ``None``): a new cursor, and the ids of the memories written
         (``[]``: nothing; ``None``: unknown, read the user's memories again). One look-up by
@@ -209,10 +215,10 @@ class ChromaStore:
         with chroma_errors("read changes"):
             return self._feed.read(user_id, cursor if isinstance(cursor, Cursor) else None)
 
-    def pages(self, scope: Scope, page_size: int = _PAGE) -> Iterator[list[Memory]]:
+    def _pages(self, scope: Scope, page_size: int = _PAGE) -> Iterator[list[Memory]]:
         """The scope's memories, a page of ``page_size`` at a time."""
         offset = 0
-        while page := self.list_memories(scope, filters=None, limit=page_size, offset=offset):
+        while page := self._list_memories(scope, filters=None, limit=page_size, offset=offset):
             yield page
             offset += len(page)
 
@@ -225,11 +231,11 @@ class ChromaStore:
         metas = result["metadatas"] or []
         return {i: dict(m or {}) for i, m in zip(result["ids"], metas, strict=True)}
 
-    def owners(self, ids: Sequence[str]) -> dict[str, str]:
+    def _owners(self, ids: Sequence[str]) -> dict[str, str]:
         """The ``user_id`` that owns each existing id (ids that do not exist are left out)."""
         return {i: str(m.get("user_id")) for i, m in self._metadatas(ids).items()}
 
-    def update(self, memory: Memory, vector: NDArray[np.float32] | None) -> None:
+    def _update(self, memory: Memory, vector: NDArray[np.float32] | None) -> None:
         metadata = replacing(record_metadata(memory), self._metadatas([memory.id]).get(memory.id))
         with chroma_errors("update a memory"):
             if vector is None:  # same text: Chroma would try to re-embed a document passed without a vector
@@ -263,7 +269,7 @@ class ChromaStore:
         by_id = dict(zip(result["ids"], embeddings, strict=True))
         return np.array([by_id[i] for i in ids if i in by_id], dtype=np.float32)
 
-    def find_texts(self, texts: Sequence[str], scope: Scope) -> dict[str, Memory]:
+    def _find_texts(self, texts: Sequence[str], scope: Scope) -> dict[str, Memory]:
         """Existing memories with exactly these texts in exactly this scope, by text; an expired
         memory does not hold its text (storing it again makes a new memory that holds now)."""
         found: dict[str, Memory] = {}
@@ -273,7 +279,7 @@ class ChromaStore:
             found.update((m.text, m) for m in matches if scope.holds_exactly(m) and not expired(m))
         return found
 
-    def claim(self, memories: Sequence[Memory]) -> dict[str, tuple[str, int]]:
+    def _claim(self, memories: Sequence[Memory]) -> dict[str, tuple[str, int]]:
         """Claim each new memory's text in its scope against other processes (see :mod:`agent_memory.store._claims`):
         by memory id, the id of the memory that holds the text and when it claimed it. Without other
         processes (an embedded store) every memory holds its own text."""
@@ -282,13 +288,13 @@ class ChromaStore:
         with chroma_errors("claim texts"):
             return self._claims.claim(memories)
 
-    def take_over(self, memory: Memory, stale_holder: str) -> None:
+    def _take_over(self, memory: Memory, stale_holder: str) -> None:
         """Drop a claim whose memory never appeared, so that ``memory`` can claim its text."""
         if self._claims is not None:
             with chroma_errors("take over a claim"):
                 self._claims.take_over(memory, stale_holder)
 
-    def history(self) -> ChromaHistory | None:
+    def _history(self) -> ChromaHistory | None:
         """The history kept beside a shared collection on its server (one per deployment), if shared."""
         if self._feed is None:
             return None
@@ -296,7 +302,7 @@ class ChromaStore:
 
         return ChromaHistory(self._client, self._collection.name)
 
-    def release_claims(self, memory_ids: Sequence[str]) -> None:
+    def _release_claims(self, memory_ids: Sequence[str]) -> None:
         """Drop the claims of memories that were not written after all."""
         if self._claims is not None:
             with chroma_errors("release claims"):
@@ -318,7 +324,7 @@ class ChromaStore:
                 result = self._collection.get(where=where_of([{"user_id": user_id}, {"text_sha": {"$in": hashes}}]))
         return [m for m in memories_from(result) if m.user_id == user_id]
 
-    def list_memories(
+    def _list_memories(
         self,
         scope: Scope,
         *,
@@ -361,7 +367,7 @@ class ChromaStore:
         hits = [(m, similarity(self._space, d)) for m, d in zip(memories, first["distances"] or [], strict=True)]
         return sorted(hits, key=lambda hit: hit[1], reverse=True)
 
-    def similarities(
+    def _similarities(
         self, vector: NDArray[np.float32], ids: Sequence[str], scope: Scope, *, filters: Mapping[str, Any] | None
     ) -> list[tuple[Memory, float]]:
         """These memories of the scope (those passing ``filters``) with their cosine similarity to ``vector``.
@@ -380,7 +386,7 @@ class ChromaStore:
         scores = vectors @ vector if len(memories) else np.zeros(0)
         return [(m, float(s)) for m, s in zip(memories, scores, strict=True) if scope.contains(m)]
 
-    def delete(self, ids: Sequence[str], scope: Scope) -> int:
+    def _delete(self, ids: Sequence[str], scope: Scope) -> int:
         owned = [m.id for m in self.get(ids, scope)]  # never delete what the scope does not own
         if owned:
             with chroma_errors("delete memories"):
@@ -390,7 +396,7 @@ class ChromaStore:
             self._note({scope.user_id: owned})
         return len(owned)
 
-    def delete_scope(self, scope: Scope) -> int:
+    def _delete_scope(self, scope: Scope) -> int:
         deleted = 0
         where = scoped_where(scope)
         while True:
@@ -416,7 +422,7 @@ class ChromaStore:
             if page < _PAGE:
                 return total
 
-    def user_counts(self) -> Counter[str]:
+    def _user_counts(self) -> Counter[str]:
         counts: Counter[str] = Counter()
         offset = 0
         while True:
@@ -427,7 +433,7 @@ class ChromaStore:
             if len(metas) < _PAGE:
                 return counts
 
-    def reindex(
+    def _reindex(
         self, fingerprint: Fingerprint, embed: Callable[[list[str]], NDArray[np.float32]], *, keep_old: bool = False
     ) -> int:
         """Re-embed every record into a new collection, then swap it in under this collection's name.

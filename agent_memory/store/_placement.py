@@ -28,8 +28,8 @@ def open_store(
         raise ConfigurationError("pass either path= or chroma_url=, not both")
     if url is None:
         where = str(path or _config.default_path())
-        return ChromaStore.open(where, collection), where
-    return ChromaStore.open_server(url, collection, headers=headers, tenant=tenant, database=database), url
+        return ChromaStore._open(where, collection), where
+    return ChromaStore._open_server(url, collection, headers=headers, tenant=tenant, database=database), url
 
 
 def shared_key(store: ChromaStore, path: str, collection: str, custom_store: bool) -> tuple[object, str]:
@@ -47,7 +47,7 @@ def shared_key(store: ChromaStore, path: str, collection: str, custom_store: boo
 
 def history_of(store: ChromaStore, history_path: str | None, default_history: str, namespace: str) -> History:
     """The SQLite file named, else the history beside a Chroma server's collection, else the default file."""
-    beside = store.history() if history_path is None else None
+    beside = store._history() if history_path is None else None
     if beside is not None:
         return beside
     return HistoryLog(history_path or default_history, namespace=namespace)
