@@ -411,16 +411,13 @@ class ChromaStore:
             deleted += len(ids)
 
     def count(self, scope: Scope | None = None) -> int:
+        """The scope's records (every record, without one): Chroma's count, or, for a scope, one
+        request for its ids alone (Chroma counts no ``where``), never a walk of the collection."""
         if scope is None:
-            return self._collection.count()
-        total, offset = 0, 0
-        where = scoped_where(scope)
-        while True:
             with chroma_errors("count memories"):
-                page = len(self._collection.get(where=where, limit=_PAGE, offset=offset, include=[])["ids"])
-            total, offset = total + page, offset + _PAGE
-            if page < _PAGE:
-                return total
+                return self._collection.count()
+        with chroma_errors("count memories"):
+            return len(self._collection.get(where=scoped_where(scope), include=[])["ids"])
 
     def _user_counts(self) -> Counter[str]:
         counts: Counter[str] = Counter()
