@@ -2,58 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timedelta, timezone, tzinfo
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
 from agent_memory import _config
 from agent_memory._errors import AgentMemoryError, ConfigurationError, ValidationError
-from agent_memory._ids import key_id, now_ms
-from agent_memory._options import MODES
+from agent_memory._reading import Reading
 from agent_memory._tasks import TASKS, resolve_task
-from agent_memory._times import check_time
-from agent_memory._transfer import ImportReport, Record, export_lines, import_lines, parse_record
-from agent_memory._types import Memory, MemoryStats, MetadataValue, Scope, SearchHit
+from agent_memory._types import Memory, MemoryStats, Scope
 from agent_memory._validation import (
     Limits,
-    check_actor,
-    check_at_most,
-    check_choice,
-    check_filters,
-    check_id,
-    check_ids,
-    check_key,
-    check_keys,
-    check_metadata,
-    check_metadatas,
-    check_min_score,
     check_positive,
-    check_query,
-    check_text,
-    check_texts,
-    check_times,
     default_limits,
 )
 from agent_memory._writer import Writer, release_parts, shared_parts
+from agent_memory._writing import Writing
 from agent_memory.embeddings import Embedder, EmbeddingCache, create_embedder
-from agent_memory.embeddings._base import BaseEmbedder, check_given_vectors, check_vectors
+from agent_memory.embeddings._base import BaseEmbedder, check_vectors
 from agent_memory.embeddings._factory import check_embedder
-from agent_memory.extraction._extractor import Extractor, Message
-from agent_memory.extraction._remember import MemoryChange, remember
 from agent_memory.search._hybrid import DEFAULT_INDEX_BYTES
-from agent_memory.search._pipeline import Request, Searcher
 from agent_memory.search._rerank import Reranker, as_reranker
-from agent_memory.search._when import named_time
 from agent_memory.store._chroma_store import ChromaStore
-from agent_memory.store._history import History, HistoryEvent
+from agent_memory.store._history import History
 from agent_memory.store._placement import history_of, open_store, shared_key
-from agent_memory.store._validity import check_half_life, check_validity, window_of, with_times
 
 __all__ = ["MemorySystem"]
 
 
-class MemorySystem:
+class MemorySystem(Writing, Reading):
     """Long-term memory for an agent: store facts about users, find them again by meaning.
 
     Memories are embedded **without** an instruction; queries **with** the task
@@ -211,292 +188,6 @@ class MemorySystem:
         if self._owns_embedder and callable(close_embedder):
             close_embedder()
 
-    # -- writing -------------------------------------------------------------------------
-
-    def store_memory(
-        self,
-        text: str,
-        *,
-        user_id: str,
-        metadata: Mapping[str, MetadataValue] | None = None,
-        agent_id: str | None = None,
-        session_id: str | None = None,
-        actor: str | None = None,
-        valid_from: datetime | str | None = None,
-        valid_until: datetime | str | None = None,
-    ) -> Memory:
-        """Store one memory and return it; the exact same text in the same scope returns the existing one
-        (unless that one has expired). ``valid_from``/``valid_until`` as in :meth:`store_memories`."""
-        check_text(text, limits=self.limits)
-        return self.store_memories(
-            [text],
-            user_id=user_id,
-            metadatas=[metadata],
-            agent_id=agent_id,
-            session_id=session_id,
-            actor=actor,
-            valid_from=valid_from,
-            valid_until=valid_until,
-        )[0]
-
-    def store_memories(
-        self,
-        texts: Sequence[str],
-        *,
-        user_id: str,
-        metadatas: Sequence[Mapping[str, MetadataValue] | None] | None = None,
-        agent_id: str | None = None,
-        session_id: str | None = None,
-        progress: bool | None = None,
-        actor: str | None = None,
-        valid_from: datetime | str | None = None,
-        valid_until: datetime | str | None = None,
-        metadata: Mapping[str, MetadataValue] | None = None,
-    ) -> list[Memory]:
-        """Store many memories in batches; returns one :class:`Memory` per input, in order.
-        ``metadatas`` gives each text its own metadata; ``metadata``, one for all of them.
-
-        All input is validated before anything is written. Texts already stored in
-        this exact scope (and repeats within ``texts``) are not stored again: their
-        position gets the existing memory. ``progress`` shows a progress bar
-        (default: for 1,000 texts or more). ``actor`` is who the history records
-        (``user``, ``agent:<id>``, ``system``; default ``agent:<agent_id>``, else ``user``).
-
-        ``valid_from``/``valid_until`` say when the facts hold (datetimes or ISO 8601, naive
-        ones in the default zone, ``AGENT_MEMORY_TZ`` or UTC; ``None``: open). A memory past its ``valid_until`` is
-        expired: kept, but left out of searches and lists unless they ask for it, and its
-        text counts as not stored, so storing it again makes a new memory.
-        """
-        texts = check_texts(texts, self.limits)
-        scope = Scope.of(user_id, agent_id, session_id)
-        actor = check_actor(actor, scope.agent_id)
-        metas = check_metadatas(metadatas, len(texts), metadata, self.limits)
-        check_times(self.limits, valid_from=valid_from, valid_until=valid_until)
-        valid = check_validity(valid_from, valid_until)
-        return self.writer.add(texts, metas, scope, actor, progress, valid=valid)[0]
-
-    def put_memory(
-        self,
-        key: str,
-        text: str,
-        *,
-        user_id: str,
-        metadata: Mapping[str, MetadataValue] | None = None,
-        agent_id: str | None = None,
-        session_id: str | None = None,
-        actor: str | None = None,
-        valid_from: datetime | str | None = None,
-        valid_until: datetime | str | None = None,
-    ) -> Memory:
-        """Store ``text`` under the caller's ``key`` in this exact scope, and return the memory: a new
-        one, or the one the key already names with its text, metadata and validity replaced (as given:
-        ``None`` clears them), recorded in the :meth:`history`. For callers that name their records
-        (a LangGraph store, an app's own ids); its ``key`` comes back on the memory.
-
-        Unlike :meth:`store_memory`, texts are not deduplicated: two keys may hold the same text.
-        The id is derived from the scope and key, so the same key always names the same memory
-        (:meth:`get_memory_by_key`), from any process. Searches and lists see keyed memories like
-        any other; ``update_memory``, ``expire_memory`` and ``delete_memory`` take their ids.
-        """
-        key, text = check_key(key), check_text(text, limits=self.limits)
-        return self.put_memories(
-            [key],
-            [text],
-            user_id=user_id,
-            metadatas=[metadata],
-            agent_id=agent_id,
-            session_id=session_id,
-            actor=actor,
-            valid_from=valid_from,
-            valid_until=valid_until,
-        )[0]
-
-    def put_memories(
-        self,
-        keys: Sequence[str],
-        texts: Sequence[str],
-        *,
-        user_id: str,
-        metadatas: Sequence[Mapping[str, MetadataValue] | None] | None = None,
-        metadata: Mapping[str, MetadataValue] | None = None,
-        agent_id: str | None = None,
-        session_id: str | None = None,
-        actor: str | None = None,
-        valid_from: datetime | str | None = None,
-        valid_until: datetime | str | None = None,
-        vectors: Any = None,
-    ) -> list[Memory]:
-        """:meth:`put_memory` for many keys (each once) in one scope; one :class:`Memory` per input, in
-        order. ``metadatas`` and ``metadata`` as in :meth:`store_memories`. ``vectors``: the texts'
-        document vectors, one per text, for callers that embed themselves (LlamaIndex nodes come
-        embedded); they must come from this system's embedder (its size, checked) and are made unit-norm.
-
-        All or nothing: everything is checked before anything is written, and a store that fails
-        part-way leaves every key as it was (history and search index included)."""
-        texts = check_texts(texts, self.limits)
-        keys = check_keys(keys, texts=len(texts))
-        scope = Scope.of(user_id, agent_id, session_id)
-        actor = check_actor(actor, scope.agent_id)
-        metas = check_metadatas(metadatas, len(texts), metadata, self.limits)
-        check_times(self.limits, valid_from=valid_from, valid_until=valid_until)
-        valid = check_validity(valid_from, valid_until)
-        given = None if vectors is None else check_given_vectors(vectors, len(texts), self.embedder.dimension)
-        now = now_ms()
-        memories = [
-            Memory.create(t, scope, m, id=_key_id(scope, k), created_at=now, valid=valid, key=k)
-            for k, t, m in zip(keys, texts, metas, strict=True)
-        ]
-        return self.writer.put(memories, scope, actor, given)
-
-    def remember(
-        self,
-        messages: Sequence[Message | Mapping[str, Any] | object],
-        *,
-        user_id: str,
-        extractor: Extractor,
-        agent_id: str | None = None,
-        session_id: str | None = None,
-        candidates: int = 5,
-        on_invalid: str = "add",
-        actor: str | None = None,
-        batch_decisions: bool = True,
-    ) -> list[MemoryChange]:
-        """Store the lasting facts of a conversation, reconciled with the user's memories.
-
-        ``messages`` are ``{"role", "content", "time"?}`` mappings (``time`` a datetime or
-        ISO 8601; relative dates are resolved against it, against now where it is
-        missing), :class:`Message` objects, or the extractor's own message types.
-        The ``extractor`` lists the facts, then for each fact sees the user's
-        ``candidates`` most similar memories (this agent's, from any session; found
-        like ``search_memory`` finds them) and decides: add it, update one, delete
-        one, or nothing. A fact equal to a memory is ``unchanged`` without asking.
-        Updates and deletes keep the old text in the :meth:`history`.
-
-        A decision that cannot be followed (unparseable, unknown action, an id the
-        model was not shown, such as another user's) is never applied: with
-        ``on_invalid="add"`` (default) the fact is stored as a new memory, with
-        ``"skip"`` nothing is; either way its change carries the ``problem``.
-        Facts that cannot be extracted raise :class:`ExtractionError` before
-        anything is written. Returns one :class:`MemoryChange` per fact, in order.
-
-        With ``batch_decisions=True`` and an extractor that can decide many facts at
-        once (``decide_all``, as :class:`LLMExtractor` and its subclasses can), all of a
-        conversation's decisions come from one call (split only when the prompt would
-        pass about 2k tokens): two calls per conversation, plus a call of its own for a
-        fact shown a memory that an earlier fact's decision changed (its change says
-        ``rechecked``). Facts are then decided against the memories stored before the
-        conversation: a memory an earlier fact of the same conversation adds is not
-        shown to a later one (the default). ``False`` asks fact by fact.
-        """
-        return remember(
-            self.writer,
-            self._candidates,
-            messages,
-            user_id=user_id,
-            extractor=extractor,
-            agent_id=agent_id,
-            session_id=session_id,
-            candidates=candidates,
-            on_invalid=on_invalid,
-            actor=actor,
-            batch_decisions=batch_decisions,
-            limits=self.limits,
-        )
-
-    def _candidates(self, fact: str, scope: Scope, top_k: int) -> list[Memory]:
-        """What ``remember`` shows the extractor for a fact: the scope's agent's most similar memories."""
-        hits = self.search_memory(
-            fact,
-            user_id=scope.user_id,
-            agent_id=scope.agent_id,
-            top_k=top_k,
-            task=TASKS["reconcile"],
-            time_aware=False,  # a date in a fact is part of the fact, not a span to search in
-        )
-        return [hit.memory for hit in hits]
-
-    def update_memory(
-        self,
-        memory_id: str,
-        *,
-        user_id: str,
-        text: str | None = None,
-        metadata: Mapping[str, MetadataValue] | None = None,
-        actor: str | None = None,
-    ) -> Memory:
-        """Change a memory's text (re-embedding it) and/or replace its metadata; returns the new version.
-
-        Raises :class:`MemoryNotFoundError` when the id does not exist for this user.
-        """
-        memory_id, scope, actor = check_id(memory_id), Scope.of(user_id), check_actor(actor)
-        new_text = None if text is None else check_text(text, limits=self.limits)
-        new_meta = None if metadata is None else check_metadata(metadata, self.limits)
-        return self.writer.update(memory_id, scope, new_text, new_meta, actor)
-
-    def delete_memory(self, memory_id: str, *, user_id: str, actor: str | None = None) -> bool:
-        """Erase one memory (for data that must be gone; :meth:`expire_memory` keeps it as past);
-        ``False`` when the user has no memory with that id."""
-        scope, actor = Scope.of(user_id), check_actor(actor)
-        return self.writer.delete([check_id(memory_id)], scope, actor) == 1
-
-    def delete_memories(
-        self,
-        *,
-        user_id: str,
-        ids: Sequence[str] | None = None,
-        keys: Sequence[str] | None = None,
-        agent_id: str | None = None,
-        session_id: str | None = None,
-        actor: str | None = None,
-    ) -> int:
-        """Erase the memories with these ``ids``, or stored under these ``keys`` in exactly this scope
-        (one of the two), each recorded in the :meth:`history`; returns how many there were (missing
-        ones are no error). ``actor`` as in :meth:`store_memories`."""
-        scope, memory_ids = self._named(user_id, ids, keys, agent_id, session_id)
-        actor = check_actor(actor, scope.agent_id)
-        return self.writer.delete(memory_ids, scope, actor, exact=keys is not None)
-
-    def expire_memory(
-        self, memory_id: str, *, user_id: str, at: datetime | str | None = None, actor: str | None = None
-    ) -> Memory:
-        """End a memory's validity at ``at`` (default: now) without erasing it: it stops showing in
-        default reads, ``as_of`` an earlier time still finds it, and :meth:`restore_memory`
-        undoes it. This is what ``remember`` does when a fact stops being true."""
-        scope, actor = Scope.of(user_id), check_actor(actor)
-        check_times(self.limits, at=at)
-        end = check_validity(None, at)[1] or now_ms()
-        return self.writer.set_validity(check_id(memory_id), scope, end, actor)
-
-    def restore_memory(self, memory_id: str, *, user_id: str, actor: str | None = None) -> Memory:
-        """Undo an expiry: the memory holds again, with no ``valid_until``."""
-        scope, actor = Scope.of(user_id), check_actor(actor)
-        return self.writer.set_validity(check_id(memory_id), scope, None, actor)
-
-    def delete_all_memories(
-        self,
-        *,
-        user_id: str,
-        agent_id: str | None = None,
-        session_id: str | None = None,
-        actor: str | None = None,
-        purge_history: bool = False,
-    ) -> int:
-        """Delete every memory of the user (narrowed by agent/session if given); returns how many.
-
-        Each deletion is recorded in the history, unless ``purge_history`` is set: then
-        the user's whole history goes too (right to be forgotten; agent and session
-        narrow the memories deleted, never the history purged).
-        """
-        scope, actor = Scope.of(user_id, agent_id, session_id), check_actor(actor)
-        return self.writer.delete_scope(scope, actor, purge_history)
-
-    def history(self, memory_id: str, *, user_id: str) -> list[HistoryEvent]:
-        """Every recorded change of the memory (create, update, delete), oldest first.
-
-        Still there after the memory is deleted; empty for another user's id.
-        """
-        return self.history_log.for_memory(check_id(memory_id), Scope.of(user_id).user_id)
-
     def reindex(self, *, keep_old: bool = False) -> int:
         """Re-embed every memory with this system's embedder; returns how many were re-embedded.
 
@@ -507,189 +198,6 @@ class MemorySystem:
         Pause other writers meanwhile. ``keep_old`` keeps the old collection, renamed.
         """
         return self.writer.reindex(keep_old)
-
-    # -- reading -------------------------------------------------------------------------
-
-    def search_memory(
-        self,
-        query: str,
-        *,
-        user_id: str,
-        top_k: int = 5,
-        task: str | None = None,
-        filters: Mapping[str, Any] | None = None,
-        min_score: float | None = None,
-        agent_id: str | None = None,
-        session_id: str | None = None,
-        mode: str = "hybrid",
-        since: datetime | str | None = None,
-        until: datetime | str | None = None,
-        tz: str | tzinfo | None = None,
-        time_aware: bool = True,
-        now: datetime | str | None = None,
-        as_of: datetime | str | None = None,
-        include_expired: bool = False,
-        recency_half_life: timedelta | float | None = None,
-    ) -> list[SearchHit]:
-        """The user's memories most relevant to ``query``, best first.
-
-        ``score`` is a relevance in [0, 1], comparable across queries, so one ``min_score``
-        threshold means the same thing for every search (hits below it are dropped):
-
-        * ``mode="hybrid"`` (the default): the cosine similarity, raised by BM25 evidence
-          (the query's rarer words found in the memory) and, for a memory stored in a
-          session, by a neighbouring memory with such evidence; with no word evidence it
-          is the dense score. The best choice on every store shape measured (README).
-        * ``mode="dense"``: the cosine similarity, clipped to [0, 1].
-        * With a ``reranker``, the first stage's best candidates are re-scored and
-          ``score`` is the reranker's probability that the memory answers the query.
-
-        ``similarity`` is always the raw cosine similarity. The query is embedded with the
-        task instruction (``task``, else the system's default task); ``filters`` (Chroma
-        ``where`` syntax) narrow the user's memories and can never widen them.
-        ``since``/``until`` keep memories stored from ``since`` (inclusive) to ``until``
-        (exclusive): datetimes or ISO 8601 strings, naive ones read in ``tz`` (an IANA
-        name; default: the zone ``AGENT_MEMORY_TZ`` names, else UTC, on every surface).
-
-        Only memories that hold now (not expired) are searched, unless ``as_of`` (a datetime
-        or ISO 8601) asks for what held then, or ``include_expired=True`` for everything.
-        With ``time_aware`` (the default: it helps on every set measured, see the README), a
-        time the query names ("in 2022", "last week", "上周", "去年五月"), read against ``now``
-        (default: the current time) in ``tz``, replaces that default: the memories that held
-        at some time in that span come first (one with no ``valid_from`` counts from when it
-        was stored; those known to belong to the span before those that merely still held),
-        each carrying the span as ``time_range``; when fewer than ``top_k`` did, the best of
-        what holds now follow, without it. ``time_aware=False`` reads time words as words.
-
-        ``recency_half_life`` (a ``timedelta`` or days; off by default) prefers recent memories:
-        a memory that began that long before ``now`` loses 10% of its score, a very old one 20%
-        (measured in the README: it helps where answers are the latest facts, and costs where
-        they are not, so it is not the default).
-        """
-        check_query(query, self.limits)
-        scope = Scope.of(user_id, agent_id, session_id)
-        top_k, mode = check_at_most(top_k, "top_k", self.limits), check_choice(mode, MODES, "mode")
-        instruction = self.task if task is None else resolve_task(check_query(task, self.limits, "task"))
-        check_times(self.limits, tz, since=since, until=until, now=now, as_of=as_of)
-        window = window_of(as_of, include_expired, tz)
-        asked = time_aware and as_of is None and not include_expired and since is None and until is None
-        where = with_times(check_filters(filters, self.limits), since, until, tz)
-        threshold = check_min_score(min_score)
-        named = named_time(query, now, tz) if asked else None
-        half_life, moment = check_half_life(recency_half_life), check_time(now, "now", tz)
-        self.store._check_fingerprint(self.embedder.fingerprint)
-        request = Request(
-            query=query,
-            vector=self._embed_queries([query], instruction)[0],
-            scope=scope,
-            where=where,
-            mode=mode,
-            top_k=top_k,
-            instruction=instruction,
-            window=window,
-            named=named,
-            half_life=half_life,
-            now=moment or datetime.now(timezone.utc),
-            min_score=threshold,
-        )
-        return Searcher(self.store, self._index, self.reranker, self.rerank_candidates).run(request)
-
-    def get_memory(self, memory_id: str, *, user_id: str) -> Memory | None:
-        """The memory with this id, or ``None`` if the user has none with it."""
-        found = self.store.get([check_id(memory_id)], Scope.of(user_id))
-        return found[0] if found else None
-
-    def get_memories(
-        self,
-        *,
-        user_id: str,
-        ids: Sequence[str] | None = None,
-        keys: Sequence[str] | None = None,
-        agent_id: str | None = None,
-        session_id: str | None = None,
-    ) -> list[Memory]:
-        """The user's memories with these ``ids`` (narrowed by agent/session if given), or stored under
-        these ``keys`` in exactly this scope (one of the two; expired ones too), in the order asked;
-        missing ones are left out."""
-        scope, memory_ids = self._named(user_id, ids, keys, agent_id, session_id)
-        return [m for m in self.store.get(memory_ids, scope) if keys is None or scope.holds_exactly(m)]
-
-    def _named(
-        self, user_id: str, ids: object, keys: object, agent_id: str | None, session_id: str | None
-    ) -> tuple[Scope, list[str]]:
-        """The scope, and the memory ids that ``ids`` or (in that exact scope) ``keys`` name."""
-        scope = Scope.of(user_id, agent_id, session_id)
-        if (ids is None) == (keys is None):
-            raise ValidationError("pass either ids= or keys=")
-        if keys is None:
-            return scope, check_ids(ids, self.limits)
-        return scope, [_key_id(scope, k) for k in check_keys(keys, self.limits)]
-
-    def get_memory_by_key(
-        self, key: str, *, user_id: str, agent_id: str | None = None, session_id: str | None = None
-    ) -> Memory | None:
-        """The memory :meth:`put_memory` stored under ``key`` in exactly this scope (expired or not),
-        or ``None``."""
-        found = self.get_memories(user_id=user_id, keys=[check_key(key)], agent_id=agent_id, session_id=session_id)
-        return found[0] if found else None
-
-    def list_memories(
-        self,
-        *,
-        user_id: str,
-        limit: int | None = None,
-        offset: int = 0,
-        filters: Mapping[str, Any] | None = None,
-        agent_id: str | None = None,
-        session_id: str | None = None,
-        since: datetime | str | None = None,
-        until: datetime | str | None = None,
-        tz: str | tzinfo | None = None,
-        order: str = "oldest",
-        as_of: datetime | str | None = None,
-        include_expired: bool = False,
-    ) -> list[Memory]:
-        """The user's memories in the order they were stored (``order="newest"`` for the latest
-        first), a page at a time if ``limit`` is set; ``since``/``until``, ``as_of`` and
-        ``include_expired`` as in :meth:`search_memory` (by default, expired memories are left out)."""
-        scope = Scope.of(user_id, agent_id, session_id)
-        limit = None if limit is None else check_at_most(limit, "limit", self.limits)
-        offset = check_at_most(offset, "offset", self.limits)
-        newest = check_choice(order, ("oldest", "newest"), "order") == "newest"
-        check_times(self.limits, tz, since=since, until=until, as_of=as_of)
-        where = with_times(check_filters(filters, self.limits), since, until, tz)
-        window = window_of(as_of, include_expired, tz)
-        where = where if window is None else window.narrow(where)
-        return self.store._list_memories(scope, filters=where, limit=limit, offset=offset, newest=newest)
-
-    def iter_memories(self, *, user_id: str, page_size: int | None = None) -> Iterator[Memory]:
-        """Every memory of the user, expired ones too, fetched a page at a time (for export and bulk
-        work; ``page_size`` default: 1,000, or the ``max_limit`` of this system's limits if lower)."""
-        size = min(1000, self.limits.max_limit) if page_size is None else page_size
-        pages = self.store._pages(Scope.of(user_id), check_at_most(size, "page_size", self.limits))
-        return (m for page in pages for m in page)
-
-    def export_memories(self, *, user_id: str, vectors: bool = False) -> Iterator[dict[str, object]]:
-        """The user's memories, expired ones too, as JSON-able lines (:meth:`Memory.to_dict`; with
-        ``vectors``, also ``vector``, ``model`` and ``dimension``), a page at a time: what
-        ``agent-memory export`` writes and :meth:`import_memories` reads back."""
-        return export_lines(self.store, Scope.of(user_id).user_id, vectors=vectors)
-
-    def import_memories(
-        self, records: Sequence[Record | Mapping[str, Any]], *, actor: str = "system", progress: bool | None = None
-    ) -> ImportReport:
-        """Write exported lines (or parsed :class:`Record` s) that carry ids, exactly as they are:
-        the same file imported twice changes nothing the second time, a memory edited since goes
-        back to the file's version (an update in the history), a line's vector is used when this
-        store's model made it at this size. Every line is checked, and ids another user owns are
-        refused, before anything is written. A new id whose text its scope already holds under
-        another id is left out (a text is stored once): ``duplicates`` counts them."""
-        self.limits.check("max_texts", "{n} records", len(records))
-        parsed = [r if isinstance(r, Record) else parse_record(r, limits=self.limits) for r in records]
-        if any(not r.memory.id for r in parsed):
-            raise ValidationError("every imported line needs an id (store_memories takes texts without)")
-        fingerprint = self.embedder.fingerprint
-        return import_lines(self.writer, fingerprint, parsed, actor=check_actor(actor), progress=progress)
 
     def count(self, *, user_id: str | None = None, agent_id: str | None = None) -> int:
         """How many memories the user has stored, expired ones too (of one agent, if ``agent_id`` is
@@ -717,6 +225,18 @@ class MemorySystem:
 
     # -- helpers -------------------------------------------------------------------------
 
+    def _candidates(self, fact: str, scope: Scope, top_k: int) -> list[Memory]:
+        """What ``remember`` shows the extractor for a fact: the scope's agent's most similar memories."""
+        hits = self.search_memory(
+            fact,
+            user_id=scope.user_id,
+            agent_id=scope.agent_id,
+            top_k=top_k,
+            task=TASKS["reconcile"],
+            time_aware=False,  # a date in a fact is part of the fact, not a span to search in
+        )
+        return [hit.memory for hit in hits]
+
     def _embed_documents(self, texts: list[str]) -> Any:
         def compute(missing: list[str]) -> Any:
             vectors = self.embedder.embed_documents(missing)
@@ -730,7 +250,3 @@ class MemorySystem:
             return check_vectors(vectors, len(missing), self.embedder.dimension, "embedder.embed_queries")
 
         return self.cache.embed(self.embedder.fingerprint, task, queries, compute)
-
-
-def _key_id(scope: Scope, key: str) -> str:
-    return key_id(scope.user_id, scope.agent_id, scope.session_id, key)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from agent_memory._batches import chunks
 from agent_memory._errors import StoreError, ValidationError
 from agent_memory._ids import key_id, now_ms
 from agent_memory._types import Memory, Scope
@@ -33,7 +34,7 @@ from agent_memory._validation import (
     check_text,
     check_user_id,
 )
-from agent_memory._writer import Upserted, Writer, chunks
+from agent_memory._writer import Upserted, Writer
 from agent_memory.embeddings import Fingerprint
 from agent_memory.store._chroma_store import ChromaStore
 from agent_memory.store._validity import check_validity

@@ -12,15 +12,17 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
 
-from agent_memory._errors import AgentMemoryError, ConfigurationError, MemoryNotFoundError, StoreError
+from agent_memory._batches import SMALL_WRITE, chunks
+from agent_memory._errors import AgentMemoryError, ConfigurationError, MemoryNotFoundError
 from agent_memory._ids import now_ms
+from agent_memory._keyed_writes import KeyedWrites
 from agent_memory._times import now_epoch_ms
 from agent_memory._types import Memory, MetadataValue, Scope
 from agent_memory.embeddings import Fingerprint
@@ -30,32 +32,11 @@ from agent_memory.store._claims import STALE_MS
 from agent_memory.store._history import History, event
 from agent_memory.store._validity import expired
 
-__all__ = ["CHUNK", "SMALL_WRITE", "Upserted", "Writer", "chunks"]
+__all__ = ["Upserted", "Writer", "release_parts", "shared_parts"]
 
-CHUNK = 1000
-"""Memories embedded and written per round."""
-SMALL_WRITE = 16
-"""Writes of at most this many texts embed them all before asking the store for duplicates."""
-_PROGRESS_FROM = 1000  # inputs at least this large get a progress bar by default
 _log = logging.getLogger("agent_memory.write")
 
 Embed = Callable[[list[str]], NDArray[np.float32]]
-
-
-def chunks(total: int, progress: bool | None, desc: str = "storing memories") -> Iterator[range]:
-    """Index ranges of ``CHUNK`` inputs, ticking a progress bar after each one is done."""
-    bar = None
-    if progress or (progress is None and total >= _PROGRESS_FROM):
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total, desc=desc, unit="memory")
-    for start in range(0, total, CHUNK):
-        chunk = range(start, min(start + CHUNK, total))
-        yield chunk
-        if bar is not None:
-            bar.update(len(chunk))
-    if bar is not None:
-        bar.close()
 
 
 @dataclass(frozen=True)
@@ -69,7 +50,7 @@ class Upserted:
     duplicates: int = 0
 
 
-class Writer:
+class Writer(KeyedWrites):
     """Writes memories for one :class:`~agent_memory.MemorySystem` (and the systems sharing its lock)."""
 
     def __init__(
@@ -264,102 +245,6 @@ class Writer:
             self.index.apply(scope.user_id, put=[updated])
             return updated
 
-    def put(
-        self, memories: list[Memory], scope: Scope, actor: str, vectors: NDArray[np.float32] | None = None
-    ) -> list[Memory]:
-        """Write keyed memories of one scope (each id is its key's): create each, or replace the text,
-        metadata and validity of the one the scope holds under that key, keeping its creation time; one
-        memory per input, as it now is. Another memory with the same text is no duplicate: keys, not
-        texts, name keyed memories (nor do they claim their texts). The history records each change
-        (create, update, metadata, expire or restore); nothing when nothing changed. ``vectors``: the
-        texts' document vectors, computed by the caller (written with every change: a framework may
-        embed metadata with the text); else the texts that changed are embedded, before the lock is
-        taken, and a memory whose text did not change keeps its vector (or gets an equal one: a
-        small write embeds every text before looking).
-
-        All or nothing, as :meth:`add`: when a round fails, what the call created is removed and what
-        it replaced is restored (text, metadata, validity and vector) before the error is raised; the
-        history and the search index are written once every round has succeeded."""
-        if not memories:
-            return []
-        self.store._check_fingerprint(self._fingerprint())
-        result: dict[str, Memory] = {}
-        done: list[_Change] = []
-        try:
-            for chunk in chunks(len(memories), False):
-                part = memories[chunk.start : chunk.stop]
-                ready = self._put_vectors(part, scope, None if vectors is None else vectors[chunk.start : chunk.stop])
-                with self.lock:
-                    changes = self._changes(part, scope, ready, result)
-                    done += changes  # before the write: a write that fails part-way is undone too
-                    if changes:
-                        self.store._upsert([c.new for c in changes], np.stack([c.vector for c in changes]))
-        except BaseException:
-            self._restore(done, scope)
-            raise
-        with self.lock:
-            self.history.record([event(_put_action(c.old, c.new), c.old, c.new, actor) for c in done])
-            self.index.apply(scope.user_id, put=[c.new for c in done])
-            moved = [c.new.id for c in done if c.old is not None and c.old.text != c.new.text]
-            with contextlib.suppress(AgentMemoryError):  # an old text's claim (update_memory claims); stale is harmless
-                self.store._release_claims(moved)
-        return [result[m.id] for m in memories]
-
-    def _put_vectors(
-        self, part: list[Memory], scope: Scope, given: NDArray[np.float32] | None
-    ) -> dict[str, NDArray[np.float32]]:
-        """A round's vectors by id, before the lock: the given ones, else the embeddings of the texts
-        the scope does not hold under those keys already (a small write embeds every text, as
-        :meth:`_vectors_for` says why). The look-up under the lock decides what is written."""
-        if given is not None:
-            return {m.id: v for m, v in zip(part, given, strict=True)}
-        if len(part) > SMALL_WRITE:
-            held = {m.id: m.text for m in self.store.get([m.id for m in part], scope)}
-            part = [m for m in part if held.get(m.id) != m.text]
-        return dict(zip([m.id for m in part], self._embed([m.text for m in part]), strict=True)) if part else {}
-
-    def _changes(
-        self, part: list[Memory], scope: Scope, ready: dict[str, NDArray[np.float32]], result: dict[str, Memory]
-    ) -> list[_Change]:
-        """What one round of :meth:`put` writes (lock held), with what it replaces; ``result`` gets
-        every input's memory as it will be."""
-        found = {m.id: m for m in self.store.get([m.id for m in part], scope) if scope.holds_exactly(m)}
-        old_vectors = self._stored_vectors(list(found), scope)
-        missing = [m for m in part if m.id not in ready and (m.id not in found or found[m.id].text != m.text)]
-        if missing:  # held when looked up, changed since: rare
-            ready = {**ready, **dict(zip([m.id for m in missing], self._embed([m.text for m in missing]), strict=True))}
-        changes: list[_Change] = []
-        for new in part:
-            old = found.get(new.id)
-            new = new if old is None else replace(new, created_at=old.created_at)
-            if old is not None and _content(new) == _content(old):
-                result[new.id] = old
-                continue
-            result[new.id] = new
-            vector = ready[new.id] if new.id in ready else old_vectors[new.id]  # not embedded: the same text
-            changes.append(_Change(old, new, vector, old_vectors.get(new.id)))
-        return changes
-
-    def _stored_vectors(self, memory_ids: list[str], scope: Scope) -> dict[str, NDArray[np.float32]]:
-        """The stored vectors of memories just read (lock held)."""
-        vectors = self.store.vectors(memory_ids, scope)
-        if len(vectors) != len(memory_ids):  # only another process can delete them meanwhile
-            raise StoreError("memories were deleted by another process while being written; nothing was written")
-        return dict(zip(memory_ids, vectors, strict=True))
-
-    def _restore(self, done: list[_Change], scope: Scope) -> None:
-        """Undo what a failed :meth:`put` wrote: remove what it created, write back what it replaced."""
-        created = [c.new.id for c in done if c.old is None]
-        replaced = [(c.old, c.old_vector) for c in done if c.old is not None and c.old_vector is not None]
-        try:
-            with self.lock:
-                if created:
-                    self.store._delete(created, scope)
-                if replaced:
-                    self.store._upsert([old for old, _ in replaced], np.stack([v for _, v in replaced]))
-        except AgentMemoryError:
-            _log.warning("a failed put could not undo the %d changes it had written", len(done))
-
     def set_validity(self, memory_id: str, scope: Scope, valid_until: datetime | None, actor: str) -> Memory:
         """End a memory's validity at ``valid_until`` (``expire``), or reopen it with ``None`` (``restore``)."""
         with self.lock:
@@ -489,16 +374,6 @@ class Writer:
                 self.index.forget()
 
 
-@dataclass(frozen=True)
-class _Change:
-    """A memory a put writes, the stored version it replaces (``None``: it creates it), and their vectors."""
-
-    old: Memory | None
-    new: Memory
-    vector: NDArray[np.float32]
-    old_vector: NDArray[np.float32] | None
-
-
 @dataclass
 class _Parts:
     """What the systems of this process that opened one collection share, and how many have it open."""
@@ -539,19 +414,3 @@ def release_parts(key: object) -> None:
             parts.users -= 1
             if parts.users <= 0:
                 del _SHARED[key]
-
-
-def _content(memory: Memory) -> tuple[object, ...]:
-    """What a put may change: text, metadata and validity."""
-    return memory.text, memory.metadata, memory.valid_from, memory.valid_until
-
-
-def _put_action(current: Memory | None, new: Memory) -> str:
-    """The history's name for a put: the most telling change it made."""
-    if current is None:
-        return "create"
-    if new.text != current.text:
-        return "update"
-    if new.valid_until != current.valid_until and new.metadata == current.metadata:
-        return "restore" if new.valid_until is None else "expire"
-    return "metadata"

@@ -57,7 +57,8 @@ def _recorded_system(calls: list[tuple[str, str]], delay: float = 0.0) -> Memory
 
 
 def test_every_public_method_is_awaitable_with_the_same_signature() -> None:
-    public = {n for n, v in vars(MemorySystem).items() if callable(v) and not n.startswith("_")} - NOT_AWAITABLE
+    public = {n for n in dir(MemorySystem) if callable(getattr(MemorySystem, n)) and not n.startswith("_")}
+    public -= NOT_AWAITABLE
     for name in public:
         method = getattr(AsyncMemorySystem, name)
         assert inspect.iscoroutinefunction(method), name

@@ -22,7 +22,7 @@ from agent_memory import (
     Scope,
     StoreError,
     ValidationError,
-    _writer,
+    _batches,
 )
 from agent_memory._ids import id_time, key_id
 from agent_memory._transfer import parse_record
@@ -237,7 +237,7 @@ def test_putting_the_same_texts_again_costs_no_model_time() -> None:
 
 @pytest.fixture
 def small_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_writer, "CHUNK", 10)
+    monkeypatch.setattr(_batches, "CHUNK", 10)
 
 
 def _everything(memory: MemorySystem, user: str) -> list[tuple[Any, ...]]:
