@@ -1,11 +1,13 @@
-"""How a write is split: rounds of :data:`CHUNK` memories (with a progress bar for large ones), and
-the size under which a write embeds every text before asking the store for duplicates."""
+"""How a write is split and gated: rounds of :data:`CHUNK` memories (with a progress bar for large
+ones), the size under which a write embeds every text while asking the store for duplicates, and
+the write lock of a collection."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
-__all__ = ["CHUNK", "SMALL_WRITE", "chunks"]
+__all__ = ["CHUNK", "SMALL_WRITE", "WriteLock", "chunks"]
 
 CHUNK = 1000
 """Memories embedded and written per round."""
@@ -28,3 +30,20 @@ def chunks(total: int, progress: bool | None, desc: str = "storing memories") ->
             bar.update(len(chunk))
     if bar is not None:
         bar.close()
+
+
+class WriteLock:
+    """The write lock of a collection in this process, counting the times it was held: a look-up
+    made before taking it still holds if the count has not moved (nothing was written meanwhile)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.writes = 0
+
+    def __enter__(self) -> WriteLock:
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.writes += 1
+        self._lock.release()

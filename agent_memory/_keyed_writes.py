@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
-from agent_memory._batches import SMALL_WRITE, chunks
+from agent_memory._batches import SMALL_WRITE, WriteLock, chunks
 from agent_memory._errors import AgentMemoryError, StoreError
 from agent_memory._types import Memory, Scope
 from agent_memory.embeddings import Fingerprint
@@ -31,7 +30,7 @@ class KeyedWrites:
     store: ChromaStore
     history: History
     index: HybridIndex
-    lock: threading.Lock
+    lock: WriteLock
     _embed: Callable[[list[str]], NDArray[np.float32]]
     _fingerprint: Callable[[], Fingerprint]
 

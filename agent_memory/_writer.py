@@ -9,17 +9,19 @@ history" and "the index matches the store" hold whoever writes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
 
-from agent_memory._batches import SMALL_WRITE, chunks
+from agent_memory._batches import SMALL_WRITE, WriteLock, chunks
 from agent_memory._errors import AgentMemoryError, ConfigurationError, MemoryNotFoundError
 from agent_memory._ids import now_ms
 from agent_memory._keyed_writes import KeyedWrites
@@ -58,7 +60,7 @@ class Writer(KeyedWrites):
         store: ChromaStore,
         history: History,
         index: HybridIndex,
-        lock: threading.Lock,
+        lock: WriteLock,
         embed: Embed,
         fingerprint: Callable[[], Fingerprint],
     ) -> None:
@@ -96,8 +98,12 @@ class Writer(KeyedWrites):
         try:
             for chunk in chunks(len(texts), progress):
                 wanted = list(dict.fromkeys(texts[i] for i in chunk if texts[i] not in by_text))
-                vectors = self._vectors_for(wanted, scope)  # before the lock: no writer waits on the model
+                seen = self.lock.writes
+                held, vectors = self._prepare(wanted, scope)  # before the lock: no writer waits on the model
                 with self.lock:  # look-up and write as one step, or two threads store the same text twice
+                    if self.lock.writes != seen:  # another write came in between: the look-up may be stale
+                        held = self.store._find_texts(wanted, scope) if wanted else {}
+                    by_text.update(held)
                     written += self._add_chunk(texts, metas, chunk, scope, by_text, vectors, valid, supersedes)
         except BaseException:
             self._undo(written, scope)
@@ -106,18 +112,28 @@ class Writer(KeyedWrites):
             self._record(written, {}, actor)
         return [by_text[t] for t in texts], {m.id for m in written}
 
-    def _vectors_for(self, wanted: list[str], scope: Scope) -> dict[str, NDArray[np.float32]]:
-        """The vectors of the texts a round may write, embedded before the write lock is taken.
+    def _prepare(self, wanted: list[str], scope: Scope) -> tuple[dict[str, Memory], dict[str, NDArray[np.float32]]]:
+        """Before the write lock: the memories the scope holds with these texts, and the vectors of
+        the texts it may write.
 
-        A small write (an agent's ``store_memory``) embeds every text: asking the store first
-        would cost as much as the rare duplicate's embedding. A large one asks first and embeds
-        only what is new, so storing the same batch again costs no model time. Either way the
-        look-up under the lock decides what is written.
+        A small write (an agent's ``store_memory``) embeds every text while the store is asked for
+        duplicates, so the look-up costs no time of its own; the rare duplicate is embedded for
+        nothing. A large one asks first and embeds only what is new, so storing the same batch
+        again costs no model time. The look-up is repeated under the lock only when another write
+        of this process came in between.
         """
+        if not wanted:
+            return {}, {}
         if len(wanted) > SMALL_WRITE:
             held = self.store._find_texts(wanted, scope)
-            wanted = [t for t in wanted if t not in held]
-        return dict(zip(wanted, self.embed(wanted), strict=True)) if wanted else {}
+            new = [t for t in wanted if t not in held]
+            return held, dict(zip(new, self.embed(new), strict=True)) if new else {}
+        lookup = _lookups().submit(self.store._find_texts, wanted, scope)
+        try:
+            vectors = self.embed(wanted)
+        finally:
+            held = lookup.result()
+        return held, dict(zip(wanted, vectors, strict=True))
 
     def _add_chunk(
         self,
@@ -130,9 +146,7 @@ class Writer(KeyedWrites):
         valid: tuple[datetime | None, datetime | None],
         supersedes: str | None,
     ) -> list[Memory]:
-        """One round of :meth:`add` (lock held): the memories it wrote."""
-        wanted = list(dict.fromkeys(texts[i] for i in chunk if texts[i] not in by_text))
-        by_text.update(self.store._find_texts(wanted, scope) if wanted else {})
+        """One round of :meth:`add` (lock held, ``by_text`` holding what the scope holds): the memories it wrote."""
         new = self._new(texts, metas, chunk, scope, by_text, valid, supersedes)
         if not new:
             return []
@@ -374,11 +388,17 @@ class Writer(KeyedWrites):
                 self.index.forget()
 
 
+@functools.cache
+def _lookups() -> ThreadPoolExecutor:
+    """Threads for duplicate look-ups run beside embedding (shared by every writer in the process)."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="agent-memory-lookup")
+
+
 @dataclass
 class _Parts:
     """What the systems of this process that opened one collection share, and how many have it open."""
 
-    lock: threading.Lock
+    lock: WriteLock
     index: HybridIndex
     users: int = 0
 
@@ -387,7 +407,7 @@ _SHARED_LOCK = threading.Lock()
 _SHARED: dict[object, _Parts] = {}
 
 
-def shared_parts(key: object, index_bytes: int) -> tuple[threading.Lock, HybridIndex]:
+def shared_parts(key: object, index_bytes: int) -> tuple[WriteLock, HybridIndex]:
     """The write lock and lexical index of a collection, one each for every system of this
     process that has it open (``key``: see :func:`~agent_memory.store._placement.shared_key`);
     :func:`release_parts` when done. A budget other than the open index's is refused, not
@@ -395,7 +415,7 @@ def shared_parts(key: object, index_bytes: int) -> tuple[threading.Lock, HybridI
     with _SHARED_LOCK:
         parts = _SHARED.get(key)
         if parts is None:
-            parts = _SHARED[key] = _Parts(threading.Lock(), HybridIndex(index_bytes))
+            parts = _SHARED[key] = _Parts(WriteLock(), HybridIndex(index_bytes))
         elif parts.index.max_bytes != index_bytes:
             raise ConfigurationError(
                 f"this collection is open in this process with index_bytes={parts.index.max_bytes:,}; "
