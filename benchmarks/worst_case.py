@@ -47,7 +47,8 @@ def _requests(stored: int) -> dict[str, tuple[str, str, dict[str, Any]]]:
     prose = " ".join([sentence] * 10)  # ~900 characters of ordinary words
     long_texts = [f"fact {i}: {prose}" for i in range(burst)]  # 1,000 texts, under the 1 MB body limit
     wide = {"$or": [{"n": i} for i in range(LIMITS.max_filter_clauses)]}
-    metadata = {f"k{i}": "v" * (LIMITS.max_metadata_bytes // LIMITS.max_metadata_keys - 8) for i in range(64)}
+    value = LIMITS.max_metadata_bytes // LIMITS.max_metadata_keys - 4  # keys k0..k63 are at most 3 bytes
+    metadata = {f"k{i}": "v" * value for i in range(LIMITS.max_metadata_keys)}
     return {
         "store one short text": ("POST", "/v1/memories", {"json": {"text": "Bob likes tea"}}),
         f"store {burst} texts of ~900 chars (the embed burst, ~0.9 MB)": (

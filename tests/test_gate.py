@@ -290,3 +290,18 @@ def test_settings_that_would_refuse_everyone_are_refused() -> None:
         with pytest.raises(ConfigurationError):
             ServiceSettings(**wrong)  # type: ignore[arg-type]
     assert ServiceSettings(embed_per_second=0, embed_burst=0).embed_burst == 0  # no limit at all
+
+
+def test_the_budget_counts_long_texts_for_what_they_cost(tmp_path: Path) -> None:
+    """A text counts one unit per 500 characters started: 1,000 texts of 900 characters (a 0.9 MB body
+    that cost 58 CPU seconds with MiniLM on this project's machine) are over the default burst."""
+    from agent_memory.auth._gate import embedding_units
+
+    assert [embedding_units(t) for t in ("", "tea", "x" * 500, "x" * 501, "x" * 100_000)] == [1, 1, 1, 2, 200]
+    s = Served(tmp_path, embed_per_second=0.1, embed_burst=10)
+    try:
+        assert s.call("POST", "/v1/memories", s.alice, json={"texts": ["x" * 1000] * 5}).status_code == 201
+        over = s.call("POST", "/v1/memories", s.bob, json={"texts": ["y" * 1000] * 6})  # 12 units
+        assert over.status_code == 422 and "needs 12" in over.json()["error"]["message"]
+    finally:
+        s.close()

@@ -29,7 +29,7 @@ import json
 import logging
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -64,9 +64,21 @@ class Caller:
     session: str | None
     work: RateLimiter
 
-    def embeds(self, texts: int) -> None:
-        """Charge ``texts`` texts to be embedded to the key's budget (:class:`RateLimitedError` past it)."""
-        self.work.check(self.key.id, texts)
+    def embeds(self, texts: Iterable[str]) -> None:
+        """Charge the texts a call embeds to the key's budget (:class:`RateLimitedError` past it): one
+        unit a text, and one more for each further :data:`CHARS_PER_UNIT` characters, so that long
+        texts cost what they cost the model."""
+        self.work.check(self.key.id, sum(embedding_units(text) for text in texts))
+
+
+CHARS_PER_UNIT = 500
+"""Characters of text that count as one text embedded (a long memory); a longer text counts more."""
+
+
+def embedding_units(text: str) -> int:
+    """What embedding ``text`` costs of a key's budget of work: one per :data:`CHARS_PER_UNIT`
+    characters started (an empty text too counts one)."""
+    return max(1, -(-len(text) // CHARS_PER_UNIT))
 
 
 def caller_of(scope: Scope) -> Caller:

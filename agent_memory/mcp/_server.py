@@ -207,15 +207,17 @@ def _scope_of(ctx: "Context[Any, Any]") -> Any:
     return request.scope
 
 
-def _texts_embedded(tool: str, arguments: Mapping[str, Any]) -> int:
-    """What a tool call costs of its key's budget of work: the texts it embeds (as on ``/v1``)."""
-    if tool in ("store_memory", "search_memory"):
-        return 1
-    if tool == "update_memory":
-        return 0 if arguments.get("text") is None else 1
+def _texts_embedded(tool: str, arguments: Mapping[str, Any]) -> list[str]:
+    """The texts a tool call embeds, which its key's budget of work pays for (as on ``/v1``)."""
+    text = {"store_memory": "text", "search_memory": "query", "update_memory": "text"}.get(tool)
+    if text is not None:
+        return [str(arguments[text])] if isinstance(arguments.get(text), str) else []
     if tool == "remember":
-        return len(arguments.get("messages") or ())
-    return 0
+        messages = arguments.get("messages")
+        return (
+            [str(m.get("content", "")) for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
+        )
+    return []
 
 
 class HttpEndpoint:

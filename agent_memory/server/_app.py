@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -187,7 +187,7 @@ def _caller(request: Request) -> ApiKey:
     return caller_of(request.scope).key
 
 
-def _work(request: Request) -> Callable[[int], None]:
+def _work(request: Request) -> Callable[[Iterable[str]], None]:
     """Charges the caller's budget of work with the texts a call embeds (429 past it)."""
     return caller_of(request.scope).embeds
 
@@ -197,7 +197,7 @@ def _calls(request: Request) -> AsyncMemorySystem:
 
 
 Caller = Annotated[ApiKey, Depends(_caller)]
-Work = Annotated[Callable[[int], None], Depends(_work)]
+Work = Annotated[Callable[[Iterable[str]], None], Depends(_work)]
 Calls = Annotated[AsyncMemorySystem, Depends(_calls)]
 InScope = Annotated[Scoped, Depends()]
 
@@ -220,7 +220,7 @@ async def store(body: NewMemories, key: Caller, work: Work, memory: Calls) -> Me
     """Store one text or many; a text the scope already holds returns the existing memory."""
     texts = body.texts if body.texts is not None else [body.text or ""]
     options = _acting(key, named(STORE, body))
-    work(len(texts))
+    work(texts)
     stored = await memory.store_memories(texts, user_id=key.user_for(body.user_id), metadatas=body.metadatas, **options)
     return Memories(memories=[MemoryOut.of(m) for m in stored])
 
@@ -240,7 +240,7 @@ async def get(memory_id: str, key: Caller, scope: InScope, memory: Calls) -> Mem
 async def update(memory_id: str, body: Patch, key: Caller, work: Work, memory: Calls) -> MemoryOut:
     """Replace a memory's text (re-embedded) and/or metadata, keeping its id."""
     user = (await _owned(memory, memory_id, key, body.user_id)).user_id
-    work(0 if body.text is None else 1)
+    work([] if body.text is None else [body.text])
     changed = await memory.update_memory(
         memory_id, user_id=user, text=body.text, metadata=body.metadata, actor=key.actor()
     )
@@ -278,7 +278,7 @@ async def delete_all(key: Caller, scope: InScope, memory: Calls, confirm: bool =
 async def search(body: Recall, key: Caller, work: Work, memory: Calls) -> Hits:
     """The caller's memories most relevant to ``query``, best first (scores in [0, 1]; every search option)."""
     options = _acting(key, named(SEARCH, body))
-    work(1)
+    work([body.query])
     return Hits.of(await memory.search_memory(body.query, user_id=key.user_for(body.user_id), **options))
 
 
@@ -305,7 +305,7 @@ async def stats(key: Caller, scope: InScope, memory: Calls) -> Stats:
 async def remember(body: RememberRequest, key: Caller, work: Work, memory: Calls, request: Request) -> Changes:
     """Store the lasting facts of a conversation, reconciled with what is remembered."""
     user, agent = key.user_for(body.user_id), _agent(key, body.agent_id)
-    work(len(body.messages))
+    work([m.content for m in body.messages])
     changes = await memory.remember(
         [m.model_dump(exclude_none=True) for m in body.messages],
         user_id=user,
