@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import re
@@ -10,6 +11,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
+from typing import Any
 
 from agent_memory import _config
 from agent_memory._errors import (
@@ -38,6 +40,7 @@ __all__ = [
     "check_filters",
     "check_id",
     "check_ids",
+    "check_json",
     "check_key",
     "check_key_label",
     "check_keys",
@@ -141,6 +144,16 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 """The default limits: the checks' defaults, for adapters."""
+
+
+def check_json(text: str | None, name: str) -> Any:
+    """A value given as JSON text (a listing's ``filters`` in a query string, the CLI's ``--filter``)."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValidationError(f"{name} is not valid JSON: {exc}") from None
 
 
 def default_limits() -> Limits:

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from agent_memory._errors import ValidationError
 from agent_memory._options import Option, named
 from agent_memory._times import relative_time
+from agent_memory._validation import check_json
 
 __all__ = ["Command", "add_option_flags", "option_values", "parse_metadata"]
 
@@ -88,7 +89,7 @@ def option_values(options: Sequence[Option], args: argparse.Namespace) -> dict[s
         if option.kind == "time":
             values[option.name] = relative_time(value, now, values.get("tz"))
         elif option.kind == "filters":
-            values[option.name] = parse_json(value, "--filter")
+            values[option.name] = check_json(value, "--filter")
         elif option.kind == "metadata":
             values[option.name] = parse_metadata(value)
     return values
@@ -109,12 +110,3 @@ def parse_metadata(pairs: Sequence[str] | None) -> dict[str, Any] | None:
             value = raw
         metadata[key] = value if isinstance(value, (int, float, bool)) else raw
     return metadata
-
-
-def parse_json(text: str | None, what: str) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise ValidationError(f"{what} is not valid JSON: {exc}") from None

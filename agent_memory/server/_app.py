@@ -51,6 +51,7 @@ from agent_memory._errors import (
 from agent_memory._options import LIST, SEARCH, STORE, named
 from agent_memory._system import MemorySystem
 from agent_memory._types import Memory
+from agent_memory._validation import check_json
 from agent_memory.auth._gate import MCP_PATH, Gate, Policy, caller_of
 from agent_memory.auth._keys import ApiKey, KeyStore
 from agent_memory.auth._limits import RateLimiter, error_body
@@ -227,7 +228,10 @@ async def store(body: NewMemories, key: Caller, work: Work, memory: Calls) -> Me
 
 async def list_memories(listing: Annotated[Listing, Query()], key: Caller, memory: Calls) -> Memories:
     """The caller's memories, oldest first, ``limit`` at a time from ``offset`` (every list option)."""
-    options = _acting(key, named(LIST, listing)) | {"limit": listing.limit, "filters": _filters(listing.filters)}
+    options = _acting(key, named(LIST, listing)) | {
+        "limit": listing.limit,
+        "filters": check_json(listing.filters, "filters"),
+    }
     found = await memory.list_memories(user_id=key.user_for(listing.user_id), **options)
     return Memories(memories=[MemoryOut.of(m) for m in found])
 
@@ -350,16 +354,6 @@ def _routes(app: FastAPI, extractor: Extractor | None) -> None:
         model = {} if route.model is None else {"response_model": route.model}
         add = app.api_route(route.path, methods=[route.method], status_code=route.status, tags=[route.tag], **model)
         add(route.handler)
-
-
-def _filters(text: str | None) -> Any:
-    """A listing's ``filters``, given as JSON in the query string."""
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise ValidationError(f"filters is not valid JSON: {exc}") from None
 
 
 def _agent(key: ApiKey, requested: str | None) -> str | None:
