@@ -96,7 +96,8 @@ def test_turns_near_the_matching_turn_of_their_session_rise() -> None:
         system.store_memories(others, user_id="u", session_id="other")
         system.store_memories(turns, user_id="u", session_id="s1")
         system.store_memories(turns, user_id="u")  # the same turns outside any session: no neighbours
-        ranked = system.search_memory("What did you do on Saturday?", user_id="u", top_k=60)
+        # the fusion alone: the content signal would rightly count the question turn's words for nothing
+        ranked = system.search_memory("What did you do on Saturday?", user_id="u", top_k=60, signals=())
     score = {(h.text, h.memory.session_id): h.score for h in ranked}
     assert [h.text for h in ranked if h.memory.session_id == "s1"][:3] == turns[:3]
     for near in turns[1:3]:  # one and two turns after the match

@@ -13,6 +13,7 @@ from agent_memory._times import epoch_ms
 from agent_memory._types import Scope, SearchHit
 from agent_memory.search._hybrid import HybridIndex, dense_hits, search
 from agent_memory.search._rerank import Reranker, rerank_hits
+from agent_memory.search._signals import DEFAULT_SIGNALS
 from agent_memory.search._when import TimeRange
 from agent_memory.store._chroma_store import ChromaStore
 from agent_memory.store._validity import Window, favour_range, favour_recent, query_valid
@@ -36,6 +37,7 @@ class Request:
     half_life: timedelta | None
     now: datetime
     min_score: float | None
+    signals: frozenset[str] = DEFAULT_SIGNALS  # the hybrid search's optional signals (search/_signals.py)
 
 
 @dataclass(frozen=True)
@@ -78,4 +80,6 @@ class Searcher:
         vector, scope, where = request.vector, request.scope, request.where
         if request.mode == "dense":
             return dense_hits(query_valid(self.store, vector, scope, where, top_k, window))
-        return search(self.store, self.index, words, vector, scope, where, top_k, window=window)
+        return search(
+            self.store, self.index, words, vector, scope, where, top_k, window=window, signals=request.signals
+        )

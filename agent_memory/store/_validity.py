@@ -198,13 +198,20 @@ def window_of(as_of: object, include_expired: bool, tz: str | tzinfo | None) -> 
 
 
 def query_valid(
-    store: Any, vector: Any, scope: Scope, where: Mapping[str, Any] | None, top_k: int, window: Window | None
+    store: Any,
+    vector: Any,
+    scope: Scope,
+    where: Mapping[str, Any] | None,
+    top_k: int,
+    window: Window | None,
+    vectors: dict[str, Any] | None = None,
 ) -> list[tuple[Memory, float]]:
     """The store's ``top_k`` nearest memories in ``window``; for the "holds now" window, one query
-    without its clauses, and a second with them only when a hit has expired."""
+    without its clauses, and a second with them only when a hit has expired. ``vectors``, when
+    given, receives their stored vectors by id."""
     if window is not None and window.now:
-        pairs: list[tuple[Memory, float]] = store.query(vector, scope, filters=where, top_k=top_k)
+        pairs: list[tuple[Memory, float]] = store.query(vector, scope, filters=where, top_k=top_k, vectors=vectors)
         if all(window.keeps(m) for m, _ in pairs):
             return pairs
     narrowed = where if window is None else window.narrow(where)
-    return list(store.query(vector, scope, filters=narrowed, top_k=top_k))
+    return list(store.query(vector, scope, filters=narrowed, top_k=top_k, vectors=vectors))
