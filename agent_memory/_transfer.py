@@ -23,7 +23,14 @@ from numpy.typing import NDArray
 from agent_memory._errors import StoreError, ValidationError
 from agent_memory._ids import now_ms
 from agent_memory._types import Memory, Scope
-from agent_memory._validation import check_id, check_metadata, check_optional_scope, check_text, check_user_id
+from agent_memory._validation import (
+    check_id,
+    check_kind,
+    check_metadata,
+    check_optional_scope,
+    check_text,
+    check_user_id,
+)
 from agent_memory._writer import Upserted, chunks
 from agent_memory.store._validity import check_validity
 
@@ -100,6 +107,7 @@ def parse_record(record: object, default_user: str | None = None) -> Record:
         valid_from=_timestamp(record.get("valid_from"), "valid_from"),
         valid_until=_timestamp(record.get("valid_until"), "valid_until"),
         supersedes=check_optional_scope(record.get("supersedes"), "supersedes"),
+        kind=check_kind(record.get("kind")),
     )
     check_validity(memory.valid_from, memory.valid_until)
     vector = _vector(record)

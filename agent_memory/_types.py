@@ -50,6 +50,8 @@ class Memory:
     ``valid_from``/``valid_until`` say when the fact holds (``None``: open); a memory
     whose ``valid_until`` has passed is expired, kept but left out of default reads.
     ``supersedes`` is the id of the memory this one replaced, when it replaced one.
+    ``kind`` is ``"event"`` (it happened at its ``valid_from``) or ``"state"`` (it holds from then
+    until ended), when known; ``None`` lets time-aware search guess it from the text.
     """
 
     id: str
@@ -63,6 +65,7 @@ class Memory:
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     supersedes: str | None = None
+    kind: str | None = None
 
     @classmethod
     def create(
@@ -75,9 +78,10 @@ class Memory:
         created_at: datetime | None = None,
         valid: tuple[datetime | None, datetime | None] = (None, None),
         supersedes: str | None = None,
+        kind: str | None = None,
     ) -> Memory:
         """A new memory in ``scope``: a time-ordered UUIDv7 id unless ``id`` is given, created now,
-        holding from ``valid[0]`` until ``valid[1]``."""
+        holding from ``valid[0]`` until ``valid[1]``, an event or a state (``kind``) if known."""
         created_at = created_at or now_ms()
         return cls(
             id or new_id(created_at),
@@ -91,6 +95,7 @@ class Memory:
             valid[0],
             valid[1],
             supersedes,
+            kind,
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -107,6 +112,7 @@ class Memory:
             "valid_from": self.valid_from.isoformat() if self.valid_from else None,
             "valid_until": self.valid_until.isoformat() if self.valid_until else None,
             "supersedes": self.supersedes,
+            "kind": self.kind,
         }
 
 

@@ -12,6 +12,7 @@ __all__ = [
     "KEY_LABEL",
     "MAX_NAME_CHARS",
     "MAX_TEXT_CHARS",
+    "MEMORY_KINDS",
     "RESERVED_KEYS",
     "VIA_KEY",
     "MetadataValue",
@@ -20,6 +21,7 @@ __all__ = [
     "check_filters",
     "check_id",
     "check_key_label",
+    "check_kind",
     "check_metadata",
     "check_metadatas",
     "check_min_score",
@@ -56,8 +58,12 @@ RESERVED_KEYS = frozenset(
         "valid_from_ms",
         "valid_until_ms",
         "supersedes",
+        "memory_kind",
     }
 )
+MEMORY_KINDS = ("event", "state")
+"""What a memory can be: an ``event`` happened at its time ("bought a kettle", "visited Kyoto"); a
+``state`` holds from its time until something ends it ("lives in Porto", "likes green tea")."""
 """Metadata keys the library stores itself; callers may filter on them but not set them."""
 
 
@@ -133,6 +139,11 @@ def check_non_negative(value: object, name: str) -> int:
     if value < 0:
         raise ValidationError(f"{name} must be at least 0, got {value}")
     return value
+
+
+def check_kind(value: object) -> str | None:
+    """A memory's ``kind``: one of :data:`MEMORY_KINDS`, or ``None`` (unknown: search guesses it)."""
+    return None if value is None else check_choice(value, MEMORY_KINDS, "kind")
 
 
 def check_choice(value: object, choices: Sequence[str], name: str) -> str:

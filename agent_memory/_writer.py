@@ -105,10 +105,11 @@ class Writer:
         *,
         valid: tuple[datetime | None, datetime | None] = (None, None),
         supersedes: str | None = None,
+        kind: str | None = None,
     ) -> tuple[list[Memory], set[str]]:
         """Store checked texts; one memory per input (an existing one for a text the scope holds),
         and the ids this call created (decided under the lock). New memories hold from ``valid[0]``
-        until ``valid[1]``; an expired memory never counts as holding its text."""
+        until ``valid[1]``, and are of ``kind``; an expired memory never counts as holding its text."""
         if not texts:
             return [], set()
         self.store.check_fingerprint(self._fingerprint())
@@ -119,7 +120,7 @@ class Writer:
                 wanted = list(dict.fromkeys(texts[i] for i in chunk if texts[i] not in by_text))
                 found, vectors = self._look_up(wanted, scope)
                 by_text.update(found)
-                new = self._new(texts, metas, chunk, scope, by_text, valid, supersedes)
+                new = self._new(texts, metas, chunk, scope, by_text, valid, (supersedes, kind))
                 if new:  # embedded before claiming: a claim is held only while its memory is written
                     if vectors is None:
                         vectors = self.embed([m.text for m in new])
@@ -202,12 +203,16 @@ class Writer:
         scope: Scope,
         by_text: dict[str, Memory],
         valid: tuple[datetime | None, datetime | None],
-        supersedes: str | None,
+        lineage: tuple[str | None, str | None],
     ) -> list[Memory]:
-        now, new = now_ms(), []
+        """New memories for the chunk's texts the scope does not hold; ``lineage``: what they supersede,
+        and their kind."""
+        (supersedes, kind), now, new = lineage, now_ms(), []
         for i in chunk:
             if texts[i] not in by_text:
-                memory = Memory.create(texts[i], scope, metas[i], created_at=now, valid=valid, supersedes=supersedes)
+                memory = Memory.create(
+                    texts[i], scope, metas[i], created_at=now, valid=valid, supersedes=supersedes, kind=kind
+                )
                 by_text[texts[i]] = memory
                 new.append(memory)
         return new

@@ -255,6 +255,7 @@ def _memory(data: Mapping[str, Any]) -> Memory:
         when("valid_from"),
         when("valid_until"),
         data.get("supersedes"),
+        data.get("kind"),
     )
 
 

@@ -126,6 +126,7 @@ class MemoryOut(BaseModel):
     valid_from: str | None = None
     valid_until: str | None = None
     supersedes: str | None = None
+    kind: str | None = None
 
     @classmethod
     def of(cls, memory: Memory) -> MemoryOut:

@@ -23,6 +23,7 @@ from agent_memory._types import Memory, Scope
 from agent_memory._validation import RESERVED_KEYS
 
 __all__ = [
+    "KIND",
     "created_ms_of",
     "memories_from",
     "record_metadata",
@@ -32,6 +33,10 @@ __all__ = [
     "text_hash",
     "where_of",
 ]
+
+
+KIND = "memory_kind"
+"""The metadata key of a memory's ``kind`` (event or state), on records that have one."""
 
 
 def text_hash(text: str) -> str:
@@ -69,7 +74,12 @@ def record_metadata(memory: Memory) -> dict[str, Any]:
     record[CREATED_MS] = epoch_ms(created) if created else 0  # on every record: time filters need it (_times)
     record[VALID_FROM_MS] = bound_ms(memory.valid_from, OPEN_START)  # so do validity windows (_validity)
     record[VALID_UNTIL_MS] = bound_ms(memory.valid_until, OPEN_END)
-    optional = {"agent_id": memory.agent_id, "session_id": memory.session_id, SUPERSEDES: memory.supersedes}
+    optional = {
+        "agent_id": memory.agent_id,
+        "session_id": memory.session_id,
+        SUPERSEDES: memory.supersedes,
+        KIND: memory.kind,
+    }
     if memory.created_at is not None and memory.created_at != id_time(memory.id):
         optional["created_at"] = memory.created_at.isoformat()
     if memory.updated_at is not None and memory.updated_at != memory.created_at:
@@ -93,6 +103,7 @@ def _memory(record_id: str, document: str | None, metadata: Mapping[str, Any] | 
         valid_from=from_bound_ms(meta.get(VALID_FROM_MS), OPEN_START),
         valid_until=from_bound_ms(meta.get(VALID_UNTIL_MS), OPEN_END),
         supersedes=meta.get(SUPERSEDES) or None,
+        kind=meta.get(KIND) or None,
     )
 
 
