@@ -67,14 +67,15 @@ def test_only_memories_about_someone_else_lose_and_only_when_the_query_names_som
     np.testing.assert_allclose(subject_factors("给张小明准备早餐要注意什么？", zh, 0.1), [0.9, 0.9, 1])
 
 
-def test_questions_a_memory_asks_are_not_content() -> None:
+def test_questions_a_transcript_line_asks_are_not_content_and_facts_are_not_counted() -> None:
     text = "Caroline: Cool! What did it look like?"
     assert content_terms(text, tokenize(text)) == len(tokenize("Caroline: Cool!")) == 2
-    plain = "Alice moved to Lisbon last spring"
-    assert content_terms(plain, tokenize(plain)) == len(tokenize(plain))
-    assert content_terms("你去过哪里？我去过北京。", tokenize("你去过哪里？我去过北京。")) == len(
-        tokenize("我去过北京。")
-    )
+    line = "Melanie: We moved to Lisbon last spring"
+    assert content_terms(line, tokenize(line)) == len(tokenize(line))
+    zh = "王芳：你去过哪里？我去过北京。"
+    assert content_terms(zh, tokenize(zh)) == len(tokenize("王芳：我去过北京。"))
+    fact = "Maya is vegan"  # concise by design: not a transcript line, never counted
+    assert content_terms(fact, tokenize(fact)) is None
 
 
 def test_content_takes_at_most_its_weight_and_less_from_fuller_memories() -> None:
@@ -83,7 +84,8 @@ def test_content_takes_at_most_its_weight_and_less_from_fuller_memories() -> Non
     assert factors[0] == pytest.approx(0.85)
     assert np.all(np.diff(factors) > 0) and factors[-1] < 1.0
     np.testing.assert_allclose(factors[2], 1 - 0.15 * np.exp(-2.0))
-    np.testing.assert_allclose(content_factors(np.array([1.0]), 0.0, weights), [1.0])  # no memories: no signal
+    np.testing.assert_allclose(content_factors(np.array([1.0]), 0.0, weights), [1.0])  # no lines: no signal
+    np.testing.assert_allclose(content_factors(np.array([np.nan, 0.0]), 10.0, weights), [1.0, 0.85])  # not a line
 
 
 def test_hubness_lowers_memories_near_the_users_average_and_cancels_out_over_them() -> None:

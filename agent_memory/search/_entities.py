@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["query_subjects", "subject", "subject_factors"]
+__all__ = ["query_subjects", "speaker", "split_speaker", "subject", "subject_factors"]
 
 _LABEL = re.compile(r"^\s*([^\s:：][^:：\n]{0,30}?)\s*[:：]")
 _LEADING = re.compile(r"^\W*([A-Z][\w-]*)(?:['’]s)?\b")
@@ -187,11 +187,24 @@ _SURNAMES_1 = frozenset(
 )
 
 
+def split_speaker(text: str) -> tuple[str | None, str]:
+    """A transcript line's speaker, lower-cased, and what was said; ``(None, text)`` for any other text."""
+    label = _LABEL.match(text)
+    if label is None or len(label.group(1).split()) > 3:
+        return None, text
+    return label.group(1).strip().casefold(), text[label.end() :]
+
+
+def speaker(text: str) -> str | None:
+    """The speaker of a transcript line (``"Melanie: ..."``), lower-cased; ``None`` for any other text."""
+    return split_speaker(text)[0]
+
+
 def subject(text: str) -> str | None:
     """Whom ``text`` is about, lower-cased (see the module's docstring); ``None`` when it names no one first."""
-    label = _LABEL.match(text)
-    if label and len(label.group(1).split()) <= 3:
-        return label.group(1).strip().casefold()
+    said = speaker(text)
+    if said is not None:
+        return said
     leading = _LEADING.match(text)
     if leading:
         word = leading.group(1).casefold()

@@ -87,8 +87,8 @@ class UserIndex:
         self._ids: list[str] = []
         self._sessions: dict[SessionKey, list[str]] = {}  # ids in creation order (UUIDv7 sorts by time)
         self.centroid: Centroid | None = None  # the user's average memory, for the hubness signal
-        self._content = array("i")  # per slot: terms of content (the content signal)
-        self._content_total = 0
+        self._content = array("i")  # per slot: terms of content of a transcript line, -1 for other memories
+        self._content_total = self._lines = 0
 
     def __len__(self) -> int:
         return len(self._slot_of)
@@ -98,8 +98,10 @@ class UserIndex:
         self.drop(memory.id)
         terms = tokenize(memory.text)
         slot = self.lexical.add(terms)
-        self._content.append(content_terms(memory.text, terms))
-        self._content_total += self._content[slot]
+        content = content_terms(memory.text, terms)
+        self._content.append(-1 if content is None else content)
+        if content is not None:
+            self._content_total, self._lines = self._content_total + content, self._lines + 1
         self._slot_of[memory.id] = slot
         self._ids.append(memory.id)
         self._scope_of.append((memory.agent_id, memory.session_id))
@@ -111,7 +113,8 @@ class UserIndex:
         if slot is None:
             return
         self.lexical.remove(slot)
-        self._content_total -= self._content[slot]
+        if self._content[slot] >= 0:
+            self._content_total, self._lines = self._content_total - self._content[slot], self._lines - 1
         agent, session = self._scope_of[slot]
         if session is not None:
             members = self._sessions[(agent, session)]
@@ -154,10 +157,12 @@ class UserIndex:
         return (none + before)[-NEIGHBOUR_WINDOW:] + (after + none)[:NEIGHBOUR_WINDOW]
 
     def content(self, ids: list[str]) -> tuple[NDArray[np.float64], float]:
-        """Each memory's terms of content (the user's mean for one not indexed), and that mean."""
-        mean = self._content_total / len(self) if len(self) else 0.0
+        """Each memory's terms of content (NaN for one that is not a transcript line, or not indexed),
+        and the mean over the user's transcript lines."""
+        mean = self._content_total / self._lines if self._lines else 0.0
         slots = [self._slot_of.get(i) for i in ids]
-        return np.array([mean if s is None else self._content[s] for s in slots], dtype=np.float64), mean
+        found = [np.nan if s is None or self._content[s] < 0 else self._content[s] for s in slots]
+        return np.array(found, dtype=np.float64), mean
 
     def nbytes(self) -> int:
         return self.lexical.nbytes() + 150 * len(self._ids)

@@ -11,11 +11,13 @@ results, so the fused score stays in [0, 1] and means the same thing whatever el
   from the store, up to :data:`CENTROID_SAMPLE` of the newest, and read again when the
   user's count has moved by a fifth). This replaces the cosine in the fusion; ``similarity``
   stays the plain cosine.
-* ``content``: a memory with few words of content next to the user's typical memory
-  ("Thanks, Mel!", "Cool! What did it look like?") rarely answers anything. Its score is
+* ``content``: in a transcript, a line with few words of content next to the user's typical
+  line ("Caroline: Thanks, Mel!", "Caroline: Cool! What did it look like?") rarely answers
+  anything. The score of a memory written as a transcript line (``"Name: text"``) is
   multiplied by ``1 - CONTENT * exp(-terms / (CONTENT_SCALE * mean terms))``, its terms
   counted as BM25 counts them (stopwords out) outside the questions it asks (a question
-  states nothing), the mean over the user's memories.
+  states nothing), the mean over the user's transcript lines. Other memories (facts, which
+  are concise by design) are left alone.
 * ``subject``: when the query names a person whom some candidates are about, a candidate
   about someone else loses ``SUBJECT`` of its score (see :mod:`agent_memory.search._entities`).
 
@@ -34,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agent_memory._errors import InvalidTypeError, ValidationError
+from agent_memory.search._entities import split_speaker
 from agent_memory.search._lexical import tokenize
 
 __all__ = [
@@ -123,16 +126,22 @@ def hubness_adjusted(
 _QUESTION = re.compile(r"[^.!?。！？\n]*[?？]")
 
 
-def content_terms(text: str, terms: Sequence[str]) -> int:
-    """How many of ``text``'s ``terms`` (its BM25 terms) are content: those outside its questions."""
-    if "?" not in text and "？" not in text:
+def content_terms(text: str, terms: Sequence[str]) -> int | None:
+    """How many of ``text``'s ``terms`` (its BM25 terms) are content, those outside its questions,
+    when ``text`` is a transcript line; ``None`` for any other memory."""
+    name, said = split_speaker(text)
+    if name is None:
+        return None
+    if "?" not in said and "？" not in said:
         return len(terms)
-    return len(tokenize(_QUESTION.sub(" ", text)))
+    return len(tokenize(name)) + len(tokenize(_QUESTION.sub(" ", said)))  # the speaker counts, the questions not
 
 
 def content_factors(terms: NDArray[np.float64], mean_terms: float, weights: SignalWeights) -> NDArray[np.float64]:
-    """Per memory, ``1 - CONTENT * exp(-terms / (CONTENT_SCALE * mean_terms))``."""
+    """Per memory, ``1 - CONTENT * exp(-terms / (CONTENT_SCALE * mean_terms))``; 1 where ``terms`` is
+    NaN (not a transcript line)."""
     if not weights.content or mean_terms <= 0:
         return np.ones(len(terms))
-    factors: NDArray[np.float64] = 1.0 - weights.content * np.exp(-terms / (weights.content_scale * mean_terms))
-    return factors
+    factors = 1.0 - weights.content * np.exp(-terms / (weights.content_scale * mean_terms))
+    found: NDArray[np.float64] = np.where(np.isnan(terms), 1.0, factors)
+    return found
