@@ -437,9 +437,10 @@ class MemorySystem:
           session, by a neighbouring memory with such evidence; with no word evidence it
           is the dense score. Then ``signals`` adjust it, each by a fixed rule (all three by
           default; ``signals=()`` turns them off): ``"hubness"`` (a memory close to all of the
-          user's memories counts its closeness to the query for less), ``"content"`` (a memory
-          with few words of content next to the user's typical memory loses up to 15%) and
-          ``"subject"`` (when the query names a person, a memory about someone else loses 10%).
+          user's memories counts its closeness to the query for less), ``"content"`` (a
+          transcript line, ``"Name: text"``, with few words of content next to the user's
+          typical line loses up to 30%) and ``"subject"`` (when the query names a person, a
+          memory about someone else loses 10%).
           The best choice on every store shape measured (docs: performance).
         * ``mode="dense"``: the cosine similarity, clipped to [0, 1].
         * With a ``reranker``, the first stage's best candidates are re-scored and

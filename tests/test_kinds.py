@@ -123,3 +123,15 @@ def test_the_extractor_says_the_kind_and_remember_stores_it() -> None:
         )
         assert change.event == "added" and change.memory is not None and change.memory.kind == "event"
         assert system.get_memory(change.memory.id, user_id="u").kind == "event"  # type: ignore[union-attr]
+
+
+def test_the_span_ranks_every_candidate_not_only_the_words_best() -> None:
+    """With top_k=1, the purchase of the span must win even when five older purchases match the
+    words better: the span's ranking sees every candidate, not only the words' best three."""
+    with MemorySystem(embedder=ConstantEmbedder(16), path=":memory:") as system:
+        for month in range(1, 6):
+            text = f"The user bought and bought and bought item {month}"
+            system.store_memory(text, user_id="u", valid_from=f"2024-0{month}-10T12:00:00+00:00")
+        system.store_memory("The user bought a lamp", user_id="u", valid_from="2024-06-20T12:00:00+00:00")
+        [hit] = system.search_memory("What did I buy last month?", user_id="u", top_k=1, now="2024-07-05T10:00:00Z")
+        assert hit.text == "The user bought a lamp" and hit.time_range is not None
