@@ -18,12 +18,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-__all__ = ["LIST", "MODES", "ORDERS", "SEARCH", "STORE", "Option", "as_days", "named"]
+__all__ = ["KINDS", "LIST", "MODES", "ORDERS", "SEARCH", "SIGNALS", "STORE", "Option", "as_days", "named"]
 
 MODES = ("hybrid", "dense")
 """Search modes: ``hybrid`` (the default: dense + BM25 + session neighbours) and ``dense`` (vectors only)."""
 ORDERS = ("oldest", "newest")
 """List orders: the order memories were stored in, or the latest first."""
+SIGNALS = ("hubness", "content", "subject")
+"""The optional signals of the default search (``search_memory(signals=...)``; all by default)."""
+KINDS = ("event", "state")
+"""What a memory can be: an ``event`` happened at its time ("bought a kettle", "visited Kyoto"); a
+``state`` holds from its time until something ends it ("lives in Porto", "likes green tea")."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +36,7 @@ class Option:
     """One option: ``kind`` says what it takes, which is how each surface spells it.
 
     Kinds: ``count`` (an int), ``number`` (a float), ``flag`` (a bool), ``text`` (a str),
-    ``choice`` (one of ``choices``), ``scope`` (an agent or session id), ``actor``,
+    ``choice`` (one of ``choices``), ``choices`` (a list of them), ``scope`` (an agent or session id), ``actor``,
     ``time`` (a datetime or ISO 8601), ``zone`` (an IANA name), ``days`` (a ``timedelta``, or
     days as a number), ``filters`` (a Chroma ``where``), ``metadata`` (flat scalars).
     """
@@ -70,6 +75,7 @@ SEARCH: tuple[Option, ...] = (
     Option("now", None, "time", "The time the query's time words are read against (default: the current time)."),
     *_HELD,
     Option("recency_half_life", None, "days", "Prefer recent memories: this old loses 10% of its score (days)."),
+    Option("signals", None, "choices", "The default search's signals to apply (default: all; none: []).", SIGNALS),
 )
 """The options of :meth:`~agent_memory.MemorySystem.search_memory`, after ``query`` and ``user_id``."""
 
@@ -90,6 +96,7 @@ STORE: tuple[Option, ...] = (
     Option("actor", None, "actor", "Who the history records: user, system or agent:<id> (default: the agent)."),
     Option("valid_from", None, "time", "When the fact began to hold (default: open)."),
     Option("valid_until", None, "time", "When it stopped holding (default: it still holds)."),
+    Option("kind", None, "choice", "event (it happened then) or state (it holds until ended); else guessed.", KINDS),
 )
 """The options of :meth:`~agent_memory.MemorySystem.store_memory`, after ``text`` and ``user_id``
 (``store_memories`` also takes ``metadatas``, one per text, and ``progress``)."""

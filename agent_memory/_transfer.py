@@ -29,6 +29,7 @@ from agent_memory._validation import (
     Limits,
     check_id,
     check_key,
+    check_kind,
     check_metadata,
     check_optional_scope,
     check_text,
@@ -110,6 +111,7 @@ def parse_record(record: object, default_user: str | None = None, limits: Limits
         valid_until=_timestamp(record.get("valid_until"), "valid_until"),
         supersedes=check_optional_scope(record.get("supersedes"), "supersedes"),
         key=None if record.get("key") is None else check_key(record["key"]),
+        kind=check_kind(record.get("kind")),
     )
     check_validity(memory.valid_from, memory.valid_until)
     if memory.key is not None:  # a keyed memory's id is its scope's and key's, for whichever user it goes to

@@ -52,6 +52,8 @@ class Memory:
     ``supersedes`` is the id of the memory this one replaced, when it replaced one.
     ``key`` is the caller's name for a memory written with :meth:`MemorySystem.put_memory`
     (``None`` for the others).
+    ``kind`` is ``"event"`` (it happened at its ``valid_from``) or ``"state"`` (it holds from then
+    until ended), when known; ``None`` lets time-aware search guess it from the text.
     """
 
     id: str
@@ -66,6 +68,7 @@ class Memory:
     valid_until: datetime | None = None
     supersedes: str | None = None
     key: str | None = None
+    kind: str | None = None
 
     @classmethod
     def create(
@@ -79,9 +82,10 @@ class Memory:
         valid: tuple[datetime | None, datetime | None] = (None, None),
         supersedes: str | None = None,
         key: str | None = None,
+        kind: str | None = None,
     ) -> Memory:
         """A new memory in ``scope``: a time-ordered UUIDv7 id unless ``id`` is given, created now,
-        holding from ``valid[0]`` until ``valid[1]``."""
+        holding from ``valid[0]`` until ``valid[1]``, an event or a state (``kind``) if known."""
         created_at = created_at or now_ms()
         return cls(
             id or new_id(created_at),
@@ -96,6 +100,7 @@ class Memory:
             valid[1],
             supersedes,
             key,
+            kind,
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -113,6 +118,7 @@ class Memory:
             "valid_until": self.valid_until.isoformat() if self.valid_until else None,
             "supersedes": self.supersedes,
             **({"key": self.key} if self.key is not None else {}),
+            "kind": self.kind,
         }
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "KEY_LABEL",
     "MAX_NAME_CHARS",
     "MAX_TEXT_CHARS",
+    "MEMORY_KINDS",
     "RESERVED_KEYS",
     "RESERVED_PREFIXES",
     "VIA_KEY",
@@ -44,6 +45,7 @@ __all__ = [
     "check_key",
     "check_key_label",
     "check_keys",
+    "check_kind",
     "check_metadata",
     "check_metadatas",
     "check_min_score",
@@ -188,9 +190,14 @@ RESERVED_KEYS = frozenset(
         "valid_until_ms",
         "supersedes",
         "memory_key",
+        "memory_kind",
     }
 )
 """Metadata keys the library stores itself; callers may filter on them but not set them."""
+MEMORY_KINDS = ("event", "state")
+"""What a memory can be (also ``agent_memory.options.KINDS``): an ``event`` happened at its time
+("bought a kettle", "visited Kyoto"); a ``state`` holds from its time until something ends it
+("lives in Porto", "likes green tea")."""
 
 
 def _check_characters(value: str, name: str) -> str:
@@ -316,6 +323,11 @@ def check_at_most(value: object, name: str, limits: Limits = DEFAULT_LIMITS) -> 
     checked = check_positive(value, name)
     limits.check(_COUNTS[name], f"{name}={{n}}", checked)
     return checked
+
+
+def check_kind(value: object) -> str | None:
+    """A memory's ``kind``: one of :data:`MEMORY_KINDS`, or ``None`` (unknown: search guesses it)."""
+    return None if value is None else check_choice(value, MEMORY_KINDS, "kind")
 
 
 def check_choice(value: object, choices: Sequence[str], name: str) -> str:

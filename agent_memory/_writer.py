@@ -82,10 +82,11 @@ class Writer(KeyedWrites):
         *,
         valid: tuple[datetime | None, datetime | None] = (None, None),
         supersedes: str | None = None,
+        kind: str | None = None,
     ) -> tuple[list[Memory], set[str]]:
         """Store checked texts; one memory per input (an existing one for a text the scope holds),
         and the ids this call created (decided under the lock). New memories hold from ``valid[0]``
-        until ``valid[1]``; an expired memory never counts as holding its text.
+        until ``valid[1]``, and are of ``kind``; an expired memory never counts as holding its text.
 
         All or nothing: when a round fails (the store, the embedder), what the earlier rounds
         wrote is removed before the error is raised, and the history and the search index,
@@ -104,7 +105,7 @@ class Writer(KeyedWrites):
                     if self.lock.writes != seen:  # another write came in between: the look-up may be stale
                         held = self.store._find_texts(wanted, scope) if wanted else {}
                     by_text.update(held)
-                    written += self._add_chunk(texts, metas, chunk, scope, by_text, vectors, valid, supersedes)
+                    written += self._add_chunk(texts, metas, chunk, scope, by_text, vectors, valid, (supersedes, kind))
         except BaseException:
             self._undo(written, scope)
             raise
@@ -144,10 +145,10 @@ class Writer(KeyedWrites):
         by_text: dict[str, Memory],
         vectors: dict[str, NDArray[np.float32]],
         valid: tuple[datetime | None, datetime | None],
-        supersedes: str | None,
+        lineage: tuple[str | None, str | None],
     ) -> list[Memory]:
         """One round of :meth:`add` (lock held, ``by_text`` holding what the scope holds): the memories it wrote."""
-        new = self._new(texts, metas, chunk, scope, by_text, valid, supersedes)
+        new = self._new(texts, metas, chunk, scope, by_text, valid, lineage)
         if not new:
             return []
         missing = [m.text for m in new if m.text not in vectors]  # held when looked up, gone since: rare
@@ -220,12 +221,16 @@ class Writer(KeyedWrites):
         scope: Scope,
         by_text: dict[str, Memory],
         valid: tuple[datetime | None, datetime | None],
-        supersedes: str | None,
+        lineage: tuple[str | None, str | None],
     ) -> list[Memory]:
-        now, new = now_ms(), []
+        """New memories for the round's texts the scope does not hold; ``lineage``: what they supersede,
+        and their kind."""
+        (supersedes, kind), now, new = lineage, now_ms(), []
         for i in chunk:
             if texts[i] not in by_text:
-                memory = Memory.create(texts[i], scope, metas[i], created_at=now, valid=valid, supersedes=supersedes)
+                memory = Memory.create(
+                    texts[i], scope, metas[i], created_at=now, valid=valid, supersedes=supersedes, kind=kind
+                )
                 by_text[texts[i]] = memory
                 new.append(memory)
         return new

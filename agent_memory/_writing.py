@@ -18,6 +18,7 @@ from agent_memory._validation import (
     check_id,
     check_key,
     check_keys,
+    check_kind,
     check_metadata,
     check_metadatas,
     check_text,
@@ -58,9 +59,10 @@ class Writing:
         actor: str | None = None,
         valid_from: datetime | str | None = None,
         valid_until: datetime | str | None = None,
+        kind: str | None = None,
     ) -> Memory:
         """Store one memory and return it; the exact same text in the same scope returns the existing one
-        (unless that one has expired). ``valid_from``/``valid_until`` as in :meth:`store_memories`."""
+        (unless that one has expired). ``valid_from``/``valid_until`` and ``kind`` as in :meth:`store_memories`."""
         check_text(text, limits=self.limits)
         return self.store_memories(
             [text],
@@ -71,6 +73,7 @@ class Writing:
             actor=actor,
             valid_from=valid_from,
             valid_until=valid_until,
+            kind=kind,
         )[0]
 
     def store_memories(
@@ -86,6 +89,7 @@ class Writing:
         valid_from: datetime | str | None = None,
         valid_until: datetime | str | None = None,
         metadata: Mapping[str, MetadataValue] | None = None,
+        kind: str | None = None,
     ) -> list[Memory]:
         """Store many memories in batches; returns one :class:`Memory` per input, in order.
         ``metadatas`` gives each text its own metadata; ``metadata``, one for all of them.
@@ -100,14 +104,20 @@ class Writing:
         ones in the default zone, ``AGENT_MEMORY_TZ`` or UTC; ``None``: open). A memory past its ``valid_until`` is
         expired: kept, but left out of searches and lists unless they ask for it, and its
         text counts as not stored, so storing it again makes a new memory.
+
+        ``kind`` says what the memories are: ``"event"`` (it happened at ``valid_from``, else when
+        stored: "bought a kettle", "visited Kyoto") or ``"state"`` (it holds from then until ended:
+        "lives in Porto"). Time-aware search ranks events that happened in the span a query names
+        above what merely still held then; with ``None`` (the default) it guesses the kind from
+        the text (see the docs: search).
         """
-        texts = check_texts(texts, self.limits)
+        texts, kind = check_texts(texts, self.limits), check_kind(kind)
         scope = Scope.of(user_id, agent_id, session_id)
         actor = check_actor(actor, scope.agent_id)
         metas = check_metadatas(metadatas, len(texts), metadata, self.limits)
         check_times(self.limits, valid_from=valid_from, valid_until=valid_until)
         valid = check_validity(valid_from, valid_until)
-        return self.writer.add(texts, metas, scope, actor, progress, valid=valid)[0]
+        return self.writer.add(texts, metas, scope, actor, progress, valid=valid, kind=kind)[0]
 
     def put_memory(
         self,

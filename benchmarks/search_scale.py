@@ -13,13 +13,16 @@ the noise of a shared machine falls on all alike:
   timed (the query vector is computed outside the timing);
 * ``dense``: ``search_memory(mode="dense")``, embedding included (no query
   cache, so every search embeds; the cheap embedder takes microseconds);
-* ``hybrid``: ``search_memory()`` in its default mode;
+* ``hybrid``: ``search_memory()`` as it is by default (hybrid, with every signal);
+* ``fusion``: the hybrid search with no signal (``signals=()``: words, vectors, session
+  neighbours), and ``hubness``, ``content``, ``subject``: with that one signal alone, so each
+  signal's cost is its mode's time less ``fusion``'s;
 * ``dense_after_write``, ``hybrid_after_write``: ``store_memory`` of a new text
   for the user (not timed), then one timed search in that mode: what a search
   costs when the user's store has just changed, as it has for an agent that
   writes and reads in turns.
 
-The three reads run in a random order per query; the two after-write steps come
+The reads run in a random order per query; the two after-write steps come
 after them, dense first, so that no plain read follows an unconsumed write.
 Every query thus adds two memories to the measured user (``memories_at_end``).
 
@@ -30,9 +33,10 @@ A table goes to stderr as the sizes finish; the last stdout line is one JSON
 object: ``{"benchmark": "search_scale", "dim", "other_users", "other_size",
 "searches", "top_k", "results": [...]}``, one result per size with
 ``memories``, ``memories_at_end``, ``ingest_per_s``, ``p50_ms`` and ``p95_ms``
-(each with ``floor``, ``dense``, ``hybrid``, ``dense_after_write``,
-``hybrid_after_write``), ``ratios`` (``hybrid_vs_dense_p50``,
-``hybrid_after_write_vs_dense_after_write_p50``, ``hybrid_vs_dense_p95``),
+(each with ``floor``, ``dense``, ``fusion``, ``hubness``, ``content``, ``subject``, ``hybrid``,
+``dense_after_write``, ``hybrid_after_write``), ``ratios`` (``hybrid_vs_dense_p50``,
+``hybrid_after_write_vs_dense_after_write_p50``, ``hybrid_vs_dense_p95``,
+``hybrid_after_write_vs_dense_after_write_p95``, ``fusion_vs_dense_p50``),
 ``peak_rss_mib`` (the size's subprocess) and ``run_s`` (its wall time).
 """
 
@@ -60,7 +64,8 @@ from agent_memory.testing import HashEmbedder
 TOP_K = 10
 WARMUP = 5
 USER = "measured-user"
-READS = ("floor", "dense", "hybrid")
+SIGNALS = ("hubness", "content", "subject")
+READS = ("floor", "dense", "fusion", *SIGNALS, "hybrid")
 MODES = (*READS, "dense_after_write", "hybrid_after_write")
 
 
@@ -105,7 +110,11 @@ class _Steps:
             self.writes += 1
             text = f"{USER} " + " ".join(self.rng.choices(WORDS, k=self.rng.randint(5, 14))) + f" new #{self.writes}"
             self.memory.store_memory(text, user_id=USER)
-        return _timed_ms(lambda: self.memory.search_memory(query, user_id=USER, top_k=TOP_K, mode=search_mode))
+        signals = () if search_mode == "fusion" else (search_mode,) if search_mode in SIGNALS else None
+        search_mode = "dense" if search_mode == "dense" else "hybrid"
+        return _timed_ms(
+            lambda: self.memory.search_memory(query, user_id=USER, top_k=TOP_K, mode=search_mode, signals=signals)
+        )
 
 
 def _measure(steps: _Steps, rng: random.Random, searches: int) -> dict[str, list[float]]:
@@ -147,6 +156,8 @@ def one_size(size: int, args: argparse.Namespace) -> dict[str, object]:
             "hybrid_vs_dense_p50": _ratio(p50["hybrid"], p50["dense"]),
             "hybrid_after_write_vs_dense_after_write_p50": _ratio(p50["hybrid_after_write"], p50["dense_after_write"]),
             "hybrid_vs_dense_p95": _ratio(p95["hybrid"], p95["dense"]),
+            "hybrid_after_write_vs_dense_after_write_p95": _ratio(p95["hybrid_after_write"], p95["dense_after_write"]),
+            "fusion_vs_dense_p50": _ratio(p50["fusion"], p50["dense"]),
         },
         # KiB on Linux; a spawned process starts from its parent's peak, which here is only the imports
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -165,12 +176,13 @@ def _in_subprocess(size: int, args: argparse.Namespace) -> dict[str, object]:
 
 
 def _print_header() -> None:
+    modes = " | ".join(MODES[1:]).replace("_", " ")
     print(
-        "| memories | ingest/s | floor p50 / p95 ms | dense | hybrid | dense after write | hybrid after write | "
-        "hybrid/dense p50 | after write: hybrid/dense p50 | hybrid/dense p95 | peak RSS MiB | run s |",
+        f"| memories | ingest/s | floor p50 / p95 ms | {modes} | hybrid/dense p50 | "
+        "after write: hybrid/dense p50 | hybrid/dense p95 | after write p95 | peak RSS MiB | run s |",
         file=sys.stderr,
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|", file=sys.stderr)
+    print("|---" * (len(MODES) + 8) + "|", file=sys.stderr)
 
 
 def _print_row(row: dict[str, object]) -> None:
@@ -179,7 +191,8 @@ def _print_row(row: dict[str, object]) -> None:
     print(
         f"| {row['memories']:,} | {row['ingest_per_s']:,.0f} | {cells} | "
         f"{ratios['hybrid_vs_dense_p50']:.2f}x | {ratios['hybrid_after_write_vs_dense_after_write_p50']:.2f}x | "  # type: ignore[index]
-        f"{ratios['hybrid_vs_dense_p95']:.2f}x | {row['peak_rss_mib']:,.0f} | {row['run_s']:.0f} |",  # type: ignore[index]
+        f"{ratios['hybrid_vs_dense_p95']:.2f}x | {ratios['hybrid_after_write_vs_dense_after_write_p95']:.2f}x | "  # type: ignore[index]
+        f"{row['peak_rss_mib']:,.0f} | {row['run_s']:.0f} |",
         file=sys.stderr,
         flush=True,
     )

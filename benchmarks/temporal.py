@@ -9,13 +9,20 @@ message it came from. Then, with the all-MiniLM-L6-v2 model, three kinds of ques
 * current state ("Where does Alice live now?"): top-1 accuracy;
 * past state ("Where did Alice live in 2022?"): top-1, with ``as_of`` and with the time
   words alone (``time_aware=True``, ``now`` the set's "now");
-* time-scoped ("What did Alice buy last month?"): hit@5 and top-1.
+* time-scoped ("What did Alice buy last month?"): hit@5 and top-1; ``scoped`` questions are
+  asked at the set's "now" about purchases, trips and outings dated in their words, ``bought``
+  questions at moments of their own (``now`` in the question) about purchases whose words
+  carry no date (several a year: only when they happened tells them apart).
+
+``span_event_top1`` is top-1 over every question about what happened in a span (``scoped``
+and ``bought``, time-aware); ``span_state_top1`` over those about what held in one (past
+state named by its year, time-aware).
 
 Three stores: ``overwrite`` replays the decisions as the library made them before
 supersession (a replaced memory's text rewritten in place, a retracted one erased);
 ``supersede`` is today's ``remember``. Users alternate between a tune half (even
 index) and a report half (odd); ``--tune`` searches :data:`OUTSIDE_RANGE` on the tune
-half. One JSON line per half and store.
+half, then :data:`EVENT_OUTSIDE` with it fixed. One JSON line per half and store (and grid point).
 
     python benchmarks/temporal.py
     python benchmarks/temporal.py --tune
@@ -35,6 +42,8 @@ from agent_memory import Decision, Fact, Memory, MemorySystem, Message
 from agent_memory.store import _validity as validity
 
 DATA = Path(__file__).parent / "data" / "temporal.json"
+GRID = {"OUTSIDE_RANGE": (1.0, 0.9, 0.8, 0.7, 0.5), "EVENT_OUTSIDE": (1.0, 0.8, 0.6, 0.5, 0.3, 0.0)}
+"""With ``--tune``, each factor of time-aware search in turn, the other as it is (tune half only)."""
 
 
 class Replay:
@@ -91,10 +100,11 @@ def score(
     def count(name: str, ranked: list[str], answer: str, depth: int = 1) -> None:
         found.setdefault(name, []).append(answer in ranked[:depth])
 
-    aware = {"time_aware": True, "now": now, "tz": "UTC", "recency_half_life": recency}
     for user in users:
         for q in user["questions"]:
-            plain = _rank(system, q, user["user"], now=now, recency_half_life=recency)
+            asked = datetime.fromisoformat(q["now"]) if "now" in q else now
+            aware = {"time_aware": True, "now": asked, "tz": "UTC", "recency_half_life": recency}
+            plain = _rank(system, q, user["user"], now=asked, recency_half_life=recency)
             if q["kind"] == "current":
                 count("current_top1", plain, q["answer"])
                 count("current_hit3", plain, q["answer"], 3)
@@ -105,11 +115,13 @@ def score(
                 count("past_top1_as_of", then, q["answer"])
                 count("past_top1_time_aware", _rank(system, q, user["user"], **aware), q["answer"])
             else:
-                timed = _rank(system, q, user["user"], **aware)
-                count("scoped_hit5", plain, q["answer"], 5)
-                count("scoped_hit5_time_aware", timed, q["answer"], 5)
-                count("scoped_top1_time_aware", timed, q["answer"])
-    return {name: round(sum(hits) / len(hits), 3) for name, hits in sorted(found.items())}
+                timed, kind = _rank(system, q, user["user"], **aware), q["kind"]
+                count(f"{kind}_hit5", plain, q["answer"], 5)
+                count(f"{kind}_hit5_time_aware", timed, q["answer"], 5)
+                count(f"{kind}_top1_time_aware", timed, q["answer"])
+                count("span_event_top1", timed, q["answer"])
+    found["span_state_top1"] = found.get("past_top1_time_aware", [])
+    return {name: round(sum(hits) / len(hits), 3) for name, hits in sorted(found.items()) if hits}
 
 
 def _model() -> str:
@@ -129,15 +141,18 @@ def run(
         with MemorySystem(model, path=":memory:", backend="sentence-transformers") as system:
             missed = load(system, everyone, overwrite=store == "overwrite")
             for half, users in halves.items():
-                factors = (1.0, 0.9, 0.8, 0.7, 0.5) if tune and half == "tune" and store == "supersede" else (None,)
-                chosen = validity.OUTSIDE_RANGE
-                for factor in factors:
-                    validity.OUTSIDE_RANGE = chosen if factor is None else factor
-                    line = {"store": store, "half": half, "users": len(users), "missed_targets": missed}
-                    line |= {"outside_range": validity.OUTSIDE_RANGE, "recency_half_life_days": recency}
-                    line |= score(system, users, now, recency)
-                    lines.append(line)
-                validity.OUTSIDE_RANGE = chosen  # the grid never leaks into the report half
+                grid = tune and half == "tune" and store == "supersede"
+                for name, factors in GRID.items():
+                    chosen = getattr(validity, name)
+                    for factor in factors if grid else (None,):
+                        setattr(validity, name, chosen if factor is None else factor)
+                        line = {"store": store, "half": half, "users": len(users), "missed_targets": missed}
+                        line |= {"outside_range": validity.OUTSIDE_RANGE, "event_outside": validity.EVENT_OUTSIDE}
+                        line |= {"recency_half_life_days": recency} | score(system, users, now, recency)
+                        lines.append(line)
+                    setattr(validity, name, chosen)  # the grid never leaks into the report half
+                    if not grid:
+                        break
     return lines
 
 
@@ -145,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="a set in temporal.json's format")
     parser.add_argument("--model", default=None, help="embedding model (default: the all-MiniLM-L6-v2 package)")
-    parser.add_argument("--tune", action="store_true", help="search OUTSIDE_RANGE on the tune half")
+    parser.add_argument("--tune", action="store_true", help="search OUTSIDE_RANGE, EVENT_OUTSIDE on the tune half")
     parser.add_argument("--users", type=int, help="the first N users of each half (default: all)")
     parser.add_argument("--recency", type=float, metavar="DAYS", help="search with recency_half_life=DAYS")
     args = parser.parse_args(argv)

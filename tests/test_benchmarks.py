@@ -15,8 +15,10 @@ from agent_memory import LLMExtractor
 from agent_memory.testing import ScriptedLLM
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-SCALE_MODES = {"floor", "dense", "hybrid", "dense_after_write", "hybrid_after_write"}
-SCALE_RATIOS = {"hybrid_vs_dense_p50", "hybrid_after_write_vs_dense_after_write_p50", "hybrid_vs_dense_p95"}
+SCALE_MODES = {"floor", "dense", "fusion", "hubness", "content", "subject", "hybrid", "dense_after_write",
+               "hybrid_after_write"}  # fmt: skip
+SCALE_RATIOS = {"hybrid_vs_dense_p50", "hybrid_after_write_vs_dense_after_write_p50", "hybrid_vs_dense_p95",
+                "hybrid_after_write_vs_dense_after_write_p95", "fusion_vs_dense_p50"}  # fmt: skip
 
 
 def _run(script: str, *args: str) -> dict[str, object]:

@@ -101,7 +101,8 @@ def test_turns_near_the_matching_turn_of_their_session_rise() -> None:
         system.store_memories(others, user_id="u", session_id="other")
         system.store_memories(turns, user_id="u", session_id="s1")
         system.store_memories(turns, user_id="u")  # the same turns outside any session: no neighbours
-        ranked = system.search_memory("What did you do on Saturday?", user_id="u", top_k=60)
+        # the fusion alone: the content signal would rightly count the question turn's words for nothing
+        ranked = system.search_memory("What did you do on Saturday?", user_id="u", top_k=60, signals=())
     score = {(h.text, h.memory.session_id): h.score for h in ranked}
     assert [h.text for h in ranked if h.memory.session_id == "s1"][:3] == turns[:3]
     for near in turns[1:3]:  # one and two turns after the match
@@ -265,3 +266,21 @@ def test_a_shared_index_keeps_its_budget_while_open(tmp_path: Path) -> None:
         assert first.count() == 1  # the second closing left the first's parts in place
     with MemorySystem(embedder=HashEmbedder(64), path=path, index_bytes=2_000_000) as third:
         assert third.count() == 1  # once all are closed, a new budget is the index's own
+
+
+def test_an_agents_scores_say_nothing_of_another_agents_lines_or_vectors() -> None:
+    """The signals' statistics are the scope's too: the typical length of a transcript line ("content")
+    is the agent's own, and the user's average vector ("hubness", which every memory of the user
+    moves) is not used by a search narrowed to an agent."""
+
+    def planner_scores(others: list[str]) -> list[tuple[str, float]]:
+        with MemorySystem(embedder=HashEmbedder(32), path=":memory:") as system:
+            lines = ["Alice: plannertoken buy milk", "Alice: plannertoken zebra crossing at noon today", "Bob: ok"]
+            system.store_memories(lines, user_id="alice", agent_id="planner", session_id="s1")
+            system.store_memories(others, user_id="alice", agent_id="writer", session_id="s2")
+            hits = system.search_memory("plannertoken zebra", user_id="alice", agent_id="planner", top_k=5)
+            return [(h.memory.text, h.score) for h in hits]
+
+    short = planner_scores(["Carol: hi", "Dan: yes", "Carol: no"])
+    long = planner_scores([f"Carol: {' '.join(f'word{i}' for i in range(40))} number {n}" for n in range(30)])
+    assert short == long

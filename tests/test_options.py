@@ -54,6 +54,7 @@ _TOOL_SEARCH = dict.fromkeys(("agent_id", "session_id", "mode", "tz"), _OPERATOR
     "time_aware": "always on: the model names times in its query",
     "now": "the model's 'now' is the call's",
     "recency_half_life": "a ranking policy, the operator's",
+    "signals": "a ranking policy, the operator's",
 }
 EXCEPTIONS: dict[str, dict[str, str]] = {
     "http listing": {"limit": "an HTTP listing is a page: 1 to 1,000, default 100"},

@@ -70,8 +70,9 @@ def test_neighbours_without_word_evidence_lend_nothing(minilm: str) -> None:
     with MemorySystem(minilm, path=":memory:") as system:
         system.store_memories(session, user_id="alice", session_id="s1")
         system.store_memories(loose, user_id="alice")
-        # "coffee" is in no memory: no word evidence anywhere, so the hybrid search is the dense one.
-        hybrid = system.search_memory("coffee", user_id="alice", top_k=6)
+        # "coffee" is in no memory: no word evidence anywhere, so the fusion alone (no signals) is
+        # the dense search.
+        hybrid = system.search_memory("coffee", user_id="alice", top_k=6, signals=())
         dense = system.search_memory("coffee", user_id="alice", top_k=6, mode="dense")
         assert hybrid[0].text == "Alice prefers espresso"
         assert [h.text for h in hybrid] == [h.text for h in dense]
@@ -83,7 +84,7 @@ def test_neighbours_without_word_evidence_lend_nothing(minilm: str) -> None:
 
         # "espresso" is evidence: its session neighbours are pulled 0.7 of the way toward its
         # score, discounted by 0.95 for each place beyond the next one.
-        hits = {h.text: h for h in system.search_memory("espresso", user_id="alice", top_k=6)}
+        hits = {h.text: h for h in system.search_memory("espresso", user_id="alice", top_k=6, signals=())}
         lender = hits["Alice prefers espresso"].score
         places = {
             "The football scores were disappointing": 1,
@@ -108,20 +109,22 @@ def test_a_lone_memory_gets_a_real_score(minilm: str) -> None:
     assert 0 <= off < related
 
 
-@pytest.mark.parametrize("mode", ["hybrid", "dense"])
-def test_scores_are_in_the_unit_interval(mode: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "signals"), [("hybrid", None), ("hybrid", ()), ("dense", None)], ids=["default", "fusion", "dense"]
+)
+def test_scores_are_in_the_unit_interval(mode: str, signals: tuple[str, ...] | None) -> None:
     with MemorySystem(embedder=HashEmbedder(64), path=":memory:") as system:  # random vectors: negative cosines
         system.store_memories([f"note {i} about topic {i % 3}" for i in range(12)], user_id="u", session_id="s")
         system.store_memories(["Lisbon trip", "Porto wine", "topic notes"], user_id="u")
         for query in ["topic", "Lisbon", "nothing shared", "note 4"]:
-            hits = system.search_memory(query, user_id="u", top_k=15, mode=mode)
+            hits = system.search_memory(query, user_id="u", top_k=15, mode=mode, signals=signals)
             assert len(hits) == 15
             assert all(0.0 <= h.score <= 1.0 for h in hits)
             assert any(h.similarity < 0 for h in hits)  # so the clipping is exercised
             if mode == "dense":
                 for h in hits:
                     assert h.score == pytest.approx(float(np.clip(h.similarity, 0.0, 1.0)), abs=1e-6)
-            else:
+            elif signals == ():
                 assert all(h.score >= max(h.similarity, 0.0) - 1e-6 for h in hits)  # evidence only raises
 
 

@@ -167,7 +167,7 @@ def test_facts_say_which_message_they_came_from() -> None:
     found = parse_facts(reply, messages=3)
     assert found == ["Moved to Lyon", "Likes tea", "Odd"]
     assert [getattr(f, "message", None) for f in found] == [1, None, None]
-    assert isinstance(found[0], Fact) and repr(found[0]) == "Fact('Moved to Lyon', message=1, time=None)"
+    assert isinstance(found[0], Fact) and repr(found[0]) == "Fact('Moved to Lyon', message=1, time=None, kind=None)"
 
 
 def test_remember_dates_each_fact_by_its_message_and_a_batch_can_supersede(hashed: MemorySystem) -> None:

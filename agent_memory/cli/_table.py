@@ -69,6 +69,9 @@ def add_option_flags(parser: argparse.ArgumentParser, options: Sequence[Option])
             settings.update(action="append", metavar="KEY=VALUE", help=f"{settings['help']} (repeatable)")
         elif option.kind == "choice":
             settings.update(choices=option.choices, default=option.default)
+        elif option.kind == "choices":
+            names = ",".join(option.choices)
+            settings.update(metavar="NAMES", help=f"{settings['help']} Comma-separated, from {names}; none for none.")
         else:
             metavar = "JSON" if option.kind == "filters" else flags[-1].lstrip("-").replace("-", "_").upper()
             settings.update(type=_TYPES.get(option.kind, str), default=option.default, metavar=metavar)
@@ -92,6 +95,8 @@ def option_values(options: Sequence[Option], args: argparse.Namespace) -> dict[s
             values[option.name] = check_json(value, "--filter")
         elif option.kind == "metadata":
             values[option.name] = parse_metadata(value)
+        elif option.kind == "choices":
+            values[option.name] = [] if value.strip() in ("", "none") else [n.strip() for n in value.split(",")]
     return values
 
 

@@ -19,7 +19,15 @@ from typing import Any, Protocol, runtime_checkable
 from agent_memory._errors import AgentMemoryError, ExtractionError, InvalidTypeError, ValidationError
 from agent_memory._times import zone
 from agent_memory._types import Memory
-from agent_memory._validation import DEFAULT_LIMITS, MAX_NAME_CHARS, Limits, check_positive, check_text, check_times
+from agent_memory._validation import (
+    DEFAULT_LIMITS,
+    MAX_NAME_CHARS,
+    MEMORY_KINDS,
+    Limits,
+    check_positive,
+    check_text,
+    check_times,
+)
 from agent_memory.extraction._prompts import (
     BATCH_SCHEMA,
     DECISION_SCHEMA,
@@ -67,19 +75,23 @@ class Fact(str):
     ``message`` is the index (from 0) of that message among those the extractor was
     given; ``time`` is when the fact began to hold, if the extractor knows better.
     :meth:`MemorySystem.remember` takes the fact's time from them (``time``, else the
-    message's), and a plain string means the last message.
+    message's), and a plain string means the last message. ``kind`` is ``"event"`` or
+    ``"state"`` when the extractor says (see :meth:`MemorySystem.store_memories`).
     """
 
     message: int | None
     time: datetime | None
+    kind: str | None
 
-    def __new__(cls, text: str, message: int | None = None, time: datetime | None = None) -> Fact:
+    def __new__(
+        cls, text: str, message: int | None = None, time: datetime | None = None, kind: str | None = None
+    ) -> Fact:
         fact = super().__new__(cls, text)
-        fact.message, fact.time = message, time
+        fact.message, fact.time, fact.kind = message, time, kind
         return fact
 
     def __repr__(self) -> str:
-        return f"Fact({str(self)!r}, message={self.message!r}, time={self.time!r})"
+        return f"Fact({str(self)!r}, message={self.message!r}, time={self.time!r}, kind={self.kind!r})"
 
 
 @dataclass(frozen=True)
@@ -234,8 +246,9 @@ def parse_json(reply: object) -> object:
 
 def parse_facts(reply: object, messages: int | None = None) -> list[str]:
     """The facts of an extraction answer: ``{"facts": [...]}`` (or a bare list) of strings, or of
-    ``{"text", "message"}`` objects (``message`` numbered from 1, as the prompt shows them; one
-    outside ``1..messages`` is dropped, leaving the fact to the last message)."""
+    ``{"text", "message", "kind"}`` objects (``message`` numbered from 1, as the prompt shows them; one
+    outside ``1..messages`` is dropped, leaving the fact to the last message; a ``kind`` other than
+    ``"event"`` or ``"state"`` is dropped, leaving it to be guessed)."""
     parsed = parse_json(reply)
     facts = parsed.get("facts") if isinstance(parsed, Mapping) else parsed
     if not isinstance(facts, list) or not all(isinstance(f, str) or _fact_object(f) for f in facts):
@@ -249,11 +262,13 @@ def _fact_object(item: object) -> bool:
 
 def _fact(item: Mapping[str, Any], messages: int | None) -> Fact:
     number = item.get("message")
+    kind = item.get("kind")
+    kind = kind.strip().lower() if isinstance(kind, str) and kind.strip().lower() in MEMORY_KINDS else None
     if isinstance(number, str) and number.strip().isdigit():
         number = int(number)
     if isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= (messages or number):
-        return Fact(item["text"], number - 1)
-    return Fact(item["text"])
+        return Fact(item["text"], number - 1, kind=kind)
+    return Fact(item["text"], kind=kind)
 
 
 def parse_decision(reply: object, handles: Mapping[str, str]) -> Decision:

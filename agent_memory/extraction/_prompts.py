@@ -50,10 +50,14 @@ Rules:
   ("Flies to Rome on 2024-05-17"). Keep a date as written if it cannot be resolved.
 - Take facts from what the user says. What the assistant says counts only when the user confirms it.
 - Leave out greetings, small talk, questions, passing moods and anything true only for the moment.
+- Say what kind of fact each is: "event" for something that happened at one time (bought, visited,
+  went to, met, finished), "state" for something that holds over time until it changes (lives in,
+  works as, likes, owns, is allergic to, plans to).
 - If nothing is worth remembering, return an empty list.
 
 Answer with JSON only, no other text, in this form:
-{"facts": [{"text": fact, "message": the number of the message the fact comes from}, ...]}"""
+{"facts": [{"text": fact, "message": the number of the message the fact comes from,
+"kind": "event" or "state"}, ...]}"""
 
 _ACTIONS = """\
 - "none": the fact is already known: a memory says the same, in any words, or says more.
@@ -123,6 +127,11 @@ FACTS_SCHEMA: dict[str, Any] = {
                         "minimum": 1,
                         "maximum": 9999,
                         "description": "The number of the message it comes from.",
+                    },
+                    "kind": {
+                        "type": "string",
+                        "enum": ["event", "state"],
+                        "description": "event: it happened at one time; state: it holds until it changes.",
                     },
                 },
                 "required": ["text", "message"],

@@ -102,11 +102,13 @@ def _normalised(text: str) -> str:
 
 @dataclass(frozen=True)
 class _Pending:
-    """A fact waiting for a decision, when it began to hold, and the memories shown for it."""
+    """A fact waiting for a decision, when it began to hold, the memories shown for it, and its kind
+    (event or state) when the extractor said."""
 
     fact: str
     when: datetime
     shown: list[Memory]
+    kind: str | None = None
 
 
 BATCH_FACTS = MAX_FACTS
@@ -142,6 +144,7 @@ class _Reconciler:
 
     def prepare(self, fact: object) -> _Pending | MemoryChange:
         """The fact with the memories to show for it; or its change, when no decision is needed."""
+        kind = fact.kind if isinstance(fact, Fact) else None
         try:
             when = self._time_of(fact)
             fact = check_text(fact, "fact")
@@ -151,7 +154,7 @@ class _Reconciler:
         same = next((m for m in shown if _normalised(m.text) == _normalised(fact)), None)
         if same is not None:  # a restated fact costs no LLM call and can never delete anything
             return MemoryChange("unchanged", fact, memory=same)
-        return _Pending(fact, when, shown)
+        return _Pending(fact, when, shown, kind)
 
     def _time_of(self, fact: object) -> datetime:
         """When the fact began to hold: its own time, else its message's, else the last message's."""
@@ -192,7 +195,7 @@ class _Reconciler:
             again = self.prepare(pending.fact)  # what it sees now
             if isinstance(again, MemoryChange):
                 return again
-            return replace(self._decide(replace(again, when=pending.when)), rechecked=True)
+            return replace(self._decide(replace(again, when=pending.when, kind=pending.kind)), rechecked=True)
         if isinstance(decision, str):
             return self._fallback(pending, decision)
         problem = _refusal(decision, pending.shown)
@@ -245,12 +248,14 @@ class _Reconciler:
         if decision.action == "delete":
             return MemoryChange("expired", fact, memory=ended, previous=target)
         [successor], _ = writer.add(
-            [text], [{}], self.scope, self.actor, valid=(pending.when, None), supersedes=target.id
+            [text], [{}], self.scope, self.actor, valid=(pending.when, None), supersedes=target.id, kind=pending.kind
         )
         return MemoryChange("superseded", fact, memory=successor, previous=target)
 
     def _add(self, pending: _Pending, text: str, problem: str | None = None) -> MemoryChange:
-        [memory], created = self.writer.add([text], [{}], self.scope, self.actor, valid=(pending.when, None))
+        [memory], created = self.writer.add(
+            [text], [{}], self.scope, self.actor, valid=(pending.when, None), kind=pending.kind
+        )
         event = "added" if memory.id in created else "unchanged"
         return MemoryChange(event, pending.fact, memory=memory, problem=problem)
 

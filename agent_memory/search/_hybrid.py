@@ -9,7 +9,9 @@ Per search, for a user with ``n`` memories:
 * the ``LEXICAL_CANDIDATES`` best lexical candidates that vector search did not return,
   and the session neighbours of those with real lexical evidence, are read by id with
   their vectors (one or two look-ups; none when nothing matched lexically);
-* :func:`agent_memory.search._fusion.fuse` scores the union.
+* :func:`agent_memory.search._fusion.fuse` scores the union, and the signals asked for
+  (:mod:`agent_memory.search._signals`) adjust it: the candidates' vectors then come back
+  with them (``hubness``), and the user's average memory is read once in a while.
 
 No vectors are held in memory: the index keeps terms, ids and session order only.
 It is kept per user, built once from the store (O(n)), then updated in place: this
@@ -24,6 +26,7 @@ from __future__ import annotations
 import bisect
 import logging
 import threading
+from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -33,8 +36,18 @@ from numpy.typing import NDArray
 
 from agent_memory._options import MODES
 from agent_memory._types import Memory, Scope, SearchHit
+from agent_memory.search._entities import subject_factors
 from agent_memory.search._fusion import Weights, dense_score, fuse
 from agent_memory.search._lexical import LexicalIndex, tokenize
+from agent_memory.search._signals import (
+    CENTROID_SAMPLE,
+    Centroid,
+    SignalWeights,
+    content_factors,
+    content_terms,
+    hubness_adjusted,
+    stale,
+)
 from agent_memory.store._validity import Window, query_valid
 
 __all__ = [
@@ -78,6 +91,9 @@ class UserIndex:
         self._codes: dict[str | None, int] = {None: 0}  # agent and session ids, numbered for the masks below
         self._agent_code = np.zeros(64, dtype=np.int32)  # per slot
         self._session_code = np.zeros(64, dtype=np.int32)
+        self.centroid: Centroid | None = None  # the user's average memory, for the hubness signal
+        self._content = array("i")  # per slot: terms of content of a transcript line, -1 for other memories
+        self._content_total = self._lines = 0
 
     def __len__(self) -> int:
         return len(self._slot_of)
@@ -85,7 +101,12 @@ class UserIndex:
     def put(self, memory: Memory) -> None:
         """Add the memory, or replace the version indexed under its id."""
         self.drop(memory.id)
-        slot = self.lexical.add(tokenize(memory.text))
+        terms = tokenize(memory.text)
+        slot = self.lexical.add(terms)
+        content = content_terms(memory.text, terms)
+        self._content.append(-1 if content is None else content)
+        if content is not None:
+            self._content_total, self._lines = self._content_total + content, self._lines + 1
         self._slot_of[memory.id] = slot
         self._ids.append(memory.id)
         self._scope_of.append((memory.agent_id, memory.session_id))
@@ -102,6 +123,8 @@ class UserIndex:
         if slot is None:
             return
         self.lexical.remove(slot)
+        if self._content[slot] >= 0:
+            self._content_total, self._lines = self._content_total - self._content[slot], self._lines - 1
         agent, session = self._scope_of[slot]
         if session is not None:
             members = self._sessions[(agent, session)]
@@ -150,6 +173,19 @@ class UserIndex:
         before: list[str | None] = [*members[max(at - NEIGHBOUR_WINDOW, 0) : at]]
         after: list[str | None] = [*members[at + 1 : at + 1 + NEIGHBOUR_WINDOW]]
         return (none + before)[-NEIGHBOUR_WINDOW:] + (after + none)[:NEIGHBOUR_WINDOW]
+
+    def content(self, ids: list[str], visible: NDArray[np.bool_] | None = None) -> tuple[NDArray[np.float64], float]:
+        """Each memory's terms of content (NaN for one that is not a transcript line, or not indexed),
+        and the mean over the user's transcript lines (those ``visible`` marks, if given: a narrowed
+        search's statistics are its scope's own)."""
+        mean = self._content_total / self._lines if self._lines else 0.0
+        if visible is not None:
+            counts = np.frombuffer(self._content, dtype=np.int32)[: len(visible)]
+            lines = counts[visible & (counts >= 0) & self.lexical.alive(len(visible))]
+            mean = float(lines.mean()) if len(lines) else 0.0
+        slots = [self._slot_of.get(i) for i in ids]
+        found = [np.nan if s is None or self._content[s] < 0 else self._content[s] for s in slots]
+        return np.array(found, dtype=np.float64), mean
 
     def nbytes(self) -> int:
         return self.lexical.nbytes() + 150 * len(self._ids)
@@ -242,28 +278,81 @@ def search(
     top_k: int,
     weights: Weights = Weights(),  # noqa: B008  # frozen
     window: Window | None = None,
+    signals: frozenset[str] = frozenset(),
+    signal_weights: SignalWeights = SignalWeights(),  # noqa: B008  # frozen
 ) -> list[SearchHit]:
-    """The hybrid search's best ``top_k`` hits among the memories that hold in ``window``
-    (see the module's docstring for its steps)."""
+    """The hybrid search's best ``top_k`` hits among the memories that hold in ``window``, with
+    ``signals`` applied (see the module's docstring for its steps)."""
     index = hybrid.for_user(store, scope.user_id)
     pool = max(top_k, CANDIDATES)
-    found = {m.id: (m, s) for m, s in query_valid(store, vector, scope, where, pool, window)}
+    if scope.agent_id is not None or scope.session_id is not None:
+        signals = signals - {"hubness"}  # its centroid is the whole user's: nothing the scope may not read counts
+    vectors: dict[str, NDArray[np.float32]] | None = {} if "hubness" in signals else None
+    found = {m.id: (m, s) for m, s in query_valid(store, vector, scope, where, pool, window, vectors)}
     kept = window.keeps if window is not None else lambda _: True
     with hybrid.lock:
         lexical = index.lexical_hits(query, scope, max(2 * top_k, LEXICAL_CANDIDATES) * (4 if where else 1))
     lenders = [found[i][0] for i in lexical if i in found and lexical[i] >= weights.evidence]
     wanted = [i for i in lexical if i not in found]
     if wanted:
-        extra = [(m, s) for m, s in store._similarities(vector, wanted, scope, filters=where) if kept(m)]
+        extra = [
+            (m, s) for m, s in store._similarities(vector, wanted, scope, filters=where, vectors=vectors) if kept(m)
+        ]
         found.update((m.id, (m, s)) for m, s in extra)
         lenders += [m for m, _ in extra if lexical[m.id] >= weights.evidence]
     with hybrid.lock:
         near = list(dict.fromkeys(n for m in lenders for n in index.neighbours(m) if n and n not in found))
     if near:
-        near_hits = store._similarities(vector, near, scope, filters=where)
+        near_hits = store._similarities(vector, near, scope, filters=where, vectors=vectors)
         found.update((m.id, (m, s)) for m, s in near_hits if kept(m))
+    asked = _Signals(query, signals, signal_weights, vectors, scope)
+    if vectors is not None:
+        asked.centroid = _centroid(store, hybrid, index, scope.user_id)
     with hybrid.lock:
-        return _ranked(index, list(found.values()), lexical, weights, top_k)
+        return _ranked(index, list(found.values()), lexical, weights, top_k, asked)
+
+
+class _Signals:
+    """What the signals asked for need: the query, the candidates' vectors and the user's centroid."""
+
+    def __init__(
+        self,
+        query: str,
+        names: frozenset[str],
+        weights: SignalWeights,
+        vectors: dict[str, NDArray[np.float32]] | None,
+        scope: Scope,
+    ) -> None:
+        self.query, self.names, self.weights, self.vectors, self.scope = query, names, weights, vectors, scope
+        self.centroid: Centroid | None = None
+
+    def similarity(
+        self, candidates: list[tuple[Memory, float]], similarity: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        if self.vectors is None:
+            return similarity
+        found = [self.vectors.get(m.id) for m, _ in candidates]
+        return hubness_adjusted(similarity, found, self.centroid, self.weights.hubness)
+
+    def factors(self, index: UserIndex, candidates: list[tuple[Memory, float]]) -> NDArray[np.float64]:
+        factors = np.ones(len(candidates))
+        if "content" in self.names:
+            terms, mean = index.content([m.id for m, _ in candidates], index.visible(self.scope))
+            factors *= content_factors(terms, mean, self.weights)
+        if "subject" in self.names:
+            factors *= subject_factors(self.query, [m.text for m, _ in candidates], self.weights.subject)
+        return factors
+
+
+def _centroid(store: Any, hybrid: HybridIndex, index: UserIndex, user_id: str) -> Centroid | None:
+    """The user's centroid, read from the store when there is none yet or the user's count moved."""
+    with hybrid.lock:
+        count, centroid = len(index), index.centroid
+    if stale(centroid, count):
+        centroid = Centroid.of(store._user_vectors(user_id, CENTROID_SAMPLE, count), count)
+        with hybrid.lock:
+            index.centroid = centroid
+    return centroid
 
 
 def _ranked(
@@ -272,6 +361,7 @@ def _ranked(
     lexical: Mapping[str, float],
     weights: Weights,
     top_k: int,
+    signals: _Signals | None = None,
 ) -> list[SearchHit]:
     position = {m.id: i for i, (m, _) in enumerate(candidates)}
     neighbours = np.array(
@@ -280,7 +370,11 @@ def _ranked(
     ).reshape(len(candidates), 2 * NEIGHBOUR_WINDOW)
     similarity = np.array([s for _, s in candidates], dtype=np.float64)
     lexical_scores = np.array([lexical.get(m.id, 0.0) for m, _ in candidates])
-    scores = fuse(similarity, lexical_scores, neighbours, weights)
+    if signals is None:
+        scores = fuse(similarity, lexical_scores, neighbours, weights)
+    else:
+        scores = fuse(signals.similarity(candidates, similarity), lexical_scores, neighbours, weights)
+        scores = scores * signals.factors(index, candidates)
     order = np.lexsort((-similarity, -lexical_scores, -scores))[:top_k]  # ties: word evidence, then cosine
     return [SearchHit(candidates[i][0], float(scores[i]), float(similarity[i])) for i in order]
 

@@ -1,6 +1,7 @@
 """Lexical matching: a tokenizer for English and CJK text, and a BM25 index that is updated in place.
 
-English words are lower-cased, stopwords dropped and Snowball-stemmed ("hospitals"
+English words are lower-cased, stopwords dropped, irregular past forms made base forms
+("bought" is "buy", :mod:`agent_memory.search._lemmas`) and Snowball-stemmed ("hospitals"
 matches "hospital"). Han, Kana and Hangul have no spaces between words, so a run of
 them becomes overlapping character bigrams ("我喜欢喝咖啡" gives 我喜, 喜欢, 欢喝, 喝咖,
 咖啡), the usual CJK approach of search engines: "咖啡" in a question then matches the
@@ -26,6 +27,8 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
+
+from agent_memory.search._lemmas import IRREGULAR
 
 __all__ = ["LexicalIndex", "tokenize"]
 
@@ -66,7 +69,7 @@ def tokenize(text: str) -> list[str]:
         if _IS_CJK.match(word):
             terms += _bigrams(word)
         elif word not in stopwords and (len(word) > 1 or word.isdigit()):
-            terms.append(_stem(word))
+            terms.append(_stem(IRREGULAR.get(word, word)))  # "bought" is "buy"
     return terms
 
 
@@ -89,6 +92,10 @@ class LexicalIndex:
         self._bytes = 0
         self.live = 0
         self.dead = 0
+
+    def alive(self, slots: int) -> NDArray[np.bool_]:
+        """Which of the first ``slots`` slots hold a live document."""
+        return self._alive[:slots]
 
     @property
     def slots(self) -> int:

@@ -11,8 +11,10 @@ from typing import Any
 
 from agent_memory._times import epoch_ms
 from agent_memory._types import Scope, SearchHit
-from agent_memory.search._hybrid import HybridIndex, dense_hits, search
+from agent_memory.search._hybrid import CANDIDATES, HybridIndex, dense_hits, search
+from agent_memory.search._kinds import asked_kind, kind_of
 from agent_memory.search._rerank import Reranker, rerank_hits
+from agent_memory.search._signals import DEFAULT_SIGNALS
 from agent_memory.search._when import TimeRange
 from agent_memory.store._chroma_store import ChromaStore
 from agent_memory.store._validity import Window, favour_range, favour_recent, query_valid
@@ -36,6 +38,7 @@ class Request:
     half_life: timedelta | None
     now: datetime
     min_score: float | None
+    signals: frozenset[str] = DEFAULT_SIGNALS  # the hybrid search's optional signals (search/_signals.py)
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,10 @@ class Searcher:
         if named is None:
             return stage(request.query, wanted, request.window)
         span = Window(named.start_ms, named.end_ms, as_stored=True)
-        timed = stage(named.without_phrase(request.query), max(wanted, 3 * request.top_k), span)  # the words left
-        hits = [replace(h, time_range=(named.start, named.end)) for h in favour_range(timed, span)]
+        # the words left; every candidate, so that the span's ranking (not the words' alone) decides which stay
+        timed = stage(named.without_phrase(request.query), max(wanted, 3 * request.top_k, CANDIDATES), span)
+        ranked = favour_range(timed, span, kind_of, asked_kind(request.query))
+        hits = [replace(h, time_range=(named.start, named.end)) for h in ranked]
         if len(hits) < wanted:
             seen = {h.memory.id for h in hits}
             hits += [h for h in stage(request.query, wanted, request.window) if h.memory.id not in seen]
@@ -78,4 +83,6 @@ class Searcher:
         vector, scope, where = request.vector, request.scope, request.where
         if request.mode == "dense":
             return dense_hits(query_valid(self.store, vector, scope, where, top_k, window))
-        return search(self.store, self.index, words, vector, scope, where, top_k, window=window)
+        return search(
+            self.store, self.index, words, vector, scope, where, top_k, window=window, signals=request.signals
+        )

@@ -11,7 +11,7 @@ choose it). ``transport`` takes any ``httpx.BaseTransport`` (an
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import quote
@@ -59,6 +59,7 @@ class MemoryClient:
         actor: str | None = None,
         valid_from: datetime | str | None = None,
         valid_until: datetime | str | None = None,
+        kind: str | None = None,
     ) -> Memory:
         """Store one memory (see :meth:`MemorySystem.store_memory`); the service records ``actor``
         through this client's key (``agent:planner via key:laptop``)."""
@@ -78,6 +79,7 @@ class MemoryClient:
         valid_from: datetime | str | None = None,
         valid_until: datetime | str | None = None,
         metadata: Mapping[str, MetadataValue] | None = None,
+        kind: str | None = None,
     ) -> list[Memory]:
         """Store many memories (see :meth:`MemorySystem.store_memories`; ``progress`` is the
         server's business and is ignored)."""
@@ -107,6 +109,7 @@ class MemoryClient:
         as_of: datetime | str | None = None,
         include_expired: bool = False,
         recency_half_life: timedelta | float | None = None,
+        signals: Iterable[str] | None = None,
     ) -> list[SearchHit]:
         """The most relevant memories, best first (see :meth:`MemorySystem.search_memory`). Naive
         times, and the query's time words, are read here, in ``tz`` (default ``AGENT_MEMORY_TZ``,
@@ -256,6 +259,8 @@ def _json(options: tuple[Option, ...], given: Mapping[str, Any]) -> dict[str, An
             value = getattr(zone(value), "key", None) or _config.default_zone()
         elif option.kind in ("filters", "metadata") and value is not None:
             value = dict(value)
+        elif option.kind == "choices" and value is not None:
+            value = list(value)
         values[option.name] = value
     return values
 
@@ -291,6 +296,7 @@ def _memory(data: Mapping[str, Any]) -> Memory:
         when("valid_until"),
         data.get("supersedes"),
         data.get("key"),
+        data.get("kind"),
     )
 
 

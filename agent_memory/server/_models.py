@@ -68,7 +68,8 @@ _AS_TEXT = {"time": "ISO 8601", "days": "in days", "filters": "Chroma where synt
 
 def _field(option: Option) -> tuple[Any, Any]:
     """An option as a pydantic field: its JSON type, default and description."""
-    kind: Any = Literal[option.choices] if option.kind == "choice" else _JSON[option.kind]
+    choice: Any = Literal.__getitem__(option.choices) if option.choices else None
+    kind: Any = {"choice": choice, "choices": list[choice]}.get(option.kind) or _JSON[option.kind]
     if option.default is None:
         kind = kind | None
     note = f" ({_AS_TEXT[option.kind]})" if option.kind in _AS_TEXT else ""
@@ -165,6 +166,7 @@ class MemoryOut(BaseModel):
     valid_from: str | None = None
     valid_until: str | None = None
     supersedes: str | None = None
+    kind: str | None = None
 
     @classmethod
     def of(cls, memory: Memory) -> MemoryOut:

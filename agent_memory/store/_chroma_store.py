@@ -351,26 +351,39 @@ class ChromaStore:
         filters: Mapping[str, Any] | None = None,
         top_k: int = 5,
         ids: Sequence[str] | None = None,
+        vectors: dict[str, NDArray[np.float32]] | None = None,
     ) -> list[tuple[Memory, float]]:
-        """The ``top_k`` nearest records of the scope (among ``ids`` if given), best first."""
+        """The ``top_k`` nearest records of the scope (among ``ids`` if given), best first. With
+        ``vectors``, their stored vectors are put in it too, by id."""
+        include: Any = ["documents", "metadatas", "distances", *(["embeddings"] if vectors is not None else [])]
         with chroma_errors("search memories"), _filter_errors(filters):
             result = self._collection.query(
                 query_embeddings=vector.reshape(1, -1),
                 ids=list(ids) if ids is not None else None,
                 n_results=top_k,
                 where=scoped_where(scope, filters),
-                include=["documents", "metadatas", "distances"],
+                include=include,
             )
         columns: Mapping[str, Any] = result  # one query embedding: every column is a list of one list
-        first = {key: (columns.get(key) or [None])[0] for key in ("ids", "documents", "metadatas", "distances")}
+        keys = ("ids", "documents", "metadatas", "distances", "embeddings")
+        first = {key: (columns.get(key) or [None])[0] for key in keys}
         memories = memories_from(first)
+        if vectors is not None and first["embeddings"] is not None:
+            vectors.update(zip(first["ids"], np.asarray(first["embeddings"], dtype=np.float32), strict=True))
         hits = [(m, similarity(self._space, d)) for m, d in zip(memories, first["distances"] or [], strict=True)]
         return sorted(hits, key=lambda hit: hit[1], reverse=True)
 
     def _similarities(
-        self, vector: NDArray[np.float32], ids: Sequence[str], scope: Scope, *, filters: Mapping[str, Any] | None
+        self,
+        vector: NDArray[np.float32],
+        ids: Sequence[str],
+        scope: Scope,
+        *,
+        filters: Mapping[str, Any] | None,
+        vectors: dict[str, NDArray[np.float32]] | None = None,
     ) -> list[tuple[Memory, float]]:
-        """These memories of the scope (those passing ``filters``) with their cosine similarity to ``vector``.
+        """These memories of the scope (those passing ``filters``) with their cosine similarity to ``vector``
+        (and, with ``vectors``, their stored vectors put in it, by id).
 
         Without filters, a look-up by id (Chroma evaluates a ``where`` over the whole
         collection, which costs more than the look-up); with them, a query restricted to the ids.
@@ -378,13 +391,23 @@ class ChromaStore:
         if not ids:
             return []
         if filters is not None:
-            return self.query(vector, scope, filters=filters, top_k=len(ids), ids=ids)
+            return self.query(vector, scope, filters=filters, top_k=len(ids), ids=ids, vectors=vectors)
         with chroma_errors("read memories"):
             found = self._collection.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
         memories = memories_from(found)
-        vectors = np.asarray(found["embeddings"] if found["embeddings"] is not None else [], dtype=np.float32)
-        scores = vectors @ vector if len(memories) else np.zeros(0)
+        stored = np.asarray(found["embeddings"] if found["embeddings"] is not None else [], dtype=np.float32)
+        scores = stored @ vector if len(memories) else np.zeros(0)
+        if vectors is not None and len(memories):
+            vectors.update((m.id, v) for m, v in zip(memories, stored, strict=True) if scope.contains(m))
         return [(m, float(s)) for m, s in zip(memories, scores, strict=True) if scope.contains(m)]
+
+    def _user_vectors(self, user_id: str, newest: int, total: int) -> NDArray[np.float32]:
+        """Up to ``newest`` of the user's stored vectors: the last ones in storage order, of about ``total``."""
+        with chroma_errors("read vectors"):
+            found = self._collection.get(
+                where={"user_id": user_id}, limit=newest, offset=max(total - newest, 0), include=["embeddings"]
+            )
+        return np.asarray(found["embeddings"] if found["embeddings"] is not None else [], dtype=np.float32)
 
     def _delete(self, ids: Sequence[str], scope: Scope) -> int:
         owned = [m.id for m in self.get(ids, scope)]  # never delete what the scope does not own

@@ -26,6 +26,7 @@ MEMORY_KEY = "memory_key"
 """The metadata key of a keyed memory's key (:meth:`~agent_memory.MemorySystem.put_memory`)."""
 
 __all__ = [
+    "KIND",
     "MEMORY_KEY",
     "created_ms_of",
     "memories_from",
@@ -36,6 +37,10 @@ __all__ = [
     "text_hash",
     "where_of",
 ]
+
+
+KIND = "memory_kind"
+"""The metadata key of a memory's ``kind`` (event or state), on records that have one."""
 
 
 def text_hash(text: str) -> str:
@@ -75,6 +80,7 @@ def record_metadata(memory: Memory) -> dict[str, Any]:
     record[VALID_UNTIL_MS] = bound_ms(memory.valid_until, OPEN_END)
     optional = {"agent_id": memory.agent_id, "session_id": memory.session_id, SUPERSEDES: memory.supersedes}
     optional[MEMORY_KEY] = memory.key
+    optional[KIND] = memory.kind
     if memory.created_at is not None and memory.created_at != id_time(memory.id):
         optional["created_at"] = memory.created_at.isoformat()
     if memory.updated_at is not None and memory.updated_at != memory.created_at:
@@ -99,6 +105,7 @@ def _memory(record_id: str, document: str | None, metadata: Mapping[str, Any] | 
         valid_until=from_bound_ms(meta.get(VALID_UNTIL_MS), OPEN_END),
         supersedes=meta.get(SUPERSEDES) or None,
         key=meta.get(MEMORY_KEY) or None,
+        kind=meta.get(KIND) or None,
     )
 
 

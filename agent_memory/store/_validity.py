@@ -17,7 +17,7 @@ clauses only when a hit turns out to have expired (:func:`query_valid`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
@@ -115,20 +115,33 @@ class Window:
 
 
 OUTSIDE_RANGE = 0.8
-"""Score factor, in a time-aware search, of a hit tied to the span the query names only by nothing
+"""Score factor, in a time-aware search, of a state tied to the span the query names only by nothing
 having ended it: it began before the span and still holds. Hits known to belong to the span (they
 began in it, or held in it and ended since) keep their score. Chosen by ``benchmarks/temporal.py --tune``."""
+EVENT_OUTSIDE = 0.5
+"""Score factor, in a time-aware search, of an event that happened before the span the query names:
+it is kept only because nothing ended it, but it did not happen in the span. An event that
+happened in the span keeps its score. Chosen by ``benchmarks/temporal.py --tune``."""
 
 
-def favour_range(hits: list[SearchHit], window: Window) -> list[SearchHit]:
+def favour_range(
+    hits: list[SearchHit], window: Window, kind_of: Callable[[Memory], str] | None = None, asked: str = "state"
+) -> list[SearchHit]:
     """Hits of a time-aware search (all of which held at some time in ``window``) re-ranked: see
-    :data:`OUTSIDE_RANGE`. A memory with no ``valid_from`` began when it was stored."""
+    :data:`OUTSIDE_RANGE`, and, where ``kind_of`` says a memory is an ``"event"``,
+    :data:`EVENT_OUTSIDE`. When the query asks what happened (``asked="event"``), what began
+    before the span is no answer either, whatever it is: it too gets :data:`EVENT_OUTSIDE`. A
+    memory with no ``valid_from`` began when it was stored."""
 
-    def belongs(memory: Memory) -> bool:
+    def factor(memory: Memory) -> float:
         began = memory.valid_from or memory.created_at
-        return memory.valid_until is not None or (began is not None and epoch_ms(began) >= window.start_ms)
+        if began is not None and epoch_ms(began) >= window.start_ms:
+            return 1.0
+        if asked == "event" or (kind_of is not None and kind_of(memory) == "event"):
+            return EVENT_OUTSIDE
+        return 1.0 if memory.valid_until is not None else OUTSIDE_RANGE
 
-    rescored = [h if belongs(h.memory) else replace(h, score=h.score * OUTSIDE_RANGE) for h in hits]
+    rescored = [replace(h, score=h.score * factor(h.memory)) for h in hits]
     return best_first(rescored)
 
 
@@ -196,13 +209,20 @@ def window_of(as_of: object, include_expired: bool, tz: str | tzinfo | None) -> 
 
 
 def query_valid(
-    store: Any, vector: Any, scope: Scope, where: Mapping[str, Any] | None, top_k: int, window: Window | None
+    store: Any,
+    vector: Any,
+    scope: Scope,
+    where: Mapping[str, Any] | None,
+    top_k: int,
+    window: Window | None,
+    vectors: dict[str, Any] | None = None,
 ) -> list[tuple[Memory, float]]:
     """The store's ``top_k`` nearest memories in ``window``; for the "holds now" window, one query
-    without its clauses, and a second with them only when a hit has expired."""
+    without its clauses, and a second with them only when a hit has expired. ``vectors``, when
+    given, receives their stored vectors by id."""
     if window is not None and window.now:
-        pairs: list[tuple[Memory, float]] = store.query(vector, scope, filters=where, top_k=top_k)
+        pairs: list[tuple[Memory, float]] = store.query(vector, scope, filters=where, top_k=top_k, vectors=vectors)
         if all(window.keeps(m) for m, _ in pairs):
             return pairs
     narrowed = where if window is None else window.narrow(where)
-    return list(store.query(vector, scope, filters=narrowed, top_k=top_k))
+    return list(store.query(vector, scope, filters=narrowed, top_k=top_k, vectors=vectors))

@@ -74,6 +74,8 @@ class AgentMemoryRetriever(BaseRetriever):
     """What the query's time words are read against (default: the current time)."""
     recency_half_life: timedelta | float | None = None
     """Prefer recent memories: one this old loses 10% of its score (a ``timedelta``, or days)."""
+    signals: list[str] | None = None
+    """The default search's signals to apply (``None``: all of them; ``[]``: none)."""
 
     @field_validator("mode")
     @classmethod
