@@ -236,10 +236,11 @@ def key_id_in(scope: Scope, key: str) -> str:
 def named_ids(
     limits: Limits, user_id: str, ids: object, keys: object, agent_id: str | None, session_id: str | None
 ) -> tuple[Scope, list[str]]:
-    """The scope, and the memory ids that ``ids`` or (in that exact scope) ``keys`` name."""
+    """The scope, and the memory ids that ``ids`` or (in that exact scope) ``keys`` name, each once
+    in the order first named (Chroma refuses a repeated id; asking twice is no error)."""
     scope = Scope.of(user_id, agent_id, session_id)
     if (ids is None) == (keys is None):
         raise ValidationError("pass either ids= or keys=")
     if keys is None:
-        return scope, check_ids(ids, limits)
-    return scope, [key_id_in(scope, k) for k in check_keys(keys, limits)]
+        return scope, list(dict.fromkeys(check_ids(ids, limits)))
+    return scope, list(dict.fromkeys(key_id_in(scope, k) for k in check_keys(keys, limits)))

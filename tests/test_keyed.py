@@ -174,6 +174,16 @@ def test_get_and_delete_memories_by_ids_or_keys(system: MemorySystem) -> None:
             system.delete_memories(user_id="alice", **both_or_neither)  # type: ignore[arg-type]
 
 
+def test_an_id_or_key_asked_for_twice_is_read_and_deleted_once(system: MemorySystem) -> None:
+    puts = system.put_memories(["a", "b"], ["Alice likes tea", "Alice has a cat"], user_id="alice")
+    twice = [puts[1].id, "missing", puts[0].id, puts[1].id, "missing"]
+    assert system.get_memories(user_id="alice", ids=twice) == [puts[1], puts[0]]
+    assert system.get_memories(user_id="alice", keys=["b", "b", "a"]) == [puts[1], puts[0]]
+    assert system.delete_memories(user_id="alice", keys=["a", "a"]) == 1
+    assert system.delete_memories(user_id="alice", ids=[puts[1].id, puts[1].id]) == 1
+    assert system.count(user_id="alice") == 0
+
+
 @pytest.mark.parametrize(
     ("keys", "texts", "vectors", "error"),
     [
