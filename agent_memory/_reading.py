@@ -32,10 +32,11 @@ from agent_memory.search._hybrid import HybridIndex
 from agent_memory.search._pipeline import Request, Searcher
 from agent_memory.search._rerank import Reranker
 from agent_memory.search._signals import check_signals
+from agent_memory.search._time_rank import check_half_life
 from agent_memory.search._when import named_time
 from agent_memory.store._chroma_store import ChromaStore
 from agent_memory.store._history import History, HistoryEvent
-from agent_memory.store._validity import check_half_life, window_of, with_times
+from agent_memory.store._validity import window_of, with_times
 
 __all__ = ["Reading", "key_id_in", "named_ids"]
 

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_memory import Decision, Fact, Memory, MemorySystem, Message
-from agent_memory.store import _validity as validity
+from agent_memory.search import _time_rank as validity
 
 DATA = Path(__file__).parent / "data" / "temporal.json"
 GRID = {"OUTSIDE_RANGE": (1.0, 0.9, 0.8, 0.7, 0.5), "EVENT_OUTSIDE": (1.0, 0.8, 0.6, 0.5, 0.3, 0.0)}

@@ -13,7 +13,8 @@ from agent_memory._transfer import parse_record
 from agent_memory.extraction._extractor import Fact, parse_facts
 from agent_memory.extraction._prompts import FACTS_SCHEMA
 from agent_memory.search._kinds import guess_kind, kind_of
-from agent_memory.store._validity import EVENT_OUTSIDE, OUTSIDE_RANGE, Window, favour_range
+from agent_memory.search._time_rank import EVENT_OUTSIDE, OUTSIDE_RANGE, favour_range
+from agent_memory.store._validity import Window
 from agent_memory.testing import ConstantEmbedder, ScriptedLLM
 
 

@@ -23,7 +23,7 @@ of being or having (live, work, like, drive, have, date...; 住, 喜欢, 工作,
 that merely held through the span is not what it asks for either.
 
 The rules are deliberately small: they decide only between ranking rules (see
-:func:`agent_memory.store._validity.favour_range`), never what is stored.
+:func:`agent_memory.search._time_rank.favour_range`), never what is stored.
 """
 
 from __future__ import annotations

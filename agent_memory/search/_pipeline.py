@@ -15,9 +15,10 @@ from agent_memory.search._hybrid import CANDIDATES, HybridIndex, dense_hits, sea
 from agent_memory.search._kinds import asked_kind, kind_of
 from agent_memory.search._rerank import Reranker, rerank_hits
 from agent_memory.search._signals import DEFAULT_SIGNALS
+from agent_memory.search._time_rank import favour_range, favour_recent
 from agent_memory.search._when import TimeRange
 from agent_memory.store._chroma_store import ChromaStore
-from agent_memory.store._validity import Window, favour_range, favour_recent, query_valid
+from agent_memory.store._validity import Window, query_valid
 
 __all__ = ["Request", "Searcher"]
 

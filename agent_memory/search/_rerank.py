@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from agent_memory._errors import ConfigurationError, EmbeddingError, ModelNotFoundError
 from agent_memory._types import SearchHit
 from agent_memory.embeddings._models import auto_device, half_precision_dtype, model_not_found, resolve_model
-from agent_memory.store._validity import best_first
+from agent_memory.search._time_rank import best_first
 
 if TYPE_CHECKING:
     import torch
