@@ -10,7 +10,7 @@ from typing import Any
 
 from langgraph.store.base import get_text_at_path, tokenize_path
 
-from agent_memory import ValidationError
+from agent_memory import StoreError, ValidationError
 
 __all__ = [
     "INDEXED",
@@ -59,7 +59,8 @@ def encode(value: object, metadata: Mapping[str, object]) -> str:
 def decode(text: object) -> dict[str, Any]:
     """The value back, exactly as it was put."""
     value = json.loads(str(text))
-    assert isinstance(value, dict)
+    if not isinstance(value, dict):
+        raise StoreError(f"a stored item's value is not a JSON object but {type(value).__name__}")
     return value
 
 

@@ -21,7 +21,16 @@ from langgraph.store.base import (
     TTLConfig,
 )
 
-from agent_memory import AsyncMemorySystem, ConfigurationError, Limits, Memory, MemorySystem, Scope, ValidationError
+from agent_memory import (
+    AsyncMemorySystem,
+    ConfigurationError,
+    Limits,
+    Memory,
+    MemorySystem,
+    Scope,
+    StoreError,
+    ValidationError,
+)
 from agent_memory.validation import check_at_most, check_key, check_metadata, check_text
 from langgraph_agent_memory import _values
 from langgraph_agent_memory.namespaces import NamespaceError, NamespaceMap, check_namespace
@@ -155,8 +164,9 @@ class AgentMemoryStore(BaseStore):
             return self._get(op)
         if isinstance(op, SearchOp):
             return self._search(op)
-        assert isinstance(op, ListNamespacesOp)
-        return self._list_namespaces(op)
+        if isinstance(op, ListNamespacesOp):
+            return self._list_namespaces(op)
+        raise ValidationError(f"unknown store operation {type(op).__name__}")
 
     def _put(self, put: _Put) -> None:
         scope = put.scope
@@ -318,7 +328,8 @@ class AgentMemoryStore(BaseStore):
 
 
 def _item(memory: Memory, namespace: tuple[str, ...] | None, score: float | None) -> SearchItem:
-    assert namespace is not None and memory.key is not None and memory.created_at and memory.updated_at
+    if namespace is None or memory.key is None or memory.created_at is None or memory.updated_at is None:
+        raise StoreError(f"memory {memory.id} is not a store item (no namespace, key or times)")
     return SearchItem(
         namespace=namespace,
         key=memory.key,
