@@ -268,13 +268,25 @@ def test_a_shared_index_keeps_its_budget_while_open(tmp_path: Path) -> None:
         assert third.count() == 1  # once all are closed, a new budget is the index's own
 
 
+class _WordsEmbedder(HashEmbedder):
+    """A text's vector is the sum of its words' (pseudo-random) vectors: texts that share words are
+    close, so that dense similarities, and the hubness signal that adjusts them, count in a score."""
+
+    def embed_documents(self, texts: Any) -> Any:
+        sums = [np.sum([self._vector(w) for w in t.lower().split()] or [self._vector(t)], axis=0) for t in texts]
+        return np.stack([v / np.linalg.norm(v) for v in sums]).astype(np.float32)
+
+    def embed_queries(self, queries: Any, task: str | None = None) -> Any:
+        return self.embed_documents(queries)
+
+
 def test_an_agents_scores_say_nothing_of_another_agents_lines_or_vectors() -> None:
     """The signals' statistics are the scope's too: the typical length of a transcript line ("content")
     is the agent's own, and the user's average vector ("hubness", which every memory of the user
     moves) is not used by a search narrowed to an agent."""
 
     def planner_scores(others: list[str]) -> list[tuple[str, float]]:
-        with MemorySystem(embedder=HashEmbedder(32), path=":memory:") as system:
+        with MemorySystem(embedder=_WordsEmbedder(32), path=":memory:") as system:
             lines = ["Alice: plannertoken buy milk", "Alice: plannertoken zebra crossing at noon today", "Bob: ok"]
             system.store_memories(lines, user_id="alice", agent_id="planner", session_id="s1")
             system.store_memories(others, user_id="alice", agent_id="writer", session_id="s2")
