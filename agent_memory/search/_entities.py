@@ -225,8 +225,7 @@ def query_subjects(query: str, subjects: Sequence[str | None]) -> set[str]:
     words = {w.casefold() for w in _CAPITALISED.findall(query)}
     lowered = query.casefold()
     named = set()
-    for found in set(subjects) - {None}:
-        assert found is not None
+    for found in {s for s in subjects if s is not None}:
         if found in words or (" " in found and found in lowered) or (_IS_HAN.match(found) and found in query):
             named.add(found)
     return named

@@ -238,6 +238,9 @@ def test_a_created_at_filter_is_the_creation_time_every_node_carries(index: Vect
     assert index.as_retriever(similarity_top_k=10, filters=after).retrieve("Alice") == []
     with pytest.raises(UnsupportedFilterError, match="created_at takes"):
         to_chroma_where(MetadataFilters(filters=[MetadataFilter(key="created_at", value="2026-01-01")]))
+    with pytest.raises(UnsupportedFilterError, match="not with None"):
+        none = MetadataFilter(key="created_at", value=None, operator=FilterOperator.GT)
+        to_chroma_where(MetadataFilters(filters=[none]))
 
 
 def test_writes_are_in_the_history_and_the_next_hybrid_search_at_once() -> None:

@@ -77,7 +77,8 @@ def _created(f: MetadataFilter, negate: bool) -> dict[str, Any]:
     if f.operator not in (FilterOperator.GT, FilterOperator.GTE, FilterOperator.LT, FilterOperator.LTE):
         raise UnsupportedFilterError(f"created_at takes >, >=, < or <=, not {f.operator.value!r}")
     moment = check_time(f.value, "created_at", "UTC")
-    assert moment is not None
+    if moment is None:
+        raise UnsupportedFilterError("created_at is compared with a time, not with None")
     operator = _SIMPLE[f.operator]
     return {CREATED_MS: {_NEGATED[operator] if negate else operator: epoch_ms(moment)}}
 
