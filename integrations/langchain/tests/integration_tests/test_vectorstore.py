@@ -201,7 +201,7 @@ def test_a_collection_written_before_opens_with_the_fingerprint_it_recorded() ->
     """The fingerprint the store recorded before it wrote through a memory system, spelled out."""
     client = chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
     old = Fingerprint("langchain:langchain_core.embeddings.fake.DeterministicFakeEmbedding", 6, "embed_query")
-    ChromaStore.connect("recorded", client=client).check_fingerprint(old)
+    ChromaStore.connect("recorded", client=client)._check_fingerprint(old)  # as a store of before wrote it
     store = AgentMemoryVectorStore(
         DeterministicFakeEmbedding(size=6), user_id="alice", client=client, collection_name="recorded"
     )
