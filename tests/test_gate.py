@@ -7,8 +7,10 @@ the slow clients of a real ``serve`` are in ``tests/test_slow_clients.py``."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -286,7 +288,8 @@ def test_signing_out_needs_the_sessions_csrf_token(served: Served) -> None:
 
 
 def test_settings_that_would_refuse_everyone_are_refused() -> None:
-    for wrong in ({"header_timeout": 0}, {"body_timeout": -1}, {"max_body_bytes": 0}, {"embed_burst": 0}):
+    for wrong in ({"header_timeout": 0}, {"body_timeout": -1}, {"max_body_bytes": 0}, {"embed_burst": 0},
+                  {"in_flight_per_key": -1}):  # fmt: skip
         with pytest.raises(ConfigurationError):
             ServiceSettings(**wrong)  # type: ignore[arg-type]
     assert ServiceSettings(embed_per_second=0, embed_burst=0).embed_burst == 0  # no limit at all
@@ -304,4 +307,49 @@ def test_the_budget_counts_long_texts_for_what_they_cost(tmp_path: Path) -> None
         over = s.call("POST", "/v1/memories", s.bob, json={"texts": ["y" * 1000] * 6})  # 12 units
         assert over.status_code == 422 and "needs 12" in over.json()["error"]["message"]
     finally:
+        s.close()
+
+
+class _HoldingEmbedder(HashEmbedder):
+    """Holds every query that says "hold" until ``release`` is set: requests that stay in flight."""
+
+    def __init__(self) -> None:
+        super().__init__(32)
+        self.held, self.release = threading.Semaphore(0), threading.Event()
+
+    def embed_queries(self, queries: Any, task: str | None = None) -> Any:
+        if any("hold" in q for q in queries):
+            self.held.release()
+            assert self.release.wait(30), "the test never released its held requests"
+        return super().embed_queries(queries, task)
+
+
+def test_a_key_has_at_most_its_limit_of_requests_in_flight(tmp_path: Path) -> None:
+    """One key's slow calls (searches at the limits take seconds) cannot hold every thread of the service:
+    past ``in_flight_per_key`` its next request is a 429 at once; other keys, the user's agent key
+    included, are answered, and the key's slots come back as its requests finish, refused or not."""
+    embedder = _HoldingEmbedder()
+    s = Served(tmp_path, MemorySystem(embedder=embedder, path=":memory:"), in_flight_per_key=2)
+    admin = s.keys.create(admin=True)[1]  # an operator's backend, for many users: not counted
+    try:
+        search = lambda key, query: s.call("POST", "/v1/search", key, json={"query": query})  # noqa: E731
+        for_alice = lambda query: s.call("POST", "/v1/search", admin, json={"query": query, "user_id": "alice"})  # noqa: E731
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            held = [pool.submit(search, s.alice, f"hold {i}") for i in range(2)]
+            held += [pool.submit(for_alice, f"hold admin {i}") for i in range(2)]
+            for _ in held:
+                assert embedder.held.acquire(timeout=30)
+            over = search(s.alice, "tea")
+            assert over.status_code == 429 and over.headers["Retry-After"] == "1" and is_error_shape(over)
+            assert "2 requests being answered" in over.json()["error"]["message"]
+            assert s.tool(s.alice, "search_memory", {"query": "tea"}).status_code == 429  # /mcp counts too
+            assert search(s.bob, "tea").status_code == 200 and search(s.planner, "tea").status_code == 200
+            assert for_alice("tea").status_code == 200
+            embedder.release.set()
+            assert [f.result(timeout=30).status_code for f in held] == [200] * 4
+        bad = [s.call("POST", "/v1/search", s.alice, json={"query": "tea", "top_k": 0}) for _ in range(3)]
+        assert [b.status_code for b in bad] == [422] * 3  # refused by the app: their slots come back too
+        assert [search(s.alice, "tea").status_code for _ in range(3)] == [200, 200, 200]
+    finally:
+        embedder.release.set()
         s.close()

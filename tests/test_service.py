@@ -256,6 +256,7 @@ def test_two_workers_on_one_chroma_server_store_a_text_once(minilm: str, tmp_pat
     assert main(["serve", "--keys", str(keys.path), "--model", minilm, "--workers", "2", "--path", str(tmp_path)]) != 0
     collection = f"workers-{time.monotonic_ns()}"
     options = ["--keys", str(keys.path), "--workers", "2", "--chroma-url", chroma_server, "--collection", collection]
+    options += ["--in-flight", "0"]  # twelve writes of one key at once, all answered: no cap on requests in flight
     process, url = _serve(minilm, tmp_path / "serve.log", *options)
     try:
         auth = {"Authorization": f"Bearer {key}"}

@@ -11,7 +11,8 @@ body. For each request, in this order:
    ``/mcp`` takes only bearer keys. Without a live key: 401, before the body is read.
    Only ``/v1/health``, ``/openapi.json`` and the inspector's pages (which sign in
    themselves) are answered without one.
-3. The caller's rate (requests a second per key), else 429 with ``Retry-After``.
+3. The caller's rate (requests a second per key), and how many of its requests are being
+   answered (``in_flight`` per key; admin keys are not counted), else 429 with ``Retry-After``.
 4. The body: at most ``max_body`` bytes (declared or streamed), else 413; all of it
    within ``body_timeout`` seconds, else 408 and the connection is closed.
 5. Whatever the app raises becomes a 500 in the service's error shape, logged
@@ -100,6 +101,8 @@ class Policy:
     hosts: tuple[str, ...]
     max_body: int
     body_timeout: float
+    in_flight: int = 0
+    """Requests of one key answered at once; 0 is no limit."""
 
 
 def hostname(value: str) -> str:
@@ -143,6 +146,7 @@ class Gate:
 
     def __init__(self, app: ASGIApp, policy: Policy, routes: Sequence[BaseRoute] = ()) -> None:
         self.app, self.policy, self.routes = app, policy, routes
+        self._running: dict[str, int] = {}  # requests being answered, by key id (one event loop: no lock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":  # nothing here speaks it
@@ -151,9 +155,9 @@ class Gate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        exchange, started = _Exchange(receive, send, self.policy), time.perf_counter()
+        exchange, started, entered = _Exchange(receive, send, self.policy), time.perf_counter(), None
         try:
-            self._admit(scope)
+            entered = self._enter(self._admit(scope))
             exchange.check_declared_size(scope)
             await self.app(scope, exchange.receive, exchange.send)
             if exchange.refusal is not None:
@@ -165,9 +169,10 @@ class Gate:
         except Exception as exc:  # noqa: BLE001 (whatever escapes the app is answered here, and logged)
             await self._failed(scope, exchange, exc)
         finally:
+            self._leave(entered)
             self._log_access(scope, exchange.status, started)
 
-    def _admit(self, scope: Scope) -> None:
+    def _admit(self, scope: Scope) -> Caller | None:
         """Check ``Host``, ``Origin``, the caller's key and its rate; keep the caller in the state."""
         headers = Headers(scope=scope)
         if not host_allowed(hostname(headers.get("host", "")), self.policy.hosts):
@@ -179,6 +184,26 @@ class Gate:
         if caller is not None:
             scope.setdefault("state", {})[_STATE] = caller
             self.policy.requests.check(caller.key.id)
+        return caller
+
+    def _enter(self, caller: Caller | None) -> str | None:
+        """Count the request against its key's requests in flight (429 over the limit); the key id, if counted.
+        An admin key is not counted: it is the operator's, and serves many users (a backend's)."""
+        if caller is None or caller.key.admin or not self.policy.in_flight:
+            return None
+        key_id = caller.key.id
+        if self._running.get(key_id, 0) >= self.policy.in_flight:
+            raise RateLimitedError(
+                f"this key already has {self.policy.in_flight} requests being answered: wait for one", retry_after=1
+            )
+        self._running[key_id] = self._running.get(key_id, 0) + 1
+        return key_id
+
+    def _leave(self, key_id: str | None) -> None:
+        if key_id is not None:
+            left = self._running.pop(key_id) - 1
+            if left:
+                self._running[key_id] = left
 
     def _caller(self, scope: Scope, headers: Headers) -> Caller | None:
         """The request's caller; ``None`` where none is needed (the public paths, the inspector's pages)."""

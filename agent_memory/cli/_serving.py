@@ -100,6 +100,7 @@ def _serve(args: argparse.Namespace, port: int, mcp: HttpOptions | None) -> int:
     settings = ServiceSettings(
         args.max_body, args.rate, args.burst, hosts, embed_per_second=args.embed_rate, embed_burst=args.embed_burst,
         header_timeout=args.header_timeout, body_timeout=args.body_timeout, logins_per_minute=args.logins,
+        in_flight_per_key=args.in_flight,
     )  # fmt: skip
     os.environ[SERVE_ENV] = json.dumps(
         {
@@ -195,6 +196,9 @@ def _listening(p: argparse.ArgumentParser) -> None:
     p.add_argument("--body-timeout", type=float, default=defaults.body_timeout, help=body_help)
     logins_help = f"sign-ins to /ui a minute per client address (default {defaults.logins_per_minute})"
     p.add_argument("--logins", type=int, default=defaults.logins_per_minute, help=logins_help)
+    in_flight = defaults.in_flight_per_key
+    in_flight_help = f"requests of one key answered at once, per worker (default {in_flight}; 0: no limit)"
+    p.add_argument("--in-flight", type=int, default=defaults.in_flight_per_key, help=in_flight_help)
 
 
 def _llm_options(p: argparse.ArgumentParser) -> None:

@@ -163,7 +163,7 @@ def create_app(
     work = RateLimiter(settings.embed_per_second, settings.embed_burst, unit="texts embedded")
     app.state.policy = Policy(
         keys, app.state.sessions, app.state.limiter, work, settings.allowed_hosts, settings.max_body_bytes,
-        settings.body_timeout,
+        settings.body_timeout, settings.in_flight_per_key,
     )  # fmt: skip
     app.state.memory, app.state.extractor = calls, extractor
     _routes(app, extractor)

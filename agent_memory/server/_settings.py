@@ -18,8 +18,9 @@ class ServiceSettings:
     """Limits of the service: request body bytes, requests per second (and burst) per key, the
     ``Host`` names it answers to, the threads its store and model calls run in; texts embedded per
     second (and burst, also the most one request may embed) per key; seconds a client may take to
-    send a request's headers, and its body; sign-in attempts a minute per client address.
-    A rate of 0 is no limit."""
+    send a request's headers, and its body; sign-in attempts a minute per client address; requests
+    of one key answered at once (the rest get 429 at once, so that one key's heavy calls never hold
+    every thread; admin keys are not counted). A rate or a count of 0 is no limit."""
 
     max_body_bytes: int = 1_000_000
     rate_per_second: float = 50.0
@@ -31,10 +32,13 @@ class ServiceSettings:
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     logins_per_minute: int = 10
+    in_flight_per_key: int = 4
 
     def __post_init__(self) -> None:
         if min(self.header_timeout, self.body_timeout) <= 0 or self.max_body_bytes < 1:
             raise ConfigurationError("the header and body timeouts and the body limit must be positive")
+        if self.in_flight_per_key < 0:
+            raise ConfigurationError("in_flight_per_key must be at least 0 (0 is no limit)")
         for rate, burst in ((self.rate_per_second, self.rate_burst), (self.embed_per_second, self.embed_burst)):
             if rate > 0 and burst < 1:
                 raise ConfigurationError("a rate needs a burst of at least 1 (a rate of 0 is no limit)")
