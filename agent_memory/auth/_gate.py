@@ -42,7 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_memory._errors import AgentMemoryError, AuthenticationError, PermissionDeniedError, RateLimitedError
 from agent_memory.auth._keys import ApiKey, KeyStore
-from agent_memory.auth._limits import RateLimiter, error_body
+from agent_memory.auth._limits import InFlight, RateLimiter, error_body
 from agent_memory.auth._sessions import COOKIE, UNSAFE_METHODS, Sessions
 
 __all__ = ["MCP_PATH", "PUBLIC", "Caller", "Gate", "Policy", "caller_of", "host_allowed", "hostname"]
@@ -101,8 +101,7 @@ class Policy:
     hosts: tuple[str, ...]
     max_body: int
     body_timeout: float
-    in_flight: int = 0
-    """Requests of one key answered at once; 0 is no limit."""
+    in_flight: InFlight
 
 
 def hostname(value: str) -> str:
@@ -146,7 +145,6 @@ class Gate:
 
     def __init__(self, app: ASGIApp, policy: Policy, routes: Sequence[BaseRoute] = ()) -> None:
         self.app, self.policy, self.routes = app, policy, routes
-        self._running: dict[str, int] = {}  # requests being answered, by key id (one event loop: no lock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":  # nothing here speaks it
@@ -169,7 +167,8 @@ class Gate:
         except Exception as exc:  # noqa: BLE001 (whatever escapes the app is answered here, and logged)
             await self._failed(scope, exchange, exc)
         finally:
-            self._leave(entered)
+            if entered is not None:
+                self.policy.in_flight.leave(entered)
             self._log_access(scope, exchange.status, started)
 
     def _admit(self, scope: Scope) -> Caller | None:
@@ -189,21 +188,9 @@ class Gate:
     def _enter(self, caller: Caller | None) -> str | None:
         """Count the request against its key's requests in flight (429 over the limit); the key id, if counted.
         An admin key is not counted: it is the operator's, and serves many users (a backend's)."""
-        if caller is None or caller.key.admin or not self.policy.in_flight:
+        if caller is None or caller.key.admin or not self.policy.in_flight.enter(caller.key.id):
             return None
-        key_id = caller.key.id
-        if self._running.get(key_id, 0) >= self.policy.in_flight:
-            raise RateLimitedError(
-                f"this key already has {self.policy.in_flight} requests being answered: wait for one", retry_after=1
-            )
-        self._running[key_id] = self._running.get(key_id, 0) + 1
-        return key_id
-
-    def _leave(self, key_id: str | None) -> None:
-        if key_id is not None:
-            left = self._running.pop(key_id) - 1
-            if left:
-                self._running[key_id] = left
+        return caller.key.id
 
     def _caller(self, scope: Scope, headers: Headers) -> Caller | None:
         """The request's caller; ``None`` where none is needed (the public paths, the inspector's pages)."""

@@ -1,5 +1,5 @@
 """Limits of what a caller of the HTTP service may do: requests, or texts embedded, per second per key
-(or per client address, for signing in)."""
+(or per client address, for signing in), and requests being answered at once per key."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from agent_memory._errors import ConfigurationError, RateLimitedError, ValidationError
 
-__all__ = ["LOOPBACK", "RateLimiter", "allowed_hosts", "error_body"]
+__all__ = ["LOOPBACK", "InFlight", "RateLimiter", "allowed_hosts", "error_body"]
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -75,3 +75,33 @@ class RateLimiter:
             for name, (tokens, last) in self._buckets.items()
             if tokens + (now - last) * self.rate < self.burst
         }
+
+
+class InFlight:
+    """Requests being answered per name (an API key's id): at most ``limit`` at once; 0 is no limit.
+
+    Kept in the worker's memory, like :class:`RateLimiter`. Only the gate counts, on the
+    event loop, so there is no lock; a name is forgotten when its last request ends.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._running: dict[str, int] = {}
+
+    def enter(self, name: str) -> bool:
+        """Count one more request of ``name``, or raise :class:`RateLimitedError` (nothing counted).
+        Whether it was counted: with no limit nothing is, and :meth:`leave` must not be called."""
+        if self.limit <= 0:
+            return False
+        running = self._running.get(name, 0)
+        if running >= self.limit:
+            message = f"this key already has {self.limit} requests being answered: wait for one"
+            raise RateLimitedError(message, retry_after=1)
+        self._running[name] = running + 1
+        return True
+
+    def leave(self, name: str) -> None:
+        """One request of ``name`` that :meth:`enter` counted has ended."""
+        left = self._running.pop(name) - 1
+        if left:
+            self._running[name] = left

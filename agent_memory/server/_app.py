@@ -54,7 +54,7 @@ from agent_memory._types import Memory
 from agent_memory._validation import check_json
 from agent_memory.auth._gate import MCP_PATH, Gate, Policy, caller_of
 from agent_memory.auth._keys import ApiKey, KeyStore
-from agent_memory.auth._limits import RateLimiter, error_body
+from agent_memory.auth._limits import InFlight, RateLimiter, error_body
 from agent_memory.auth._sessions import Sessions
 from agent_memory.extraction._extractor import Extractor
 from agent_memory.extraction._openai_chat import configured_extractor
@@ -163,7 +163,7 @@ def create_app(
     work = RateLimiter(settings.embed_per_second, settings.embed_burst, unit="texts embedded")
     app.state.policy = Policy(
         keys, app.state.sessions, app.state.limiter, work, settings.allowed_hosts, settings.max_body_bytes,
-        settings.body_timeout, settings.in_flight_per_key,
+        settings.body_timeout, InFlight(settings.in_flight_per_key),
     )  # fmt: skip
     app.state.memory, app.state.extractor = calls, extractor
     _routes(app, extractor)
